@@ -1,0 +1,69 @@
+# livd: a LivePage push server.  make run | make check | make install
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+SBINDIR	?= $(PREFIX)/sbin
+SHAREDIR ?= $(PREFIX)/share/livd
+MANDIR	?= $(PREFIX)/share/man
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	 = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
+PKGS	 = libevent yaml-0.1 jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+B	?= build
+
+LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
+	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
+	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
+	livd/util.c livd/verbs.c livd/yamlfile.c
+LIVCTL_SRCS = livctl/livctl.c livctl/stdin.c livd/util.c
+UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
+	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
+	livd/hmap.c livctl/stdin.c
+
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
+SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all deps run check unit bats lint install uninstall clean asan
+
+all: $(B)/livd $(B)/livctl
+
+$(B)/obj/%.o: %.c livd/*.h livd/ctl.def livctl/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/livd: $(LIVD_SRCS:%.c=$(B)/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/livctl: $(LIVCTL_SRCS:%.c=$(B)/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/unit: $(UNIT_SRCS:%.c=$(B)/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@tools/deps.sh build
+
+# Build, start livd with the demo page in the foreground, say what to try.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@tools/run.sh
+
+# The same set-up, then every test: unit tests under ASan and UBSan,
+# the bats suites against the normal build and against the ASan build.
+check:
+	@tools/deps.sh check
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory B=build-asan CFLAGS="-O1 -g $(SAN)" \
+	    LDFLAGS="$(SAN)" build-asan/livd build-asan/livctl build-asan/unit
+	build-asan/unit
+	@$(MAKE) --no-print-directory lint
+	bats tests/bats
+	LIVD_BUILD=build-asan bats tests/bats
+
+lint:
+	mandoc -Tlint -Wwarning man/livd.8 man/livctl.1 man/livd.yaml.5
+
+clean:
+	rm -rf build build-asan

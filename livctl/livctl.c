@@ -1,0 +1,525 @@
+/*
+ * livctl: a thin client of livd's control socket. It turns a command line
+ * into one JSON request (the rows of ctl.def say how), prints the answer
+ * as text, and maps failures to exit codes. livd checks everything else.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "../livd/util.h"
+#include "livctl.h"
+
+static void	print_nothing(json_t *);
+static void	print_clients(json_t *);
+static void	print_connect(json_t *);
+static void	print_poll(json_t *);
+static void	print_refresh(json_t *);
+static void	print_status(json_t *);
+static void	print_verbs(json_t *);
+static void	print_who(json_t *);
+
+#define print_reload	print_nothing
+#define print_send	print_nothing
+
+const struct command commands[] = {
+#define CTL(name, options, arguments, summary) \
+	{ #name, options, arguments, summary, print_##name },
+#include "../livd/ctl.def"
+#undef CTL
+};
+const size_t ncommands = countof(commands);
+
+const char	*socket_path;
+bool		 json_output;
+
+void
+usage_line(FILE *f, const struct command *cmd)
+{
+	char opt[128], arg[128];
+
+	fprintf(f, "usage: livctl [-j] [-s SOCKET] %s", cmd->name);
+	for (const char *p = cmd->options; *p != '\0';) {
+		size_t n = 0;
+
+		while (*p == ' ')
+			p++;
+		while (p[n] != '\0' && p[n] != ' ')
+			n++;
+		if (n == 0)
+			break;
+		snprintf(opt, sizeof opt, "%.*s", (int)n, p);
+		fprintf(f, " [-%c ", opt[0]);
+		for (char *q = opt + 2; *q != '\0'; q++)
+			fputc(*q >= 'a' && *q <= 'z' ? *q - 32 : *q, f);
+		fputc(']', f);
+		p += n;
+	}
+	for (const char *p = cmd->arguments; *p != '\0';) {
+		size_t n = 0;
+		bool optional, rest;
+
+		while (*p == ' ')
+			p++;
+		while (p[n] != '\0' && p[n] != ' ')
+			n++;
+		if (n == 0)
+			break;
+		snprintf(arg, sizeof arg, "%.*s", (int)n, p);
+		optional = strchr(arg, '?') != NULL;
+		rest = strchr(arg, '*') != NULL;
+		arg[strcspn(arg, "?#*")] = '\0';
+		if (strcmp(arg, "args") == 0)
+			snprintf(arg, sizeof arg, "arg");
+		fputc(' ', f);
+		if (optional)
+			fputc('[', f);
+		for (char *q = arg; *q != '\0'; q++)
+			fputc(*q >= 'a' && *q <= 'z' ? *q - 32 : *q, f);
+		if (rest)
+			fputs("...", f);
+		if (optional)
+			fputc(']', f);
+		p += n;
+	}
+	if (strcmp(cmd->name, "send") == 0)
+		fprintf(f, "\n       livctl [-j] [-s SOCKET] send [-l LOCATION | "
+		    "-c UUID | -p PRINCIPAL] -");
+	fputc('\n', f);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: livctl [-j] [-s SOCKET] COMMAND [ARG...]\n"
+	    "       livctl --version\n\ncommands:\n");
+	for (size_t i = 0; i < ncommands; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+}
+
+void
+fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("livctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+/* Exact name, else a unique prefix (as tmux does). */
+static const struct command *
+find_command(const char *name)
+{
+	const struct command *found = NULL;
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < ncommands; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	for (size_t i = 0; i < ncommands; i++) {
+		if (strncmp(commands[i].name, name, n) != 0)
+			continue;
+		if (found != NULL)
+			fail(2, "ambiguous command '%s'", name);
+		found = &commands[i];
+	}
+	return found;
+}
+
+/* The key a -X option sets for cmd, or NULL. */
+static const char *
+option_key(const struct command *cmd, char letter, char *key, size_t size)
+{
+	for (const char *p = cmd->options; *p != '\0';) {
+		size_t n = 0;
+
+		while (*p == ' ')
+			p++;
+		while (p[n] != '\0' && p[n] != ' ')
+			n++;
+		if (n >= 3 && p[0] == letter && p[1] == ':') {
+			snprintf(key, size, "%.*s", (int)n - 2, p + 2);
+			return key;
+		}
+		p += n;
+	}
+	return NULL;
+}
+
+/* Connect to the control socket; exit 3 when livd is not there. */
+int
+connect_socket(void)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(socket_path) >= sizeof sun.sun_path)
+		fail(3, "cannot connect to %s: path too long", socket_path);
+	memcpy(sun.sun_path, socket_path, strlen(socket_path) + 1);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		fail(3, "cannot connect to %s: %s", socket_path,
+		    strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0)
+		fail(3, "cannot connect to %s: %s", socket_path,
+		    strerror(errno));
+	return fd;
+}
+
+static void
+write_all(int fd, const char *s, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, s, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fail(3, "lost connection to %s: %s", socket_path,
+			    strerror(errno));
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Read one answer line; exit 3 if livd goes away first. */
+static char *
+read_answer(int fd)
+{
+	struct buf b;
+	char c;
+
+	buf_init(&b);
+	for (;;) {
+		ssize_t n = read(fd, &c, 1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fail(3, "lost connection to %s", socket_path);
+		if (c == '\n')
+			break;
+		buf_addc(&b, c);
+	}
+	return buf_steal(&b);
+}
+
+/* Send one request and handle its answer; returns the exit code. */
+static int
+request(json_t *req, const struct command *cmd)
+{
+	char *text = json_dumps(req, JSON_COMPACT), *line;
+	json_t *answer;
+	json_error_t jerr;
+	int fd = connect_socket(), rc = 0;
+
+	if (text == NULL)
+		fail(1, "arguments must be valid UTF-8");
+	write_all(fd, text, strlen(text));
+	write_all(fd, "\n", 1);
+	free(text);
+	line = read_answer(fd);
+	close(fd);
+	if ((answer = json_loads(line, 0, &jerr)) == NULL ||
+	    !json_is_object(answer))
+		fail(3, "unreadable answer from livd: %s", jerr.text);
+	if (json_output)
+		printf("%s\n", line);
+	if (!json_is_true(json_object_get(answer, "ok"))) {
+		const char *msg = json_string_value(json_object_get(answer,
+		    "error"));
+
+		fprintf(stderr, "livctl: %s\n", msg ? msg : "request failed");
+		rc = 1;
+	} else if (!json_output)
+		cmd->print(answer);
+	json_decref(answer);
+	free(line);
+	return rc;
+}
+
+/*
+ * Turn "[options] args" into request keys as the command's row says;
+ * usage errors exit 2.
+ */
+static bool
+build_request(const struct command *cmd, int argc, char **argv, json_t *req)
+{
+	char key[64], spec[64];
+	const char *p = cmd->arguments;
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i], *value;
+
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (a[0] != '-' || a[1] == '\0')
+			break;
+		if (option_key(cmd, a[1], key, sizeof key) == NULL) {
+			fprintf(stderr, "livctl: unknown option '%s' for %s\n",
+			    a, cmd->name);
+			usage_line(stderr, cmd);
+			exit(2);
+		}
+		if (a[2] != '\0')
+			value = a + 2;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else {
+			fprintf(stderr, "livctl: option '%s' needs a value\n",
+			    a);
+			usage_line(stderr, cmd);
+			exit(2);
+		}
+		json_object_set_new(req, key, json_string(value));
+		if (json_object_get(req, key) == NULL ||
+		    !json_is_string(json_object_get(req, key)))
+			fail(1, "'%s' must be valid UTF-8", value);
+	}
+	if (strcmp(cmd->name, "send") == 0 && i + 1 == argc &&
+	    strcmp(argv[i], "-") == 0)
+		return true;
+	while (*p != '\0') {
+		size_t n = 0;
+		bool optional, number, rest;
+		json_t *v;
+
+		while (*p == ' ')
+			p++;
+		while (p[n] != '\0' && p[n] != ' ')
+			n++;
+		if (n == 0)
+			break;
+		snprintf(spec, sizeof spec, "%.*s", (int)n, p);
+		p += n;
+		optional = strchr(spec, '?') != NULL;
+		number = strchr(spec, '#') != NULL;
+		rest = strchr(spec, '*') != NULL;
+		spec[strcspn(spec, "?#*")] = '\0';
+		if (rest) {
+			json_t *list = json_array();
+
+			for (; i < argc; i++) {
+				v = json_string(argv[i]);
+				if (v == NULL)
+					fail(1, "arguments must be valid UTF-8");
+				json_array_append_new(list, v);
+			}
+			json_object_set_new(req, spec, list);
+			break;
+		}
+		if (i == argc) {
+			if (optional)
+				break;
+			fprintf(stderr, "livctl: %s needs %s\n", cmd->name,
+			    strcmp(spec, "client") == 0 ? "a UUID" :
+			    strcmp(spec, "verb") == 0 ? "a VERB" : spec);
+			usage_line(stderr, cmd);
+			exit(2);
+		}
+		if (number) {
+			double d;
+
+			if (parse_seconds(argv[i], &d) != 0) {
+				fprintf(stderr, "livctl: invalid number '%s'\n",
+				    argv[i]);
+				usage_line(stderr, cmd);
+				exit(2);
+			}
+			v = json_real(d);
+		} else if ((v = json_string(argv[i])) == NULL)
+			fail(1, "arguments must be valid UTF-8");
+		json_object_set_new(req, spec, v);
+		i++;
+	}
+	if (i < argc) {
+		fprintf(stderr, "livctl: too many arguments for %s\n", cmd->name);
+		usage_line(stderr, cmd);
+		exit(2);
+	}
+	return false;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "version", no_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char sock[512];
+	const struct command *cmd;
+	json_t *req;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "+hjs:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j': json_output = true; break;
+		case 's': socket_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'R': printf("livctl %s\n", LIVD_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (socket_path == NULL)
+		socket_path = socket_default(sock, sizeof sock);
+	if (argc == 0) {
+		usage(stderr);
+		return 2;
+	}
+	if ((cmd = find_command(argv[0])) == NULL) {
+		fprintf(stderr, "livctl: unknown command '%s'\n", argv[0]);
+		usage(stderr);
+		return 2;
+	}
+	req = json_pack("{s:s}", "cmd", cmd->name);
+	if (build_request(cmd, argc - 1, argv + 1, req)) {
+		rc = send_stdin(req);
+		json_decref(req);
+		return rc;
+	}
+	rc = request(req, cmd);
+	json_decref(req);
+	return rc;
+}
+
+static void
+print_nothing(json_t *answer)
+{
+	(void)answer;
+}
+
+static void
+print_connect(json_t *answer)
+{
+	printf("%s\n", json_string_value(json_object_get(answer, "uuid")));
+}
+
+static void
+print_refresh(json_t *answer)
+{
+	printf("%g\n", json_number_value(json_object_get(answer, "refresh")));
+}
+
+/* Text form: verb and all arguments but the last, then the last. */
+void
+print_event(json_t *event, FILE *f)
+{
+	const char *key, *verb = json_string_value(json_object_get(event,
+	    "verb"));
+	json_t *value;
+	size_t n = 0, i = 0;
+
+	json_object_foreach(event, key, value)
+		if (strcmp(key, "seq") != 0 && strcmp(key, "verb") != 0)
+			n++;
+	fputs(verb ? verb : "?", f);
+	json_object_foreach(event, key, value) {
+		if (strcmp(key, "seq") == 0 || strcmp(key, "verb") == 0)
+			continue;
+		fputc(++i == n ? '\n' : ' ', f);
+		fputs(json_is_string(value) ? json_string_value(value) : "", f);
+	}
+	fputc('\n', f);
+}
+
+static void
+print_poll(json_t *answer)
+{
+	json_t *events = json_object_get(answer, "events"), *e;
+	size_t i;
+
+	if (json_array_size(events) == 0) {
+		printf("idle\n");
+		return;
+	}
+	json_array_foreach(events, i, e)
+		print_event(e, stdout);
+}
+
+static void
+print_status(json_t *answer)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach(answer, key, value) {
+		if (strcmp(key, "ok") == 0)
+			continue;
+		if (json_is_string(value))
+			printf("%s: %s\n", key, json_string_value(value));
+		else if (json_is_integer(value))
+			printf("%s: %" JSON_INTEGER_FORMAT "\n", key,
+			    json_integer_value(value));
+		else if (json_is_number(value))
+			printf("%s: %g\n", key, json_number_value(value));
+		else if (json_is_boolean(value))
+			printf("%s: %s\n", key, json_is_true(value) ? "yes" :
+			    "no");
+	}
+}
+
+static void
+print_verbs(json_t *answer)
+{
+	json_t *verbs = json_object_get(answer, "verbs"), *v, *arg;
+	const char *name;
+	size_t i;
+
+	/* livd sends them sorted by name. */
+	json_object_foreach(verbs, name, v) {
+		fputs(name, stdout);
+		json_array_foreach(json_object_get(v, "args"), i, arg)
+			printf(" %s", json_string_value(arg));
+		putchar('\n');
+	}
+}
+
+static void
+print_who(json_t *answer)
+{
+	json_t *list, *item;
+	size_t i;
+
+	if ((list = json_object_get(answer, "principals")) != NULL) {
+		json_array_foreach(list, i, item)
+			printf("%s\n", json_string_value(item));
+		return;
+	}
+	json_array_foreach(json_object_get(answer, "online"), i, item)
+		printf("%s %s\n", json_string_value(json_object_get(item,
+		    "location")), json_string_value(json_object_get(item,
+		    "principal")));
+}
+
+static void
+print_clients(json_t *answer)
+{
+	json_t *item;
+	size_t i;
+
+	json_array_foreach(json_object_get(answer, "clients"), i, item)
+		printf("%s %s %s\n",
+		    json_string_value(json_object_get(item, "uuid")),
+		    json_string_value(json_object_get(item, "principal")),
+		    json_string_value(json_object_get(item, "location")));
+}

@@ -1,0 +1,317 @@
+/*
+ * send -: events from stdin, one a line, pipelined over one connection.
+ * Each line is sent as soon as it is read; answers come back in order and
+ * are matched to line numbers, so a bad line is reported and the rest
+ * still goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../livd/util.h"
+#include "livctl.h"
+
+/* A line longer than this is refused without sending it. */
+#define STDIN_MAX_LINE	(1024 * 1024)
+/* Stop reading stdin while this much waits to be written to livd. */
+#define STDIN_OUT_HIGH	(1024 * 1024)
+
+static const char *target_keys[] = { "location", "client", "principal" };
+
+/*
+ * Append the request for one line to out. Returns 1 when a request was
+ * added, 0 for a line to skip (blank or #), -1 with err set when bad.
+ */
+int
+stdin_request(const char *line, size_t len, json_t *target, struct buf *out,
+    char *err, size_t errlen)
+{
+	size_t i = 0;
+
+	while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
+		i++;
+	if (i == len || line[i] == '#')
+		return 0;
+	while (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (!utf8_valid(line, len)) {
+		snprintf(err, errlen, "invalid UTF-8");
+		return -1;
+	}
+	if (line[i] == '{') {
+		json_error_t jerr;
+		json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES,
+		    &jerr);
+		bool targeted = false;
+		char *text;
+
+		if (req == NULL || !json_is_object(req)) {
+			snprintf(err, errlen, "invalid JSON: %s", req ?
+			    "not an object" : jerr.text);
+			json_decref(req);
+			return -1;
+		}
+		if (json_object_get(req, "cmd") != NULL) {
+			snprintf(err, errlen, "a line may not set 'cmd'");
+			json_decref(req);
+			return -1;
+		}
+		for (size_t k = 0; k < countof(target_keys); k++)
+			targeted |= json_object_get(req, target_keys[k]) != NULL;
+		/* The line's own target wins over the command line's. */
+		for (size_t k = 0; !targeted && k < countof(target_keys); k++) {
+			json_t *v = json_object_get(target, target_keys[k]);
+
+			if (v != NULL)
+				json_object_set(req, target_keys[k], v);
+		}
+		json_object_set_new(req, "cmd", json_string("send"));
+		text = json_dumps(req, JSON_COMPACT);
+		json_decref(req);
+		buf_adds(out, text);
+		buf_addc(out, '\n');
+		free(text);
+		return 1;
+	}
+	buf_adds(out, "{\"cmd\":\"send\"");
+	for (size_t k = 0; k < countof(target_keys); k++) {
+		const char *v = json_string_value(json_object_get(target,
+		    target_keys[k]));
+
+		if (v == NULL)
+			continue;
+		buf_printf(out, ",\"%s\":", target_keys[k]);
+		buf_json_string(out, v, strlen(v));
+	}
+	buf_adds(out, ",\"line\":");
+	buf_json_string(out, line, len);
+	buf_adds(out, "}\n");
+	return 1;
+}
+
+/* Line numbers of requests sent and not yet answered, oldest first. */
+struct pending {
+	size_t	*lines;
+	size_t	 cap;
+	size_t	 head;
+	size_t	 count;
+};
+
+static void
+pending_push(struct pending *p, size_t line)
+{
+	if (p->count == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 1024;
+		size_t *lines = xmalloc(cap * sizeof *lines);
+
+		for (size_t i = 0; i < p->count; i++)
+			lines[i] = p->lines[(p->head + i) % p->cap];
+		free(p->lines);
+		p->lines = lines;
+		p->cap = cap;
+		p->head = 0;
+	}
+	p->lines[(p->head + p->count++) % p->cap] = line;
+}
+
+static size_t
+pending_pop(struct pending *p)
+{
+	size_t line = p->lines[p->head];
+
+	p->head = (p->head + 1) % p->cap;
+	p->count--;
+	return line;
+}
+
+struct stream {
+	json_t		*target;
+	struct buf	 in;		/* stdin not yet split into lines */
+	struct buf	 out;		/* requests not yet written */
+	size_t		 outoff;
+	struct buf	 answers;	/* answers not yet read whole */
+	struct pending	 pending;
+	size_t		 lineno;
+	bool		 skipping;	/* discarding an overlong line */
+	int		 errors;
+};
+
+static void
+line_error(struct stream *s, size_t line, const char *msg)
+{
+	fprintf(stderr, "livctl: stdin:%zu: %s\n", line, msg);
+	s->errors++;
+}
+
+static void
+take_line(struct stream *s, const char *line, size_t len)
+{
+	char err[512];
+	int rc;
+
+	s->lineno++;
+	rc = stdin_request(line, len, s->target, &s->out, err, sizeof err);
+	if (rc < 0)
+		line_error(s, s->lineno, err);
+	else if (rc > 0)
+		pending_push(&s->pending, s->lineno);
+}
+
+/* Split what stdin gave into lines; at eof the rest is a line too. */
+static void
+take_input(struct stream *s, bool eof)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < s->in.len; i++) {
+		if (s->in.data[i] != '\n')
+			continue;
+		if (s->skipping)
+			s->skipping = false;
+		else
+			take_line(s, s->in.data + start, i - start);
+		start = i + 1;
+	}
+	if (eof && start < s->in.len && !s->skipping) {
+		take_line(s, s->in.data + start, s->in.len - start);
+		start = s->in.len;
+	}
+	memmove(s->in.data, s->in.data + start, s->in.len - start);
+	s->in.len -= start;
+	if (s->in.len > STDIN_MAX_LINE && !s->skipping) {
+		s->lineno++;
+		line_error(s, s->lineno, "line too long");
+		s->skipping = true;
+	}
+	if (s->skipping)
+		s->in.len = 0;
+}
+
+static void
+flush_out(struct stream *s, int fd)
+{
+	while (s->outoff < s->out.len) {
+		ssize_t n = write(fd, s->out.data + s->outoff,
+		    s->out.len - s->outoff);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			fail(3, "lost connection to %s: %s", socket_path,
+			    strerror(errno));
+		s->outoff += (size_t)n;
+	}
+	s->out.len = s->outoff = 0;
+}
+
+static void
+take_answer(struct stream *s, const char *line, size_t len)
+{
+	size_t lineno;
+	json_t *answer;
+	json_error_t jerr;
+	const char *msg;
+
+	if (s->pending.count == 0)
+		fail(3, "unexpected answer from livd");
+	lineno = pending_pop(&s->pending);
+	if (json_output)
+		printf("%.*s\n", (int)len, line);
+	if (len >= 10 && memcmp(line, "{\"ok\":true", 10) == 0)
+		return;
+	if ((answer = json_loadb(line, len, 0, &jerr)) == NULL)
+		fail(3, "unreadable answer from livd: %s", jerr.text);
+	if (!json_is_true(json_object_get(answer, "ok"))) {
+		msg = json_string_value(json_object_get(answer, "error"));
+		line_error(s, lineno, msg ? msg : "request failed");
+	}
+	json_decref(answer);
+}
+
+static void
+read_answers(struct stream *s, int fd)
+{
+	char chunk[65536];
+	size_t start = 0;
+	ssize_t n;
+
+	do
+		n = read(fd, chunk, sizeof chunk);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0)
+		fail(3, "lost connection to %s", socket_path);
+	buf_add(&s->answers, chunk, (size_t)n);
+	for (size_t i = 0; i < s->answers.len; i++)
+		if (s->answers.data[i] == '\n') {
+			take_answer(s, s->answers.data + start, i - start);
+			start = i + 1;
+		}
+	memmove(s->answers.data, s->answers.data + start,
+	    s->answers.len - start);
+	s->answers.len -= start;
+}
+
+/* Stream stdin to livd; exit status 1 if any line failed. */
+int
+send_stdin(json_t *target)
+{
+	struct stream s;
+	char chunk[65536];
+	bool eof = false;
+	int fd = connect_socket();
+
+	memset(&s, 0, sizeof s);
+	s.target = target;
+	buf_init(&s.in);
+	buf_init(&s.out);
+	buf_init(&s.answers);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (!eof || s.pending.count > 0 || s.out.len > 0) {
+		struct pollfd pfd[2];
+		nfds_t n = 0;
+		int sock;
+
+		if (!eof && s.out.len - s.outoff < STDIN_OUT_HIGH) {
+			pfd[n].fd = STDIN_FILENO;
+			pfd[n++].events = POLLIN;
+		}
+		sock = (int)n;
+		pfd[n].fd = fd;
+		pfd[n++].events = POLLIN | (s.out.len > 0 ? POLLOUT : 0);
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fail(1, "poll: %s", strerror(errno));
+		}
+		if (sock == 1 && (pfd[0].revents & (POLLIN | POLLHUP))) {
+			ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
+
+			if (got < 0 && errno != EINTR && errno != EAGAIN)
+				fail(1, "stdin: %s", strerror(errno));
+			if (got == 0)
+				eof = true;
+			if (got > 0)
+				buf_add(&s.in, chunk, (size_t)got);
+			take_input(&s, eof);
+			flush_out(&s, fd);	/* as soon as it is read */
+		}
+		if (pfd[sock].revents & POLLOUT)
+			flush_out(&s, fd);
+		if (pfd[sock].revents & (POLLIN | POLLHUP | POLLERR))
+			read_answers(&s, fd);
+	}
+	close(fd);
+	buf_free(&s.in);
+	buf_free(&s.out);
+	buf_free(&s.answers);
+	free(s.pending.lines);
+	fflush(stdout);
+	return s.errors ? 1 : 0;
+}

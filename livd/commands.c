@@ -1,0 +1,550 @@
+/* The control commands: one handler per row of ctl.def. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "control.h"
+#include "hub.h"
+#include "livd.h"
+#include "log.h"
+#include "msg.h"
+#include "publish.h"
+#include "verbs.h"
+
+#define CTL(name, options, arguments, summary) \
+	static void cmd_##name(struct ctl_conn *, json_t *);
+#include "ctl.def"
+#undef CTL
+
+static const struct ctl_command commands[] = {
+#define CTL(name, options, arguments, summary) \
+	{ #name, options, arguments, summary, cmd_##name },
+#include "ctl.def"
+#undef CTL
+};
+
+const struct ctl_command *
+commands_find(const char *name)
+{
+	for (size_t i = 0; i < countof(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Does a word list like "l:location p:principal" name key? */
+static bool
+names_key(const char *list, const char *key)
+{
+	size_t n = strlen(key);
+
+	while (*list != '\0') {
+		const char *word = list, *end;
+
+		while (*list != '\0' && *list != ' ')
+			list++;
+		end = list;
+		while (*list == ' ')
+			list++;
+		if (word + 1 < end && word[1] == ':')
+			word += 2;
+		while (end > word && strchr("?#*", end[-1]) != NULL)
+			end--;
+		if ((size_t)(end - word) == n && strncmp(word, key, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The keys a request may carry: its command's options and arguments. */
+bool
+commands_key_allowed(const struct ctl_command *cmd, const char *key)
+{
+	if (strcmp(key, "cmd") == 0 || cmd->exec == cmd_send)
+		return true;	/* send: every other key is an argument */
+	return names_key(cmd->options, key) || names_key(cmd->arguments, key);
+}
+
+/* Read an optional string key; false (with an answer sent) if mistyped. */
+static bool
+get_string(struct ctl_conn *c, json_t *req, const char *key,
+    const char **out)
+{
+	json_t *v = json_object_get(req, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return true;
+	if (!json_is_string(v)) {
+		ctl_error(c, "'%s' must be a string", key);
+		return false;
+	}
+	*out = json_string_value(v);
+	return true;
+}
+
+/* An argument value as text: strings as they are, numbers printed. */
+static const char *
+value_text(json_t *v, char *space, size_t size)
+{
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v)) {
+		snprintf(space, size, "%" JSON_INTEGER_FORMAT,
+		    json_integer_value(v));
+		return space;
+	}
+	if (json_is_real(v)) {
+		snprintf(space, size, "%.17g", json_real_value(v));
+		return space;
+	}
+	if (json_is_boolean(v))
+		return json_is_true(v) ? "true" : "false";
+	return NULL;
+}
+
+static bool
+resolve_target(struct ctl_conn *c, json_t *req, struct target *t)
+{
+	const char *location, *uuid, *principal;
+	char q[80];
+
+	memset(t, 0, sizeof *t);
+	t->kind = TARGET_ALL;
+	if (!get_string(c, req, "location", &location) ||
+	    !get_string(c, req, "client", &uuid) ||
+	    !get_string(c, req, "principal", &principal))
+		return false;
+	if ((location != NULL) + (uuid != NULL) + (principal != NULL) > 1) {
+		ctl_error(c, "send takes one target: location, client or "
+		    "principal");
+		return false;
+	}
+	if (location != NULL) {
+		if (!word_valid(location, strlen(location)) ||
+		    strlen(location) > 1024) {
+			ctl_error(c, "invalid location");
+			return false;
+		}
+		t->kind = TARGET_LOCATION;
+		t->name = location;
+	} else if (uuid != NULL) {
+		if ((t->client = hub_find(uuid)) == NULL) {
+			quote_for_error(q, sizeof q, uuid);
+			ctl_error(c, "unknown client '%s'", q);
+			return false;
+		}
+		t->kind = TARGET_CLIENT;
+	} else if (principal != NULL) {
+		t->kind = TARGET_PRINCIPAL;
+		t->name = principal;
+	}
+	return true;
+}
+
+/*
+ * send: an event given as a text line ("line"), as positional values
+ * ("args"), or as named keys, to one target or to every client.
+ */
+static void
+cmd_send(struct ctl_conn *c, json_t *req)
+{
+	char numbers[VERBS_MAX_ARGS + 1][40], err[512], answer[96];
+	struct publish_result res;
+	struct msg_input in;
+	struct target t;
+	const char *line, *verb, *key;
+	json_t *args, *value;
+	char *copy = NULL;
+	size_t nnum = 0;
+	int len;
+
+	if (!resolve_target(c, req, &t) ||
+	    !get_string(c, req, "line", &line) ||
+	    !get_string(c, req, "verb", &verb))
+		return;
+	args = json_object_get(req, "args");
+	if (line != NULL) {
+		if (verb != NULL || args != NULL) {
+			ctl_error(c, "send takes a line or a verb, not both");
+			return;
+		}
+		copy = xstrdup(line);
+		if (msg_split_line(copy, &in, livd.verbs, err,
+		    sizeof err) != 0) {
+			ctl_error(c, "%s", err);
+			free(copy);
+			return;
+		}
+	} else {
+		msg_input_init(&in, verb);
+		if (args != NULL && !json_is_array(args)) {
+			ctl_error(c, "'args' must be a list");
+			return;
+		}
+		for (size_t i = 0; args != NULL && i < json_array_size(args);
+		    i++) {
+			const char *s = value_text(json_array_get(args, i),
+			    numbers[nnum % countof(numbers)],
+			    sizeof numbers[0]);
+
+			if (s == NULL) {
+				ctl_error(c, "argument %zu must be a string",
+				    i + 1);
+				return;
+			}
+			nnum++;
+			msg_input_add(&in, NULL, s);
+		}
+		json_object_foreach(req, key, value) {
+			const char *s;
+
+			if (verbs_reserved(key))
+				continue;
+			s = value_text(value, numbers[nnum % countof(numbers)],
+			    sizeof numbers[0]);
+			if (s == NULL) {
+				char q[80];
+
+				quote_for_error(q, sizeof q, key);
+				ctl_error(c, "argument '%s' must be a string", q);
+				return;
+			}
+			nnum++;
+			if (in.positional) {
+				char q[80];
+
+				quote_for_error(q, sizeof q, key);
+				ctl_error(c, "send takes 'args' or named "
+				    "arguments, not both ('%s')", q);
+				return;
+			}
+			msg_input_add(&in, key, s);
+		}
+	}
+	if (publish(&in, &t, NULL, &res, err, sizeof err) != PUBLISH_OK) {
+		ctl_error(c, "%s", err);
+		free(copy);
+		return;
+	}
+	free(copy);
+	len = snprintf(answer, sizeof answer, "{\"ok\":true,\"seq\":%" PRIu64
+	    ",\"reached\":%zu}", res.seq, res.reached);
+	ctl_ok_raw(c, answer, (size_t)len);
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Pairs of location and principal, for who without a location. */
+struct online {
+	const char	*location;
+	const char	*principal;
+};
+
+static int
+compare_online(const void *a, const void *b)
+{
+	const struct online *x = a, *y = b;
+	int d = strcmp(x->location, y->location);
+
+	return d ? d : strcmp(x->principal, y->principal);
+}
+
+/* who: the principals online at a location, or everywhere; sorted, unique. */
+static void
+cmd_who(struct ctl_conn *c, json_t *req)
+{
+	const char *name;
+	struct location *loc;
+	struct client *cl;
+	json_t *answer, *list;
+	size_t n = 0;
+
+	if (!get_string(c, req, "location", &name))
+		return;
+	answer = json_pack("{s:b}", "ok", 1);
+	list = json_array();
+	if (name != NULL) {
+		const char **names;
+
+		json_object_set_new(answer, "location", json_string(name));
+		loc = hub_location(name);
+		names = xcalloc(loc ? loc->count : 1, sizeof *names);
+		if (loc != NULL)
+			TAILQ_FOREACH(cl, &loc->clients, at_location)
+				names[n++] = cl->principal->name;
+		qsort(names, n, sizeof *names, compare_strings);
+		for (size_t i = 0; i < n; i++)
+			if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
+				json_array_append_new(list,
+				    json_string(names[i]));
+		free(names);
+		json_object_set_new(answer, "principals", list);
+	} else {
+		struct online *all = xcalloc(hub.count ? hub.count : 1,
+		    sizeof *all);
+
+		TAILQ_FOREACH(loc, &hub.all, link)
+			TAILQ_FOREACH(cl, &loc->clients, at_location) {
+				all[n].location = loc->name;
+				all[n++].principal = cl->principal->name;
+			}
+		qsort(all, n, sizeof *all, compare_online);
+		for (size_t i = 0; i < n; i++)
+			if (i == 0 || compare_online(&all[i], &all[i - 1]) != 0)
+				json_array_append_new(list, json_pack(
+				    "{s:s,s:s}", "location", all[i].location,
+				    "principal", all[i].principal));
+		free(all);
+		json_object_set_new(answer, "online", list);
+	}
+	ctl_ok(c, answer);
+}
+
+/* refresh: print the interval in force, or set it (globally or at -l). */
+static void
+cmd_refresh(struct ctl_conn *c, json_t *req)
+{
+	const char *location;
+	json_t *seconds = json_object_get(req, "seconds");
+
+	if (!get_string(c, req, "location", &location))
+		return;
+	if (location != NULL && !word_valid(location, strlen(location))) {
+		ctl_error(c, "invalid location");
+		return;
+	}
+	if (seconds != NULL) {
+		double s;
+
+		if (!json_is_number(seconds)) {
+			ctl_error(c, "'seconds' must be a number");
+			return;
+		}
+		s = json_number_value(seconds);
+		if (!(s > 0 && s <= 3600)) {
+			ctl_error(c, "refresh must be more than 0 and at most "
+			    "3600 seconds");
+			return;
+		}
+		hub_set_refresh(location, s);
+		log_info("refresh %s%s%g", location ? location : "",
+		    location ? ": " : "", s);
+	}
+	ctl_ok(c, json_pack("{s:b,s:f}", "ok", 1, "refresh",
+	    hub_refresh(location ? hub_location(location) : NULL)));
+}
+
+/* verbs: the table as /verbs.json serves it. */
+static void
+cmd_verbs(struct ctl_conn *c, json_t *req)
+{
+	struct buf b;
+
+	(void)req;
+	buf_init(&b);
+	buf_adds(&b, "{\"ok\":true,\"verbs\":");
+	buf_add(&b, livd.verbs->json, livd.verbs->jsonlen);
+	buf_addc(&b, '}');
+	ctl_ok_raw(c, b.data, b.len);
+	buf_free(&b);
+}
+
+/* connect: a client registered as a server-rendered page would. */
+static void
+cmd_connect(struct ctl_conn *c, json_t *req)
+{
+	const char *location, *principal;
+	struct client *cl;
+	char err[256];
+
+	if (!get_string(c, req, "location", &location) ||
+	    !get_string(c, req, "principal", &principal))
+		return;
+	if (location == NULL) {
+		ctl_error(c, "connect needs a location");
+		return;
+	}
+	if (principal == NULL)
+		principal = "anonymous";
+	if ((cl = hub_connect(location, principal, err, sizeof err)) == NULL) {
+		ctl_error(c, "%s", err);
+		return;
+	}
+	ctl_ok(c, json_pack("{s:b,s:s,s:s,s:s,s:f,s:I}", "ok", 1, "uuid",
+	    cl->uuid, "location", location, "principal", principal,
+	    "refresh", hub_refresh(cl->location), "seq",
+	    (json_int_t)cl->start));
+}
+
+static int
+compare_clients(const void *a, const void *b)
+{
+	const struct client *x = *(const struct client *const *)a;
+	const struct client *y = *(const struct client *const *)b;
+	int d;
+
+	if ((d = strcmp(x->location->name, y->location->name)) != 0)
+		return d;
+	if ((d = strcmp(x->principal->name, y->principal->name)) != 0)
+		return d;
+	return strcmp(x->uuid, y->uuid);
+}
+
+/* How many events wait for the client above its cursor. */
+static size_t
+queued(const struct client *cl)
+{
+	const struct queue *h = &cl->location->history, *o = &cl->own;
+
+	return h->len - queue_after(h, cl->cursor) + o->len -
+	    queue_after(o, cl->cursor);
+}
+
+/* clients: UUID PRINCIPAL LOCATION, sorted by location and principal. */
+static void
+cmd_clients(struct ctl_conn *c, json_t *req)
+{
+	const char *name;
+	struct client **all, *cl;
+	struct location *loc;
+	json_t *list;
+	size_t n = 0;
+	double now = now_mono();
+
+	if (!get_string(c, req, "location", &name))
+		return;
+	all = xcalloc(hub.count ? hub.count : 1, sizeof *all);
+	TAILQ_FOREACH(loc, &hub.all, link) {
+		if (name != NULL && strcmp(loc->name, name) != 0)
+			continue;
+		TAILQ_FOREACH(cl, &loc->clients, at_location)
+			all[n++] = cl;
+	}
+	qsort(all, n, sizeof *all, compare_clients);
+	list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		cl = all[i];
+		json_array_append_new(list, json_pack(
+		    "{s:s,s:s,s:s,s:f,s:I}", "uuid", cl->uuid, "principal",
+		    cl->principal->name, "location", cl->location->name,
+		    "idle", cl->state == CLIENT_IDLE ? now - cl->last_seen : 0.0,
+		    "queue", (json_int_t)queued(cl)));
+	}
+	free(all);
+	ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));
+}
+
+static void	poll_wake(struct waiter *, struct client *);
+static void	poll_release(struct waiter *, struct client *);
+
+static const struct waiter_ops poll_ops = {
+	.name = "control",
+	.wake = poll_wake,
+	.release = poll_release,
+};
+
+/* Answer a control poll: the long-poll's body with "ok" in front. */
+static void
+poll_answer(struct ctl_conn *c, struct blob *body)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, "{\"ok\":true,");
+	buf_add(&b, body->data + 1, body->len - 1);
+	ctl_ok_raw(c, b.data, b.len);
+	buf_free(&b);
+	blob_unref(body);
+}
+
+/* The events are printed, so they count as acknowledged. */
+static void
+poll_wake(struct waiter *w, struct client *cl)
+{
+	uint64_t seq;
+	struct blob *body = hub_answer(cl, &seq);
+
+	hub_ack(cl, seq);
+	poll_answer(ctl_from_waiter(w), body);
+}
+
+static void
+poll_release(struct waiter *w, struct client *cl)
+{
+	poll_answer(ctl_from_waiter(w), hub_idle(cl));
+}
+
+static void
+poll_deadline(struct ctl_conn *c)
+{
+	struct waiter *w = ctl_waiter(c);
+	struct client *cl = w->client;
+	struct blob *body;
+	uint64_t seq;
+
+	if (cl == NULL)
+		return;
+	hub_unwait(w);
+	body = hub_answer(cl, &seq);
+	hub_ack(cl, seq);
+	poll_answer(c, body);
+}
+
+/* poll: one long-poll as a client; answered when events come or idle. */
+static void
+cmd_poll(struct ctl_conn *c, json_t *req)
+{
+	const char *uuid;
+	struct client *cl;
+	struct waiter *w = ctl_waiter(c);
+	char q[80];
+
+	if (!get_string(c, req, "client", &uuid))
+		return;
+	if (uuid == NULL) {
+		ctl_error(c, "poll needs a client");
+		return;
+	}
+	if ((cl = hub_find(uuid)) == NULL) {
+		quote_for_error(q, sizeof q, uuid);
+		ctl_error(c, "unknown client '%s'", q);
+		return;
+	}
+	w->ops = &poll_ops;
+	ctl_defer(c);
+	ctl_hold(c, hub_refresh(cl->location), poll_deadline);
+	hub_wait(cl, w);
+}
+
+/* status: key: value lines; tests wait for it to answer. */
+static void
+cmd_status(struct ctl_conn *c, json_t *req)
+{
+	(void)req;
+	ctl_ok(c, json_pack("{s:b,s:s,s:I,s:s,s:s,s:I,s:f}", "ok", 1,
+	    "version", LIVD_VERSION, "uptime",
+	    (json_int_t)(now_wall() - livd.started), "listen",
+	    livd.listen_name, "socket", livd.cfg.socket, "clients",
+	    (json_int_t)hub.count, "refresh", hub.refresh));
+}
+
+/* reload: as SIGHUP. */
+static void
+cmd_reload(struct ctl_conn *c, json_t *req)
+{
+	char err[1024];
+
+	(void)req;
+	if (livd_reload(err, sizeof err) != 0) {
+		ctl_error(c, "%s", err);
+		return;
+	}
+	ctl_ok(c, NULL);
+}

@@ -1,0 +1,288 @@
+/* livd.yaml: the configuration, one table of keys. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+enum config_type { CONFIG_STRING, CONFIG_SECONDS, CONFIG_SIZE, CONFIG_COUNT };
+
+/* One row per key: its type, where it lives, its bounds and default. */
+struct config_key {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;
+	double			 min;
+	double			 max;
+	const char		*initial;
+};
+
+#define KEY(name, type, min, max, initial) \
+	{ #name, type, offsetof(struct config, name), min, max, initial }
+
+static const struct config_key config_keys[] = {
+	KEY(auth,		CONFIG_STRING,	0, 0,		"open"),
+	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
+	KEY(keepalive_timeout,	CONFIG_SECONDS,	0.1, 3600,	"75"),
+	KEY(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088"),
+	KEY(log_level,		CONFIG_STRING,	0, 0,		"info"),
+	KEY(max_body,		CONFIG_SIZE,	256, 64e6,	"64K"),
+	KEY(max_clients,	CONFIG_COUNT,	1, 1e8,		"1000000"),
+	KEY(max_connections,	CONFIG_COUNT,	1, 1e8,		"1000000"),
+	KEY(max_event,		CONFIG_SIZE,	256, 64e6,	"256K"),
+	KEY(max_header,		CONFIG_SIZE,	1024, 1e6,	"8K"),
+	KEY(max_line,		CONFIG_SIZE,	1024, 1e9,	"1M"),
+	KEY(presence_timeout,	CONFIG_SECONDS,	0, 86400,	"0"),
+	KEY(queue_limit,	CONFIG_COUNT,	1, 1e7,		"1000"),
+	KEY(refresh,		CONFIG_SECONDS,	0, 3600,	"25"),
+	KEY(share,		CONFIG_STRING,	0, 0,		NULL),
+	KEY(socket,		CONFIG_STRING,	0, 0,		NULL),
+	KEY(verbs,		CONFIG_STRING,	0, 0,		NULL),
+};
+
+static const char *auth_modes[] = { "open", "token" };
+static const char *log_levels[] = { "error", "warning", "info", "debug" };
+
+static const struct config_key *
+config_find(const char *name)
+{
+	for (size_t i = 0; i < countof(config_keys); i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/* A size: digits with an optional K, M or G (powers of 1024). */
+static int
+parse_size(const char *s, double *out)
+{
+	char *end;
+	unsigned long long v;
+	double mult = 1;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mult = 1024; end++; break;
+	case 'm': case 'M': mult = 1024 * 1024; end++; break;
+	case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0')
+		return -1;
+	*out = (double)v * mult;
+	return 0;
+}
+
+static bool
+one_of(const char *s, const char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Set one key from its text form; a message in err on failure. */
+int
+config_set(struct config *cfg, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	const struct config_key *k = config_find(name);
+	void *field;
+	double v = 0;
+
+	if (k == NULL) {
+		snprintf(err, errlen, "unknown key '%s'", name);
+		return -1;
+	}
+	field = (char *)cfg + k->offset;
+	switch (k->type) {
+	case CONFIG_STRING:
+		if (strcmp(name, "auth") == 0 &&
+		    !one_of(value, auth_modes, countof(auth_modes))) {
+			snprintf(err, errlen,
+			    "auth must be open or token, not '%s'", value);
+			return -1;
+		}
+		if (strcmp(name, "log_level") == 0 &&
+		    !one_of(value, log_levels, countof(log_levels))) {
+			snprintf(err, errlen, "log_level must be error, "
+			    "warning, info or debug, not '%s'", value);
+			return -1;
+		}
+		if (*value == '\0') {
+			snprintf(err, errlen, "%s must not be empty", name);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONFIG_SECONDS:
+		if (parse_seconds(value, &v) != 0) {
+			snprintf(err, errlen, "%s: invalid number '%s'", name,
+			    value);
+			return -1;
+		}
+		break;
+	case CONFIG_SIZE:
+	case CONFIG_COUNT:
+		if (parse_size(value, &v) != 0 ||
+		    (k->type == CONFIG_COUNT && strpbrk(value, "kKmMgGbB"))) {
+			snprintf(err, errlen, "%s: invalid %s '%s'", name,
+			    k->type == CONFIG_SIZE ? "size" : "number", value);
+			return -1;
+		}
+		break;
+	}
+	if (v < k->min || v > k->max || (strcmp(name, "refresh") == 0 &&
+	    v <= 0)) {
+		snprintf(err, errlen, "%s must be %s%g to %g", name,
+		    strcmp(name, "refresh") == 0 ? "more than " : "",
+		    k->min, k->max);
+		return -1;
+	}
+	if (k->type == CONFIG_SECONDS)
+		*(double *)field = v;
+	else
+		*(uint64_t *)field = (uint64_t)v;
+	return 0;
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	char err[256];
+
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < countof(config_keys); i++)
+		if (config_keys[i].initial != NULL &&
+		    config_set(cfg, config_keys[i].name,
+		    config_keys[i].initial, err, sizeof err) != 0)
+			abort();
+}
+
+/* Settings that depend on each other. */
+int
+config_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->history_limit > cfg->queue_limit) {
+		snprintf(err, errlen, "history_limit (%" PRIu64 ") may not "
+		    "exceed queue_limit (%" PRIu64 ")", cfg->history_limit,
+		    cfg->queue_limit);
+		return -1;
+	}
+	return 0;
+}
+
+/* Apply YAML text (a mapping of keys) over cfg. */
+int
+config_parse(struct config *cfg, const char *path, const char *text,
+    size_t len, struct yamlerr *err)
+{
+	struct yamlfile yf;
+	yaml_node_t *root;
+	yaml_node_pair_t *pair;
+	char msg[512];
+	int rc = -1;
+
+	if (yamlfile_load(&yf, path, text, len, err) != 0)
+		return -1;
+	root = yamlfile_root(&yf);
+	if (root == NULL ||
+	    (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
+		rc = 0;		/* an empty file: all defaults */
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		yamlfile_error(&yf, root, err,
+		    "the config file must be a mapping of keys");
+		goto out;
+	}
+	for (pair = root->data.mapping.pairs.start;
+	    pair < root->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yamlfile_node(&yf, pair->key);
+		yaml_node_t *v = yamlfile_node(&yf, pair->value);
+		const char *name = yamlfile_scalar(k);
+		const char *value = yamlfile_scalar(v);
+
+		if (name == NULL || config_find(name) == NULL) {
+			yamlfile_error(&yf, k, err, "unknown key '%s'",
+			    name ? name : "");
+			goto out;
+		}
+		for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
+		    p < pair; p++)
+			if (strcmp(yamlfile_scalar(yamlfile_node(&yf, p->key)),
+			    name) == 0) {
+				yamlfile_error(&yf, k, err,
+				    "duplicate key '%s'", name);
+				goto out;
+			}
+		if (value == NULL) {
+			yamlfile_error(&yf, v, err, "%s must be a single value",
+			    name);
+			goto out;
+		}
+		if (config_set(cfg, name, value, msg, sizeof msg) != 0) {
+			yamlfile_error(&yf, v, err, "%s", msg);
+			goto out;
+		}
+	}
+	if (config_check(cfg, msg, sizeof msg) != 0) {
+		yamlfile_error(&yf, root, err, "%s", msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	yamlfile_free(&yf);
+	return rc;
+}
+
+int
+config_read(struct config *cfg, const char *path, struct yamlerr *err)
+{
+	struct buf b;
+	int rc;
+
+	if (yamlfile_slurp(path, &b, err) != 0)
+		return -1;
+	rc = config_parse(cfg, path, b.data, b.len, err);
+	buf_free(&b);
+	return rc;
+}
+
+/* Deep copy: dst gets its own strings. */
+void
+config_copy(struct config *dst, const struct config *src)
+{
+	*dst = *src;
+	for (size_t i = 0; i < countof(config_keys); i++) {
+		char **p;
+
+		if (config_keys[i].type != CONFIG_STRING)
+			continue;
+		p = (char **)((char *)dst + config_keys[i].offset);
+		if (*p != NULL)
+			*p = xstrdup(*p);
+	}
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < countof(config_keys); i++)
+		if (config_keys[i].type == CONFIG_STRING)
+			free(*(char **)((char *)cfg + config_keys[i].offset));
+	memset(cfg, 0, sizeof *cfg);
+}

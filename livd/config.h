@@ -1,0 +1,40 @@
+/* livd.yaml: the configuration, one table of keys. */
+#ifndef LIVD_CONFIG_H
+#define LIVD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "yamlfile.h"
+
+struct config {
+	char		*listen;
+	char		*socket;
+	char		*verbs;
+	char		*share;
+	double		 refresh;
+	char		*auth;
+	double		 presence_timeout;	/* 0: twice refresh plus 5 s */
+	uint64_t	 queue_limit;
+	uint64_t	 history_limit;
+	uint64_t	 max_body;
+	uint64_t	 max_header;
+	uint64_t	 max_line;
+	uint64_t	 max_event;
+	uint64_t	 max_clients;
+	uint64_t	 max_connections;
+	double		 keepalive_timeout;
+	char		*log_level;
+};
+
+void	config_defaults(struct config *);
+int	config_read(struct config *, const char *, struct yamlerr *);
+int	config_parse(struct config *, const char *, const char *, size_t,
+	    struct yamlerr *);
+int	config_set(struct config *, const char *, const char *, char *, size_t);
+int	config_check(const struct config *, char *, size_t);
+void	config_copy(struct config *, const struct config *);
+void	config_free(struct config *);
+
+#endif

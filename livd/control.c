@@ -1,0 +1,457 @@
+/*
+ * The control socket: a stream Unix socket speaking newline-delimited
+ * JSON. Requests on one connection are answered in order; a request that
+ * cannot be answered at once (poll) defers the ones after it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "util.h"
+#include "control.h"
+#include "livd.h"
+#include "log.h"
+
+/* Stop reading requests while this much output waits for the reader. */
+#define CTL_OUTPUT_HIGH	(4 * 1024 * 1024)
+
+struct ctl_conn {
+	struct bufferevent	*bev;
+	bool			 deferred;	/* an answer is outstanding */
+	bool			 eof;		/* the peer sent all it will */
+	bool			 closing;	/* close once output is out */
+	struct waiter		 waiter;
+	struct event		*timer;
+	struct event		*resume;
+	void			(*deadline)(struct ctl_conn *);
+	TAILQ_ENTRY(ctl_conn)	 link;
+};
+
+static struct evconnlistener	*listener;
+static char			*socket_path;
+static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+
+static void	ctl_read_cb(struct bufferevent *, void *);
+static void	ctl_process(struct ctl_conn *);
+
+static void
+ctl_free(struct ctl_conn *c)
+{
+	if (c->waiter.client != NULL)
+		hub_unwait(&c->waiter);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	event_free(c->resume);
+	bufferevent_free(c->bev);
+	TAILQ_REMOVE(&ctl_conns, c, link);
+	free(c);
+}
+
+/* Close when nothing is outstanding and all output is written. */
+static bool
+ctl_maybe_close(struct ctl_conn *c)
+{
+	if (!(c->closing || c->eof) || c->deferred)
+		return false;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+		return false;
+	ctl_free(c);
+	return true;
+}
+
+static void
+ctl_write(struct ctl_conn *c, const char *s, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add(out, s, len);
+	evbuffer_add(out, "\n", 1);
+}
+
+/* The request in hand is answered; go on with the ones after it. */
+static void
+ctl_answered(struct ctl_conn *c)
+{
+	if (!c->deferred)
+		return;
+	c->deferred = false;
+	if (c->timer != NULL)
+		event_del(c->timer);
+	event_active(c->resume, EV_TIMEOUT, 0);
+}
+
+/* Answer ok; answer holds more keys, or is NULL. Takes the reference. */
+void
+ctl_ok(struct ctl_conn *c, json_t *answer)
+{
+	char *s;
+
+	if (answer == NULL) {
+		ctl_write(c, "{\"ok\":true}", 11);
+	} else {
+		s = json_dumps(answer, JSON_COMPACT);
+		ctl_write(c, s, strlen(s));
+		free(s);
+		json_decref(answer);
+	}
+	ctl_answered(c);
+}
+
+/* Answer with text that is already a JSON object holding "ok": true. */
+void
+ctl_ok_raw(struct ctl_conn *c, const char *s, size_t len)
+{
+	ctl_write(c, s, len);
+	ctl_answered(c);
+}
+
+void
+ctl_error(struct ctl_conn *c, const char *fmt, ...)
+{
+	char msg[1024];
+	json_t *answer;
+	char *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	answer = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+	if (answer == NULL)	/* not UTF-8: never from livd's own text */
+		answer = json_pack("{s:b,s:s}", "ok", 0, "error",
+		    "invalid request");
+	s = json_dumps(answer, JSON_COMPACT);
+	ctl_write(c, s, strlen(s));
+	free(s);
+	json_decref(answer);
+	log_debug("control: error: %s", msg);
+	ctl_answered(c);
+}
+
+/* The request in hand will be answered later; read no further. */
+void
+ctl_defer(struct ctl_conn *c)
+{
+	c->deferred = true;
+}
+
+struct waiter *
+ctl_waiter(struct ctl_conn *c)
+{
+	return &c->waiter;
+}
+
+struct ctl_conn *
+ctl_from_waiter(struct waiter *w)
+{
+	return container_of(w, struct ctl_conn, waiter);
+}
+
+static void
+ctl_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)fd; (void)what;
+	if (c->deferred && c->deadline != NULL)
+		c->deadline(c);
+}
+
+/* Run deadline after seconds unless the request is answered first. */
+void
+ctl_hold(struct ctl_conn *c, double seconds, void (*deadline)(struct ctl_conn *))
+{
+	struct timeval tv;
+
+	if (c->timer == NULL)
+		c->timer = evtimer_new(livd.base, ctl_timer_cb, c);
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	c->deadline = deadline;
+	evtimer_add(c->timer, &tv);
+}
+
+/* A string member of a request, or NULL. */
+const char *
+ctl_string(json_t *req, const char *key)
+{
+	return json_string_value(json_object_get(req, key));
+}
+
+static void
+ctl_handle(struct ctl_conn *c, const char *line, size_t len)
+{
+	const struct ctl_command *cmd;
+	json_error_t jerr;
+	const char *name, *key;
+	json_t *req, *value;
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	if (len == 0)
+		return;
+	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		ctl_error(c, "invalid JSON: %s", jerr.text);
+		return;
+	}
+	if (!json_is_object(req)) {
+		ctl_error(c, "a request must be a JSON object");
+		goto out;
+	}
+	if ((name = ctl_string(req, "cmd")) == NULL) {
+		ctl_error(c, "missing 'cmd'");
+		goto out;
+	}
+	if ((cmd = commands_find(name)) == NULL) {
+		char q[80];
+
+		quote_for_error(q, sizeof q, name);
+		ctl_error(c, "unknown command '%s'", q);
+		goto out;
+	}
+	json_object_foreach(req, key, value) {
+		if (!commands_key_allowed(cmd, key)) {
+			char q[80];
+
+			quote_for_error(q, sizeof q, key);
+			ctl_error(c, "command '%s' takes no key '%s'", cmd->name,
+			    q);
+			goto out;
+		}
+	}
+	if (log_level >= LOG_LEVEL_DEBUG)
+		log_debug("control: %.*s", (int)(len > 200 ? 200 : len), line);
+	cmd->exec(c, req);
+out:
+	json_decref(req);
+}
+
+/* Handle complete lines until one defers or the input runs out. */
+static void
+ctl_process(struct ctl_conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t max = livd.cfg.max_line;
+
+	while (!c->deferred && !c->closing) {
+		struct evbuffer_ptr eol;
+		size_t eol_len, len;
+		char *line;
+
+		if (evbuffer_get_length(out) > CTL_OUTPUT_HIGH) {
+			bufferevent_disable(c->bev, EV_READ);
+			break;
+		}
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			len = evbuffer_get_length(in);
+			if (len > max) {
+				ctl_error(c, "request line over %zu bytes", max);
+				c->closing = true;
+				evbuffer_drain(in, len);
+			} else if (c->eof && len > 0) {
+				/* The last line needs no newline. */
+				line = (char *)evbuffer_pullup(in, -1);
+				ctl_handle(c, line, len);
+				evbuffer_drain(in, len);
+			}
+			break;
+		}
+		len = (size_t)eol.pos;
+		if (len > max) {
+			ctl_error(c, "request line over %zu bytes", max);
+			c->closing = true;
+			evbuffer_drain(in, evbuffer_get_length(in));
+			break;
+		}
+		line = (char *)evbuffer_pullup(in, (ssize_t)(len + 1));
+		ctl_handle(c, line, len);
+		evbuffer_drain(in, len + 1);
+	}
+	ctl_maybe_close(c);
+}
+
+static void
+ctl_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	ctl_process(arg);
+}
+
+static void
+ctl_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	if (ctl_maybe_close(c))
+		return;
+	if (!c->eof && !c->closing &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) < CTL_OUTPUT_HIGH / 2
+	    && !(bufferevent_get_enabled(bev) & EV_READ)) {
+		bufferevent_enable(bev, EV_READ);
+		ctl_process(c);
+	}
+}
+
+static void
+ctl_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	ctl_process(arg);
+}
+
+static void
+ctl_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		/* Answer what was asked, then close. */
+		c->eof = true;
+		ctl_process(c);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
+		ctl_free(c);
+}
+
+static void
+ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct ctl_conn *c;
+
+	(void)l; (void)sa; (void)salen; (void)arg;
+	c = xcalloc(1, sizeof *c);
+	c->bev = bufferevent_socket_new(livd.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->resume = event_new(livd.base, -1, 0, ctl_resume_cb, c);
+	bufferevent_setcb(c->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&ctl_conns, c, link);
+}
+
+static void
+ctl_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)arg;
+	log_warn("control: accept");
+	evconnlistener_disable(l);
+	evconnlistener_enable(l);
+}
+
+/* Make the default socket's directory, readable by its owner only. */
+static int
+make_socket_dir(const char *path)
+{
+	char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("cannot make %s", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Listen on the control socket. A socket left by a dead livd is replaced;
+ * one that answers belongs to a running livd and is never taken.
+ */
+int
+control_listen(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd, probe;
+	mode_t mask;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		log_warnx("socket path too long: %s", path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (make_socket_dir(path) != 0)
+		return -1;
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0) {
+		if (connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0) {
+			close(probe);
+			log_warnx("another livd is running on %s", path);
+			return -1;
+		}
+		close(probe);
+	}
+	if (unlink(path) != 0 && errno != ENOENT) {
+		log_warn("cannot remove %s", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0) {
+		log_warn("socket");
+		return -1;
+	}
+	mask = umask(0177);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		umask(mask);
+		log_warn("cannot bind %s", path);
+		close(fd);
+		return -1;
+	}
+	umask(mask);
+	chmod(path, 0600);
+	listener = evconnlistener_new(livd.base, ctl_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
+	if (listener == NULL) {
+		log_warn("cannot listen on %s", path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	evconnlistener_set_error_cb(listener, ctl_accept_error_cb);
+	socket_path = xstrdup(path);
+	return 0;
+}
+
+/* Close every control connection and remove the socket. */
+void
+control_shutdown(void)
+{
+	struct ctl_conn *c;
+
+	while ((c = TAILQ_FIRST(&ctl_conns)) != NULL) {
+		bufferevent_flush(c->bev, EV_WRITE, BEV_FLUSH);
+		evbuffer_write(bufferevent_get_output(c->bev),
+		    bufferevent_getfd(c->bev));
+		ctl_free(c);
+	}
+	if (listener != NULL) {
+		evconnlistener_free(listener);
+		listener = NULL;
+	}
+	if (socket_path != NULL) {
+		unlink(socket_path);
+		free(socket_path);
+		socket_path = NULL;
+	}
+}

@@ -1,0 +1,38 @@
+/* The control socket: newline-delimited JSON requests and answers. */
+#ifndef LIVD_CONTROL_H
+#define LIVD_CONTROL_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "hub.h"
+
+struct ctl_conn;
+
+/* One row of ctl.def. */
+struct ctl_command {
+	const char	*name;
+	const char	*options;
+	const char	*arguments;
+	const char	*summary;
+	void		(*exec)(struct ctl_conn *, json_t *);
+};
+
+int	 control_listen(const char *);
+void	 control_shutdown(void);
+
+void	 ctl_ok(struct ctl_conn *, json_t *);
+void	 ctl_ok_raw(struct ctl_conn *, const char *, size_t);
+void	 ctl_error(struct ctl_conn *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 ctl_defer(struct ctl_conn *);
+struct waiter *ctl_waiter(struct ctl_conn *);
+struct ctl_conn *ctl_from_waiter(struct waiter *);
+void	 ctl_hold(struct ctl_conn *, double, void (*)(struct ctl_conn *));
+const char *ctl_string(json_t *, const char *);
+
+/* commands.c */
+const struct ctl_command *commands_find(const char *);
+bool	 commands_key_allowed(const struct ctl_command *, const char *);
+
+#endif

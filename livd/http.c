@@ -1,0 +1,676 @@
+/*
+ * A lean HTTP/1.1 server on libevent: accept, read and parse requests,
+ * write replies. Each connection is one struct conn owned by this file;
+ * only conn_close() frees it, and only from the connection's own
+ * callback, so no other callback ever sees a freed connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+
+#include "util.h"
+#include "http.h"
+#include "livd.h"
+#include "log.h"
+
+#define HTTP_READ_CHUNK		16384
+#define HTTP_MAX_TIMEOUTS	32
+
+struct http_stats http_stats;
+
+static struct evconnlistener	*listener;
+static struct event		*resume_ev;
+static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
+static char			*scratch;	/* a copy of the head being parsed */
+static size_t			 scratch_size;
+
+/* Common timeouts: libevent keeps equal durations in O(1) queues. */
+static struct {
+	double			 seconds;
+	const struct timeval	*tv;
+} timeouts[HTTP_MAX_TIMEOUTS];
+static size_t ntimeouts;
+
+static void	conn_cb(evutil_socket_t, short, void *);
+static void	conn_process(struct conn *);
+
+static const struct {
+	int		 code;
+	const char	*reason;
+} statuses[] = {
+	{ 100, "Continue" }, { 200, "OK" }, { 204, "No Content" },
+	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
+	{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+	{ 411, "Length Required" }, { 413, "Content Too Large" },
+	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+	{ 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
+};
+
+static const char *
+status_reason(int code)
+{
+	for (size_t i = 0; i < countof(statuses); i++)
+		if (statuses[i].code == code)
+			return statuses[i].reason;
+	return "Unknown";
+}
+
+static const struct timeval *
+timeout_for(double seconds)
+{
+	struct timeval tv;
+
+	for (size_t i = 0; i < ntimeouts; i++)
+		if (timeouts[i].seconds == seconds)
+			return timeouts[i].tv;
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	if (ntimeouts == HTTP_MAX_TIMEOUTS)
+		return NULL;	/* the caller uses a plain timer */
+	timeouts[ntimeouts].seconds = seconds;
+	timeouts[ntimeouts].tv = event_base_init_common_timeout(livd.base, &tv);
+	return timeouts[ntimeouts++].tv;
+}
+
+/* Wait for events on the connection, with a timeout of seconds. */
+static void
+conn_arm(struct conn *c, short events, double seconds)
+{
+	const struct timeval *tv = timeout_for(seconds);
+	struct timeval plain;
+
+	if (tv == NULL) {
+		plain.tv_sec = (time_t)seconds;
+		plain.tv_usec = (suseconds_t)((seconds - (double)plain.tv_sec) *
+		    1e6);
+		tv = &plain;
+	}
+	if (c->armed != events) {
+		event_del(&c->ev);
+		event_assign(&c->ev, livd.base, c->fd, events | EV_PERSIST,
+		    conn_cb, c);
+		c->armed = events;
+	}
+	event_add(&c->ev, tv);
+}
+
+/* The one place a connection is freed. */
+static void
+conn_close(struct conn *c)
+{
+	if (c->waiter.client != NULL)
+		hub_unwait(&c->waiter);
+	event_del(&c->ev);
+	close(c->fd);
+	if (c->out != NULL)
+		evbuffer_free(c->out);
+	free(c->in);
+	TAILQ_REMOVE(&conns, c, link);
+	http_stats.open--;
+	free(c);
+}
+
+/* Close on the next loop turn, outside whoever is calling us. */
+static void
+conn_fail(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	if (c->waiter.client != NULL)
+		hub_unwait(&c->waiter);
+	c->state = CONN_CLOSING;
+	event_active(&c->ev, EV_TIMEOUT, 0);
+}
+
+/* A reply is out: wait for the next request, or close. */
+static void
+conn_replied(struct conn *c)
+{
+	if (!c->keep_alive) {
+		shutdown(c->fd, SHUT_WR);
+		conn_fail(c);
+		return;
+	}
+	c->state = CONN_READING;
+	c->continued = false;
+	c->deadline = NULL;
+	conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
+	if (c->inlen > 0)
+		event_active(&c->ev, EV_READ, 0);	/* pipelined requests */
+}
+
+static void
+add_blob_cleanup(const void *data, size_t len, void *arg)
+{
+	(void)data; (void)len;
+	blob_unref(arg);
+}
+
+/*
+ * Write head and body now if the socket takes them; whatever it does not
+ * take waits in an evbuffer (the body by reference when it is a blob).
+ */
+static void
+conn_write(struct conn *c, const char *head, size_t headlen,
+    const char *body, size_t bodylen, struct blob *blob)
+{
+	struct iovec iov[2];
+	ssize_t n = 0;
+	size_t total = headlen + bodylen;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
+		iov[0].iov_base = (void *)head;
+		iov[0].iov_len = headlen;
+		iov[1].iov_base = (void *)body;
+		iov[1].iov_len = bodylen;
+		do
+			n = writev(c->fd, iov, bodylen ? 2 : 1);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN) {
+			conn_fail(c);
+			return;
+		}
+		if (n < 0)
+			n = 0;
+		http_stats.bytes_out += (size_t)n;
+		if ((size_t)n == total) {
+			if (c->state != CONN_STREAMING)
+				conn_replied(c);
+			return;
+		}
+	}
+	if (c->out == NULL)
+		c->out = evbuffer_new();
+	if ((size_t)n < headlen)
+		evbuffer_add(c->out, head + n, headlen - (size_t)n);
+	if (bodylen > 0) {
+		size_t skip = (size_t)n > headlen ? (size_t)n - headlen : 0;
+
+		if (blob != NULL) {
+			evbuffer_add_reference(c->out, body + skip,
+			    bodylen - skip, add_blob_cleanup, blob_ref(blob));
+		} else
+			evbuffer_add(c->out, body + skip, bodylen - skip);
+	}
+	if (c->state != CONN_STREAMING)
+		c->state = CONN_WRITING;
+	conn_arm(c, c->state == CONN_STREAMING ? EV_READ | EV_WRITE : EV_WRITE,
+	    livd.cfg.keepalive_timeout);
+}
+
+/* Write what waits in the evbuffer. */
+static void
+conn_flush(struct conn *c)
+{
+	int n = evbuffer_write(c->out, c->fd);
+
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		conn_fail(c);
+		return;
+	}
+	if (n > 0)
+		http_stats.bytes_out += (size_t)n;
+	if (evbuffer_get_length(c->out) > 0)
+		return;
+	if (c->state == CONN_STREAMING)
+		conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
+	else
+		conn_replied(c);
+}
+
+/* Format the response head; returns its length. */
+static size_t
+format_head(struct conn *c, char *head, size_t size, int status,
+    const char *ctype, const char *extra, size_t bodylen)
+{
+	static char date[64];
+	static time_t date_at;
+	time_t now = time(NULL);
+	int n;
+
+	if (now != date_at) {
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		date_at = now;
+	}
+	n = snprintf(head, size, "HTTP/1.1 %d %s\r\nServer: livd/"
+	    LIVD_VERSION "\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n"
+	    "Cache-Control: no-store\r\n%s%s\r\n", status,
+	    status_reason(status), date, ctype ? "Content-Type: " : "",
+	    ctype ? ctype : "", ctype ? "\r\n" : "", bodylen,
+	    !c->keep_alive ? "Connection: close\r\n" : c->http10 ?
+	    "Connection: keep-alive\r\n" : "", extra ? extra : "");
+	return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
+}
+
+/* Reply with a body copied from the caller (or none). */
+void
+http_reply(struct conn *c, int status, const char *ctype, const char *extra,
+    const void *body, size_t len)
+{
+	char head[1024];
+	size_t headlen;
+
+	headlen = format_head(c, head, sizeof head, status, ctype, extra, len);
+	conn_write(c, head, headlen, body, c->head_only ? 0 : len, NULL);
+}
+
+/* Reply with a shared body, written by reference. */
+void
+http_reply_blob(struct conn *c, int status, const char *ctype,
+    struct blob *b)
+{
+	char head[512];
+	size_t headlen;
+
+	headlen = format_head(c, head, sizeof head, status, ctype, NULL,
+	    b->len);
+	conn_write(c, head, headlen, b->data, c->head_only ? 0 : b->len, b);
+}
+
+/* An error reply: {"error": "..."}. */
+void
+http_error(struct conn *c, int status, const char *fmt, ...)
+{
+	char msg[512];
+	struct buf b;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	buf_init(&b);
+	buf_adds(&b, "{\"error\":");
+	buf_json_string(&b, msg, utf8_valid(msg, strlen(msg)) ? strlen(msg) :
+	    0);
+	buf_adds(&b, "}");
+	http_reply(c, status, "application/json", NULL, b.data, b.len);
+	buf_free(&b);
+}
+
+/* Hold the request; deadline runs if nothing answers it in time. */
+void
+http_hold(struct conn *c, double seconds, void (*deadline)(struct conn *))
+{
+	c->state = CONN_HELD;
+	c->deadline = deadline;
+	conn_arm(c, EV_READ, seconds);
+}
+
+/* The reply being made is the connection's last. */
+void
+http_close_after(struct conn *c)
+{
+	c->keep_alive = false;
+}
+
+static void
+continue_once(struct conn *c)
+{
+	static const char msg[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (c->continued)
+		return;
+	c->continued = true;
+	if (write(c->fd, msg, sizeof msg - 1) < 0 && errno != EAGAIN)
+		conn_fail(c);
+}
+
+/* Parse and dispatch the requests buffered in c->in. */
+static void
+conn_process(struct conn *c)
+{
+	size_t used = 0;
+
+	while (c->state == CONN_READING && used < c->inlen) {
+		char *buf = c->in + used;
+		size_t len = c->inlen - used, copy, need;
+		struct request r;
+		enum http_parse rc;
+		const char *err;
+
+		copy = len < scratch_size ? len : scratch_size;
+		memcpy(scratch, buf, copy);
+		rc = http_parse_head(scratch, copy, livd.cfg.max_header,
+		    &r.head, &err);
+		if (rc == HTTP_PARSE_INCOMPLETE)
+			break;
+		c->keep_alive = false;
+		c->head_only = false;
+		if (rc == HTTP_PARSE_TOO_LARGE) {
+			http_error(c, 431, "%s", err);
+			c->inlen = 0;
+			return;
+		}
+		if (rc != HTTP_PARSE_OK) {
+			http_error(c, rc == HTTP_PARSE_VERSION ? 505 : 400, "%s",
+			    err);
+			c->inlen = 0;
+			return;
+		}
+		c->http10 = r.head.minor == 0;
+		c->keep_alive = r.head.minor >= 1 ? !r.head.close :
+		    r.head.keep_alive && !r.head.close;
+		if (r.head.chunked) {
+			http_error(c, 411, "chunked request bodies are not "
+			    "supported: send Content-Length");
+			c->inlen = 0;
+			return;
+		}
+		if (r.head.content_length > (int64_t)livd.cfg.max_body) {
+			/* An unknown client is reported before the size. */
+			c->keep_alive = false;
+			r.client = NULL;
+			if (routes_preflight(&r) == 404)
+				http_error(c, 404, "unknown client");
+			else
+				http_error(c, 413, "request body over %zu bytes",
+				    (size_t)livd.cfg.max_body);
+			c->inlen = 0;
+			return;
+		}
+		need = r.head.size + (size_t)(r.head.content_length > 0 ?
+		    r.head.content_length : 0);
+		if (need > len) {
+			if (r.head.expect_continue)
+				continue_once(c);
+			break;
+		}
+		r.body = buf + r.head.size;
+		r.bodylen = need - r.head.size;
+		r.client = NULL;
+		used += need;
+		http_stats.requests++;
+		routes_dispatch(c, &r);
+	}
+	if (c->state == CONN_CLOSING) {
+		c->inlen = 0;
+		return;
+	}
+	if (used > 0) {
+		memmove(c->in, c->in + used, c->inlen - used);
+		c->inlen -= used;
+	}
+	if (c->inlen == 0 && c->incap > HTTP_READ_CHUNK) {
+		free(c->in);
+		c->in = NULL;
+		c->incap = 0;
+	}
+}
+
+/* Read what the socket has; -1 when the connection is gone. */
+static int
+conn_read(struct conn *c)
+{
+	size_t limit = livd.cfg.max_header + livd.cfg.max_body + 4096;
+	ssize_t n;
+
+	if (c->incap - c->inlen < HTTP_READ_CHUNK) {
+		size_t cap = c->incap ? c->incap * 2 : HTTP_READ_CHUNK;
+
+		while (cap - c->inlen < HTTP_READ_CHUNK)
+			cap *= 2;
+		c->in = xrealloc(c->in, cap);
+		c->incap = cap;
+	}
+	do
+		n = read(c->fd, c->in + c->inlen, HTTP_READ_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n == 0 || (n < 0 && errno != EAGAIN))
+		return -1;
+	if (n > 0)
+		c->inlen += (size_t)n;
+	if (c->inlen > limit)
+		return -1;	/* more than any request may be */
+	return 0;
+}
+
+static void
+conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	if (c->state == CONN_CLOSING) {
+		conn_close(c);
+		return;
+	}
+	if (what & EV_TIMEOUT) {
+		if (c->state == CONN_HELD && c->deadline != NULL)
+			c->deadline(c);
+		else if (c->state == CONN_READING && c->inlen > 0) {
+			http_error(c, 408, "request timeout");
+			c->inlen = 0;
+		} else if (c->state != CONN_STREAMING || c->deadline == NULL)
+			conn_fail(c);
+		else
+			c->deadline(c);
+		return;
+	}
+	if ((what & EV_WRITE) && c->out != NULL) {
+		conn_flush(c);
+		if (c->state == CONN_CLOSING)
+			return;
+	}
+	if (what & EV_READ) {
+		if (conn_read(c) != 0) {
+			conn_fail(c);
+			return;
+		}
+		if (c->state == CONN_READING)
+			conn_process(c);
+	}
+}
+
+/* Answer a connection over the limit with 503, best effort, and close. */
+static void
+refuse(int fd)
+{
+	static const char body[] = "{\"error\":\"too many connections\"}";
+	char msg[256];
+	int n;
+
+	n = snprintf(msg, sizeof msg, "HTTP/1.1 503 Service Unavailable\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s", sizeof body - 1, body);
+	if (n > 0 && write(fd, msg, (size_t)n) < 0)
+		log_debug("refused connection: %s", strerror(errno));
+	close(fd);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct conn *c;
+	int one = 1;
+
+	(void)l; (void)sa; (void)salen; (void)arg;
+	if (http_stats.open >= livd.cfg.max_connections) {
+		refuse(fd);
+		return;
+	}
+	evutil_make_socket_nonblocking(fd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->state = CONN_READING;
+	TAILQ_INSERT_TAIL(&conns, c, link);
+	http_stats.open++;
+	http_stats.connections++;
+	conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
+}
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	evconnlistener_enable(listener);
+}
+
+/*
+ * accept() failed, most likely out of descriptors: pause accepting for a
+ * second instead of spinning on a listener that stays readable.
+ */
+static void
+accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct timeval second = { 1, 0 };
+	int error = EVUTIL_SOCKET_ERROR();
+
+	(void)arg;
+	log_warnx("accept: %s; pausing for a second",
+	    evutil_socket_error_to_string(error));
+	evconnlistener_disable(l);
+	event_add(resume_ev, &second);
+}
+
+/* Set buffers that depend on configured limits. */
+void
+http_set_limits(void)
+{
+	if (scratch_size != livd.cfg.max_header) {
+		free(scratch);
+		scratch_size = livd.cfg.max_header;
+		scratch = xmalloc(scratch_size + 1);
+	}
+}
+
+/*
+ * Parse "[ADDR:]PORT": ADDR is an IPv4 address, [IPv6], a host name, or
+ * * for every address; without it, 127.0.0.1. PORT may be 0.
+ */
+static int
+parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
+{
+	struct addrinfo hints, *res;
+	char host[256], *colon, *end;
+	const char *port;
+	long n;
+
+	if (strlen(spec) >= sizeof host)
+		return -1;
+	snprintf(host, sizeof host, "%s", spec);
+	if ((colon = strrchr(host, ':')) == NULL ||
+	    (host[0] != '[' && strchr(host, ':') != colon)) {
+		if (colon != NULL)
+			return -1;
+		port = spec;
+		snprintf(host, sizeof host, "127.0.0.1");
+	} else {
+		*colon = '\0';
+		port = colon + 1;
+		if (host[0] == '[') {
+			size_t len = strlen(host);
+
+			if (len < 3 || host[len - 1] != ']')
+				return -1;
+			memmove(host, host + 1, len - 2);
+			host[len - 2] = '\0';
+		}
+		if (strcmp(host, "*") == 0)
+			snprintf(host, sizeof host, "0.0.0.0");
+	}
+	n = strtol(port, &end, 10);
+	if (*port == '\0' || *end != '\0' || n < 0 || n > 65535)
+		return -1;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return -1;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = (int)res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * Listen on "[ADDR:]PORT" (ADDR defaults to 127.0.0.1); the address bound
+ * (with the real port when PORT was 0) is written to bound.
+ */
+int
+http_listen(const char *spec, char *bound, size_t boundlen)
+{
+	struct sockaddr_storage ss;
+	int sslen = sizeof ss;
+	char addr[256], host[128];
+	socklen_t len;
+	evutil_socket_t fd;
+
+	if (parse_listen(spec, &ss, &sslen) != 0) {
+		log_warnx("invalid listen address '%s'", spec);
+		return -1;
+	}
+	snprintf(addr, sizeof addr, "%s", spec);
+	listener = evconnlistener_new_bind(livd.base, accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    4096, (struct sockaddr *)&ss, sslen);
+	if (listener == NULL) {
+		log_warn("cannot listen on %s", addr);
+		return -1;
+	}
+	evconnlistener_set_error_cb(listener, accept_error_cb);
+	resume_ev = evtimer_new(livd.base, resume_cb, NULL);
+	fd = evconnlistener_get_fd(listener);
+	len = sizeof ss;
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		snprintf(bound, boundlen, "[%s]:%d", host, ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		snprintf(bound, boundlen, "%s:%d", host, ntohs(s4->sin_port));
+	}
+	http_set_limits();
+	return 0;
+}
+
+/* Stop listening and close every connection (held polls first answered). */
+void
+http_shutdown(void)
+{
+	struct conn *c;
+
+	if (listener != NULL)
+		evconnlistener_free(listener);
+	listener = NULL;
+	if (resume_ev != NULL)
+		event_free(resume_ev);
+	resume_ev = NULL;
+	while ((c = TAILQ_FIRST(&conns)) != NULL) {
+		/* Best effort: push out what is pending, then close. */
+		if (c->out != NULL && c->state != CONN_CLOSING)
+			evbuffer_write(c->out, c->fd);
+		conn_close(c);
+	}
+	free(scratch);
+	scratch = NULL;
+	scratch_size = 0;
+}

@@ -1,0 +1,642 @@
+/*
+ * The hub: clients, locations, principals, presence and fan-out.
+ * See hub.h for how events reach clients and who owns what.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include <event2/event.h>
+
+#include "util.h"
+#include "hub.h"
+#include "livd.h"
+#include "log.h"
+#include "msg.h"
+
+/* Answers made per loop turn, so a big fan-out cannot stall the loop. */
+#define HUB_FLUSH_SLICE		4096
+/* Events in one answer at most; the page polls again for the rest. */
+#define HUB_ANSWER_MAX		1000
+#define HUB_ANSWER_BYTES	(1024 * 1024)
+
+struct hub hub;
+
+static void	hub_flush(evutil_socket_t, short, void *);
+static void	hub_tick(evutil_socket_t, short, void *);
+
+/* Start with no clients; seq continues from first_seq. */
+void
+hub_init(struct event_base *base, uint64_t first_seq, double refresh)
+{
+	struct timeval second = { 1, 0 };
+
+	memset(&hub, 0, sizeof hub);
+	hmap_init(&hub.clients);
+	hmap_init(&hub.locations);
+	hmap_init(&hub.principals);
+	TAILQ_INIT(&hub.all);
+	TAILQ_INIT(&hub.idle);
+	TAILQ_INIT(&hub.ready);
+	hub.seq = first_seq;
+	hub.refresh = refresh;
+	hub.flush_ev = event_new(base, -1, 0, hub_flush, NULL);
+	hub.sweep_ev = event_new(base, -1, EV_PERSIST, hub_tick, NULL);
+	event_add(hub.sweep_ev, &second);
+}
+
+static struct location *
+location_get(const char *name)
+{
+	struct hnode *node = hmap_get(&hub.locations, name);
+	struct location *loc;
+
+	if (node != NULL)
+		return container_of(node, struct location, node);
+	loc = xcalloc(1, sizeof *loc);
+	loc->name = xstrdup(name);
+	TAILQ_INIT(&loc->clients);
+	TAILQ_INIT(&loc->waiting);
+	/* What was sent here before now is unknown to this history. */
+	queue_init(&loc->history, hub.seq);
+	loc->empty_since = now_mono();
+	hmap_put(&hub.locations, &loc->node, loc->name);
+	TAILQ_INSERT_TAIL(&hub.all, loc, link);
+	return loc;
+}
+
+static void
+location_free(struct location *loc)
+{
+	hmap_del(&hub.locations, &loc->node);
+	TAILQ_REMOVE(&hub.all, loc, link);
+	queue_free(&loc->history);
+	blob_unref(loc->cache);
+	free(loc->name);
+	free(loc);
+}
+
+/* The location called name, or NULL. */
+struct location *
+hub_location(const char *name)
+{
+	struct hnode *node = hmap_get(&hub.locations, name);
+
+	return node ? container_of(node, struct location, node) : NULL;
+}
+
+static struct principal *
+principal_get(const char *name)
+{
+	struct hnode *node = hmap_get(&hub.principals, name);
+	struct principal *p;
+
+	if (node != NULL)
+		return container_of(node, struct principal, node);
+	p = xcalloc(1, sizeof *p);
+	p->name = xstrdup(name);
+	TAILQ_INIT(&p->clients);
+	hmap_put(&hub.principals, &p->node, p->name);
+	return p;
+}
+
+/* The refresh interval in force at loc (NULL: the global one). */
+double
+hub_refresh(const struct location *loc)
+{
+	if (loc != NULL && loc->refresh > 0)
+		return loc->refresh;
+	return hub.refresh;
+}
+
+/* Set the interval for a location, or globally when name is NULL. */
+void
+hub_set_refresh(const char *name, double seconds)
+{
+	if (name == NULL) {
+		hub.refresh = seconds;
+		return;
+	}
+	location_get(name)->refresh = seconds;
+}
+
+/* How long a client may neither poll nor hold a poll and stay online. */
+double
+hub_presence_timeout(const struct location *loc)
+{
+	if (livd.cfg.presence_timeout > 0)
+		return livd.cfg.presence_timeout;
+	return 2 * hub_refresh(loc) + 5;
+}
+
+static int
+uuid_make(char out[33])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[16];
+	size_t got = 0;
+
+	while (got < sizeof raw) {
+		ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof raw; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 15];
+	}
+	out[32] = '\0';
+	return 0;
+}
+
+/* Register a client; NULL with a message in err when it cannot be. */
+struct client *
+hub_connect(const char *location, const char *principal, char *err,
+    size_t errlen)
+{
+	struct client *c;
+
+	if (!word_valid(location, strlen(location)) || strlen(location) > 1024) {
+		snprintf(err, errlen, "invalid location");
+		return NULL;
+	}
+	if (!word_valid(principal, strlen(principal)) ||
+	    strlen(principal) > 256) {
+		snprintf(err, errlen, "invalid principal");
+		return NULL;
+	}
+	if (hub.count >= livd.cfg.max_clients) {
+		snprintf(err, errlen, "too many clients");
+		return NULL;
+	}
+	c = xcalloc(1, sizeof *c);
+	do {
+		if (uuid_make(c->uuid) != 0) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			free(c);
+			return NULL;
+		}
+	} while (hmap_get(&hub.clients, c->uuid) != NULL);
+	c->location = location_get(location);
+	c->principal = principal_get(principal);
+	c->start = c->cursor = hub.seq;
+	queue_init(&c->own, 0);
+	c->state = CLIENT_IDLE;
+	c->last_seen = now_mono();
+	hmap_put(&hub.clients, &c->node, c->uuid);
+	TAILQ_INSERT_TAIL(&c->location->clients, c, at_location);
+	c->location->count++;
+	TAILQ_INSERT_TAIL(&c->principal->clients, c, of_principal);
+	c->principal->count++;
+	TAILQ_INSERT_TAIL(&hub.idle, c, state_link);
+	hub.count++;
+	hub.stats.connects++;
+	log_debug("client %s connected: %s at %s", c->uuid, principal,
+	    location);
+	return c;
+}
+
+struct client *
+hub_find(const char *uuid)
+{
+	struct hnode *node = hmap_get(&hub.clients, uuid);
+
+	return node ? container_of(node, struct client, node) : NULL;
+}
+
+/* Take the client off the waiting or ready list; it is idle from now. */
+static struct waiter *
+client_detach(struct client *c)
+{
+	struct waiter *w = c->waiter;
+
+	switch (c->state) {
+	case CLIENT_IDLE:
+		return NULL;
+	case CLIENT_HELD:
+		TAILQ_REMOVE(&c->location->waiting, c, state_link);
+		break;
+	case CLIENT_READY:
+		TAILQ_REMOVE(&hub.ready, c, state_link);
+		break;
+	}
+	c->state = CLIENT_IDLE;
+	c->waiter = NULL;
+	c->last_seen = now_mono();
+	TAILQ_INSERT_TAIL(&hub.idle, c, state_link);
+	if (w != NULL)
+		w->client = NULL;
+	return w;
+}
+
+/* Remove a client: its poll is answered idle, its uuid is gone. */
+void
+hub_close(struct client *c)
+{
+	struct waiter *w = client_detach(c);
+	struct location *loc = c->location;
+	struct principal *p = c->principal;
+
+	if (w != NULL)
+		w->ops->release(w, c);
+	TAILQ_REMOVE(&hub.idle, c, state_link);
+	hmap_del(&hub.clients, &c->node);
+	TAILQ_REMOVE(&loc->clients, c, at_location);
+	if (--loc->count == 0)
+		loc->empty_since = now_mono();
+	TAILQ_REMOVE(&p->clients, c, of_principal);
+	if (--p->count == 0) {
+		hmap_del(&hub.principals, &p->node);
+		free(p->name);
+		free(p);
+	}
+	queue_free(&c->own);
+	hub.count--;
+	log_debug("client %s gone", c->uuid);
+	free(c);
+}
+
+/*
+ * Acknowledge everything up to since. A client's first acknowledgement
+ * may point before its connect: a page that had to connect again asks
+ * for what it missed, which the location's history may still hold.
+ */
+void
+hub_ack(struct client *c, uint64_t since)
+{
+	if (since > hub.seq)
+		since = hub.seq;
+	if (!c->polled && since < c->start)
+		c->cursor = since;
+	else if (since > c->cursor)
+		c->cursor = since;
+	c->polled = true;
+	queue_drop(&c->own, c->cursor, 0);
+}
+
+/* Has the client missed events that its queues no longer hold? */
+static bool
+client_behind(const struct client *c)
+{
+	return c->cursor < c->location->history.floor ||
+	    c->cursor < c->own.floor;
+}
+
+bool
+hub_pending(const struct client *c)
+{
+	const struct msg *last;
+
+	if (client_behind(c))
+		return true;
+	last = queue_last(&c->location->history);
+	if (last != NULL && last->seq > c->cursor)
+		return true;
+	last = queue_last(&c->own);
+	return last != NULL && last->seq > c->cursor;
+}
+
+static void
+schedule_flush(void)
+{
+	if (!TAILQ_EMPTY(&hub.ready))
+		event_active(hub.flush_ev, EV_TIMEOUT, 0);
+}
+
+/* Move a held client to the ready list. */
+static void
+client_ready(struct client *c)
+{
+	if (c->state != CLIENT_HELD)
+		return;
+	TAILQ_REMOVE(&c->location->waiting, c, state_link);
+	c->state = CLIENT_READY;
+	TAILQ_INSERT_TAIL(&hub.ready, c, state_link);
+}
+
+/* Hold a poll for c; a poll already held is released with an idle answer. */
+void
+hub_wait(struct client *c, struct waiter *w)
+{
+	struct waiter *old = client_detach(c);
+
+	if (old != NULL)
+		old->ops->release(old, c);
+	TAILQ_REMOVE(&hub.idle, c, state_link);
+	c->waiter = w;
+	w->client = c;
+	c->state = CLIENT_HELD;
+	TAILQ_INSERT_TAIL(&c->location->waiting, c, state_link);
+	if (hub_pending(c)) {
+		client_ready(c);
+		schedule_flush();
+	}
+}
+
+/* The waiter's connection went, or its deadline passed. */
+void
+hub_unwait(struct waiter *w)
+{
+	if (w->client != NULL)
+		client_detach(w->client);
+}
+
+/* Answer the ready clients, a slice per loop turn. */
+static void
+hub_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c;
+	size_t n = 0;
+
+	(void)fd; (void)what; (void)arg;
+	while ((c = TAILQ_FIRST(&hub.ready)) != NULL) {
+		struct waiter *w;
+
+		if (n++ == HUB_FLUSH_SLICE) {
+			schedule_flush();
+			return;
+		}
+		w = client_detach(c);
+		w->ops->wake(w, c);
+	}
+}
+
+static void
+add_answer_head(struct buf *b, uint64_t seq, double refresh)
+{
+	buf_printf(b, "{\"seq\":%" PRIu64 ",\"refresh\":%g,\"events\":[", seq,
+	    refresh);
+}
+
+/* The answer for a client with nothing to send. */
+struct blob *
+hub_idle(struct client *c)
+{
+	struct buf b;
+	struct blob *body;
+
+	buf_init(&b);
+	add_answer_head(&b, c->cursor, hub_refresh(c->location));
+	buf_adds(&b, "],\"idle\":true}");
+	body = blob_new(b.data, b.len);
+	buf_free(&b);
+	return body;
+}
+
+/* A client that fell behind gets one reload event instead of its queue. */
+static struct blob *
+answer_resync(struct client *c, uint64_t *seq)
+{
+	struct buf b;
+	struct blob *body;
+
+	hub.stats.resyncs++;
+	log_info("client %s fell behind: resync", c->uuid);
+	*seq = hub.seq;
+	buf_init(&b);
+	add_answer_head(&b, hub.seq, hub_refresh(c->location));
+	buf_printf(&b, "{\"seq\":%" PRIu64 ",\"verb\":\"reload\"}]}", hub.seq);
+	body = blob_new(b.data, b.len);
+	buf_free(&b);
+	return body;
+}
+
+/*
+ * Of the coalescing events with the same verb and id in one answer, only
+ * the newest is sent. Returns whether batch[i] is superseded.
+ */
+static bool
+superseded(struct msg **batch, size_t n, size_t i)
+{
+	const struct msg *m = batch[i];
+
+	if (m->coalesce_id == NULL)
+		return false;
+	for (size_t j = i + 1; j < n; j++)
+		if (batch[j]->coalesce_id != NULL &&
+		    strcmp(batch[j]->coalesce_id, m->coalesce_id) == 0 &&
+		    strcmp(batch[j]->verb, m->verb) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Encode what the client has above its cursor:
+ * {"seq": S, "refresh": R, "events": [...]}, or the idle answer. Clients
+ * of one location at the same cursor share one encoded answer.
+ */
+struct blob *
+hub_answer(struct client *c, uint64_t *seq)
+{
+	static struct msg *batch[HUB_ANSWER_MAX];
+	struct location *loc = c->location;
+	struct queue *hq = &loc->history, *oq = &c->own;
+	double refresh = hub_refresh(loc);
+	size_t i, j, n = 0, bytes = 0;
+	bool shareable, coalesce = false, first = true;
+	struct buf b;
+	struct blob *body;
+
+	if (client_behind(c))
+		return answer_resync(c, seq);
+	i = queue_after(hq, c->cursor);
+	j = queue_after(oq, c->cursor);
+	if (i == hq->len && j == oq->len) {
+		*seq = c->cursor;
+		return hub_idle(c);
+	}
+	shareable = j == oq->len;
+	if (shareable && loc->cache != NULL && loc->cache_from == c->cursor &&
+	    loc->cache_to == queue_last(hq)->seq && loc->cache_refresh ==
+	    refresh) {
+		*seq = loc->cache_to;
+		hub.stats.answers++;
+		return blob_ref(loc->cache);
+	}
+	/* Merge the two queues in seq order. */
+	while ((i < hq->len || j < oq->len) && n < HUB_ANSWER_MAX &&
+	    bytes < HUB_ANSWER_BYTES) {
+		struct msg *m;
+
+		if (j == oq->len || (i < hq->len &&
+		    queue_at(hq, i)->seq < queue_at(oq, j)->seq))
+			m = queue_at(hq, i++);
+		else
+			m = queue_at(oq, j++);
+		batch[n++] = m;
+		bytes += m->jsonlen + 1;
+		coalesce |= m->coalesce_id != NULL;
+	}
+	if (i < hq->len || j < oq->len)
+		shareable = false;	/* cut short: the rest comes next */
+	*seq = batch[n - 1]->seq;
+	buf_init(&b);
+	buf_reserve(&b, bytes + 64);
+	add_answer_head(&b, *seq, refresh);
+	for (size_t k = 0; k < n; k++) {
+		if (coalesce && superseded(batch, n, k))
+			continue;
+		if (!first)
+			buf_addc(&b, ',');
+		first = false;
+		buf_add(&b, batch[k]->json, batch[k]->jsonlen);
+	}
+	buf_adds(&b, "]}");
+	body = blob_new(b.data, b.len);
+	buf_free(&b);
+	hub.stats.answers++;
+	if (shareable) {
+		blob_unref(loc->cache);
+		loc->cache = blob_ref(body);
+		loc->cache_from = c->cursor;
+		loc->cache_to = *seq;
+		loc->cache_refresh = refresh;
+	}
+	return body;
+}
+
+uint64_t
+hub_next_seq(void)
+{
+	return ++hub.seq;
+}
+
+/* Wake every poll held at a location. */
+static void
+wake_location(struct location *loc)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&loc->waiting)) != NULL)
+		client_ready(c);
+}
+
+static void
+push_location(struct location *loc, struct msg *m)
+{
+	queue_push(&loc->history, m, livd.cfg.queue_limit);
+	/* With nobody here to acknowledge, keep only the history. */
+	if (loc->count == 0)
+		queue_drop(&loc->history, UINT64_MAX, livd.cfg.history_limit);
+	wake_location(loc);
+}
+
+static void
+push_client(struct client *c, struct msg *m)
+{
+	queue_push(&c->own, m, livd.cfg.queue_limit);
+	client_ready(c);
+}
+
+/* Send m to its target; returns how many clients it reached. */
+size_t
+hub_send(struct msg *m, const struct target *t)
+{
+	struct location *loc;
+	struct principal *p;
+	struct hnode *node;
+	struct client *c;
+	size_t n = 0;
+
+	switch (t->kind) {
+	case TARGET_ALL:
+		TAILQ_FOREACH(loc, &hub.all, link) {
+			push_location(loc, m);
+			n += loc->count;
+		}
+		break;
+	case TARGET_LOCATION:
+		loc = location_get(t->name);
+		push_location(loc, m);
+		n = loc->count;
+		break;
+	case TARGET_CLIENT:
+		push_client(t->client, m);
+		n = 1;
+		break;
+	case TARGET_PRINCIPAL:
+		if ((node = hmap_get(&hub.principals, t->name)) == NULL)
+			break;
+		p = container_of(node, struct principal, node);
+		TAILQ_FOREACH(c, &p->clients, of_principal) {
+			push_client(c, m);
+			n++;
+		}
+		break;
+	}
+	hub.stats.events++;
+	hub.stats.deliveries += n;
+	schedule_flush();
+	return n;
+}
+
+/*
+ * Once a second: clients that stopped polling go offline, histories that
+ * every client has acknowledged shrink to history_limit, and empty
+ * locations are forgotten once nobody could still ask for their history.
+ */
+void
+hub_sweep(void)
+{
+	struct client *c, *cnext;
+	struct location *loc, *lnext;
+	double now = now_mono();
+
+	TAILQ_FOREACH_SAFE(c, &hub.idle, state_link, cnext) {
+		if (now - c->last_seen < hub_presence_timeout(c->location))
+			continue;
+		log_info("client %s (%s at %s) timed out", c->uuid,
+		    c->principal->name, c->location->name);
+		hub.stats.expired++;
+		hub_close(c);
+	}
+	TAILQ_FOREACH_SAFE(loc, &hub.all, link, lnext) {
+		uint64_t acked = UINT64_MAX;
+
+		if (loc->count == 0 && loc->refresh == 0 &&
+		    now - loc->empty_since > hub_presence_timeout(loc)) {
+			location_free(loc);
+			continue;
+		}
+		if (loc->history.len <= livd.cfg.history_limit)
+			continue;
+		TAILQ_FOREACH(c, &loc->clients, at_location)
+			if (c->cursor < acked)
+				acked = c->cursor;
+		queue_drop(&loc->history, acked, livd.cfg.history_limit);
+	}
+}
+
+static void
+hub_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	hub_sweep();
+}
+
+/* At exit: answer every held poll and free everything. */
+void
+hub_shutdown(void)
+{
+	struct location *loc;
+	struct client *c;
+
+	while ((loc = TAILQ_FIRST(&hub.all)) != NULL) {
+		while ((c = TAILQ_FIRST(&loc->clients)) != NULL)
+			hub_close(c);
+		location_free(loc);
+	}
+	event_free(hub.flush_ev);
+	event_free(hub.sweep_ev);
+	hmap_free(&hub.clients);
+	hmap_free(&hub.locations);
+	hmap_free(&hub.principals);
+}

@@ -1,0 +1,146 @@
+/*
+ * The hub: clients, locations, principals, presence and fan-out.
+ *
+ * The hub owns every client. An event sent to a location is appended once
+ * to that location's history queue; events for one client or principal go
+ * to each client's own queue. A client's pending events are those of both
+ * queues above its cursor, so fan-out to a location costs one append plus
+ * waking the polls held there.
+ *
+ * A held poll is a waiter: a transport (long-poll, control poll) that the
+ * hub wakes when the client has events, or releases when the client goes
+ * or another poll replaces it. The hub detaches a waiter before calling
+ * it, and the transport calls hub_unwait() when its connection goes, so
+ * neither side is ever left holding a freed pointer.
+ */
+#ifndef LIVD_HUB_H
+#define LIVD_HUB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "hmap.h"
+#include "queue.h"
+
+struct blob;
+struct client;
+struct event_base;
+struct msg;
+struct waiter;
+
+struct waiter_ops {
+	const char	*name;
+	/* The client has events: answer them now. */
+	void		(*wake)(struct waiter *, struct client *);
+	/* The client left or another poll took over: answer idle. */
+	void		(*release)(struct waiter *, struct client *);
+};
+
+struct waiter {
+	const struct waiter_ops	*ops;
+	struct client		*client;	/* set while attached */
+};
+
+TAILQ_HEAD(client_list, client);
+
+struct principal {
+	struct hnode		 node;
+	char			*name;
+	struct client_list	 clients;
+	size_t			 count;
+};
+
+struct location {
+	struct hnode		 node;
+	char			*name;
+	struct client_list	 clients;
+	struct client_list	 waiting;	/* holding a poll */
+	size_t			 count;
+	struct queue		 history;
+	double			 refresh;	/* 0: the global interval */
+	double			 empty_since;
+	TAILQ_ENTRY(location)	 link;
+
+	/* The last answer made here, shared by clients at the same cursor. */
+	struct blob		*cache;
+	uint64_t		 cache_from;
+	uint64_t		 cache_to;
+	double			 cache_refresh;
+};
+
+enum client_state { CLIENT_IDLE, CLIENT_HELD, CLIENT_READY };
+
+struct client {
+	struct hnode		 node;
+	char			 uuid[33];
+	struct principal	*principal;
+	struct location		*location;
+	uint64_t		 start;		/* hub seq at connect */
+	uint64_t		 cursor;	/* highest seq acknowledged */
+	bool			 polled;	/* has acknowledged with since */
+	enum client_state	 state;
+	struct queue		 own;		/* events for this client alone */
+	struct waiter		*waiter;
+	double			 last_seen;
+	TAILQ_ENTRY(client)	 at_location;
+	TAILQ_ENTRY(client)	 of_principal;
+	TAILQ_ENTRY(client)	 state_link;	/* idle, waiting or ready */
+};
+
+enum target_kind {
+	TARGET_ALL, TARGET_LOCATION, TARGET_CLIENT, TARGET_PRINCIPAL
+};
+
+struct target {
+	enum target_kind	 kind;
+	const char		*name;		/* location or principal */
+	struct client		*client;
+};
+
+struct hub_stats {
+	uint64_t	events;
+	uint64_t	deliveries;
+	uint64_t	answers;
+	uint64_t	resyncs;
+	uint64_t	connects;
+	uint64_t	expired;
+};
+
+struct hub {
+	struct hmap		 clients;
+	struct hmap		 locations;
+	struct hmap		 principals;
+	TAILQ_HEAD(, location)	 all;
+	struct client_list	 idle;		/* not polling, oldest first */
+	struct client_list	 ready;		/* to be woken */
+	size_t			 count;
+	uint64_t		 seq;
+	double			 refresh;
+	struct event		*flush_ev;
+	struct event		*sweep_ev;
+	struct hub_stats	 stats;
+};
+
+extern struct hub hub;
+
+void		 hub_init(struct event_base *, uint64_t, double);
+void		 hub_shutdown(void);
+struct client	*hub_connect(const char *, const char *, char *, size_t);
+struct client	*hub_find(const char *);
+void		 hub_close(struct client *);
+void		 hub_ack(struct client *, uint64_t);
+bool		 hub_pending(const struct client *);
+void		 hub_wait(struct client *, struct waiter *);
+void		 hub_unwait(struct waiter *);
+struct blob	*hub_answer(struct client *, uint64_t *);
+struct blob	*hub_idle(struct client *);
+uint64_t	 hub_next_seq(void);
+size_t		 hub_send(struct msg *, const struct target *);
+struct location	*hub_location(const char *);
+double		 hub_refresh(const struct location *);
+void		 hub_set_refresh(const char *, double);
+double		 hub_presence_timeout(const struct location *);
+void		 hub_sweep(void);
+
+#endif

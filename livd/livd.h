@@ -1,0 +1,29 @@
+/* The daemon's global state: its loop, configuration and verb table. */
+#ifndef LIVD_LIVD_H
+#define LIVD_LIVD_H
+
+#include "config.h"
+
+struct event_base;
+struct verbs;
+struct blob;
+
+struct livd {
+	struct event_base	*base;
+	struct config		 cfg;		/* in force: file, then flags */
+	struct config		 flags;		/* what the command line set */
+	const char		*config_path;
+	struct verbs		*verbs;
+	char			*listen_name;	/* the bound address */
+	double			 started;	/* wall clock */
+	struct blob		*livepage_js;
+	struct blob		*demo_html;
+	const char		*exe_dir;
+};
+
+extern struct livd livd;
+
+int	livd_reload(char *, size_t);
+void	livd_stop(void);
+
+#endif

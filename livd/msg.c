@@ -1,0 +1,269 @@
+/*
+ * An event: a verb, its arguments and the seq livd gave it. It is encoded
+ * to JSON once, when made, and shared by reference count among every
+ * queue it lands in.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msg.h"
+#include "util.h"
+
+void
+msg_input_init(struct msg_input *in, const char *verb)
+{
+	memset(in, 0, sizeof *in);
+	in->verb = verb;
+}
+
+/* Add an argument; name is NULL for a positional one. */
+void
+msg_input_add(struct msg_input *in, const char *name, const char *value)
+{
+	if (in->count == countof(in->values)) {
+		in->too_many = true;
+		return;
+	}
+	if (name == NULL)
+		in->positional = true;
+	in->names[in->count] = name;
+	in->values[in->count++] = value;
+}
+
+static void
+quoted(char *dst, size_t size, const char *s)
+{
+	quote_for_error(dst, size, s);
+}
+
+/*
+ * Check an event's arguments against its verb; on success fill out[] with
+ * the values in the verb's order and return the verb.
+ */
+const struct verb *
+msg_check(const struct verbs *vs, struct msg_input *in, const char **out,
+    char *err, size_t errlen)
+{
+	const struct verb *v;
+	char q[80];
+
+	if (in->verb == NULL || *in->verb == '\0') {
+		snprintf(err, errlen, "missing verb");
+		return NULL;
+	}
+	if ((v = verbs_find(vs, in->verb)) == NULL) {
+		quoted(q, sizeof q, in->verb);
+		snprintf(err, errlen, "unknown verb '%s'", q);
+		return NULL;
+	}
+	if (in->positional) {
+		if (in->count < v->nargs) {
+			snprintf(err, errlen, "verb '%s' needs argument '%s'",
+			    v->name, v->args[in->count]);
+			return NULL;
+		}
+		if (in->count > v->nargs || in->too_many) {
+			if (v->nargs == 0)
+				snprintf(err, errlen,
+				    "verb '%s' takes no arguments", v->name);
+			else
+				snprintf(err, errlen, "verb '%s' takes only "
+				    "%zu argument%s", v->name, v->nargs,
+				    v->nargs == 1 ? "" : "s");
+			return NULL;
+		}
+		for (size_t i = 0; i < v->nargs; i++)
+			out[i] = in->values[i];
+		return v;
+	}
+	for (size_t i = 0; i < v->nargs; i++)
+		out[i] = NULL;
+	for (size_t i = 0; i < in->count; i++) {
+		int a = verb_arg(v, in->names[i]);
+
+		if (a < 0) {
+			quoted(q, sizeof q, in->names[i]);
+			snprintf(err, errlen, "verb '%s' takes no argument '%s'",
+			    v->name, q);
+			return NULL;
+		}
+		if (out[a] != NULL) {
+			snprintf(err, errlen, "argument '%s' given twice",
+			    v->args[a]);
+			return NULL;
+		}
+		out[a] = in->values[i];
+	}
+	if (in->too_many) {
+		snprintf(err, errlen, "verb '%s' takes only %zu arguments",
+		    v->name, v->nargs);
+		return NULL;
+	}
+	for (size_t i = 0; i < v->nargs; i++)
+		if (out[i] == NULL) {
+			snprintf(err, errlen, "verb '%s' needs argument '%s'",
+			    v->name, v->args[i]);
+			return NULL;
+		}
+	return v;
+}
+
+/*
+ * Split a text line "VERB ARG... LAST" in place: words are separated by
+ * spaces or tabs, and the verb's last argument is the rest of the line.
+ */
+int
+msg_split_line(char *line, struct msg_input *in, const struct verbs *vs,
+    char *err, size_t errlen)
+{
+	const struct verb *v;
+	char *p = line, *word;
+	char q[80];
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	word = p;
+	while (*p != '\0' && *p != ' ' && *p != '\t')
+		p++;
+	if (*p != '\0')
+		*p++ = '\0';
+	msg_input_init(in, word);
+	if (*word == '\0') {
+		snprintf(err, errlen, "missing verb");
+		return -1;
+	}
+	if ((v = verbs_find(vs, word)) == NULL) {
+		quoted(q, sizeof q, word);
+		snprintf(err, errlen, "unknown verb '%s'", q);
+		return -1;
+	}
+	in->positional = true;
+	for (size_t i = 0; i < v->nargs; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (i + 1 == v->nargs) {
+			msg_input_add(in, NULL, p);
+			p += strlen(p);
+			break;
+		}
+		word = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		if (*p != '\0')
+			*p++ = '\0';
+		msg_input_add(in, NULL, word);
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '\0')
+		msg_input_add(in, NULL, p);	/* extra: reported by msg_check */
+	return 0;
+}
+
+/*
+ * Make an event from a verb name and its named values, encoding it once.
+ * All of it lives in one allocation.
+ */
+struct msg *
+msg_new(const char *verb, size_t nargs, const char **names,
+    const char **values, const char *coalesce_id, uint64_t seq)
+{
+	struct buf json;
+	struct msg *m;
+	size_t size, *lens, verblen = strlen(verb);
+	char *p;
+
+	lens = xmalloc((2 * nargs + 1) * sizeof *lens);
+	buf_init(&json);
+	buf_printf(&json, "{\"seq\":%" PRIu64 ",\"verb\":", seq);
+	buf_json_string(&json, verb, verblen);
+	size = sizeof *m + 2 * nargs * sizeof(char *) + verblen + 1;
+	for (size_t i = 0; i < nargs; i++) {
+		lens[2 * i] = strlen(names[i]);
+		lens[2 * i + 1] = strlen(values[i]);
+		size += lens[2 * i] + lens[2 * i + 1] + 2;
+		buf_addc(&json, ',');
+		buf_json_string(&json, names[i], lens[2 * i]);
+		buf_addc(&json, ':');
+		buf_json_string(&json, values[i], lens[2 * i + 1]);
+	}
+	buf_addc(&json, '}');
+	size += json.len + 1;
+
+	m = xmalloc(size);
+	m->refs = 1;
+	m->seq = seq;
+	m->nargs = nargs;
+	m->names = (const char **)(void *)(m + 1);
+	m->values = m->names + nargs;
+	p = (char *)(m->values + nargs);
+	memcpy(p, json.data, json.len + 1);
+	m->json = p;
+	m->jsonlen = json.len;
+	p += json.len + 1;
+	memcpy(p, verb, verblen + 1);
+	m->verb = p;
+	p += verblen + 1;
+	m->coalesce_id = NULL;
+	for (size_t i = 0; i < nargs; i++) {
+		memcpy(p, names[i], lens[2 * i] + 1);
+		m->names[i] = p;
+		p += lens[2 * i] + 1;
+		memcpy(p, values[i], lens[2 * i + 1] + 1);
+		m->values[i] = p;
+		if (coalesce_id != NULL && coalesce_id == values[i])
+			m->coalesce_id = p;
+		p += lens[2 * i + 1] + 1;
+	}
+	buf_free(&json);
+	free(lens);
+	return m;
+}
+
+/* Make an event of verb v from values in the verb's argument order. */
+struct msg *
+msg_make(const struct verb *v, const char **values, uint64_t seq)
+{
+	const char *id = NULL;
+
+	if (v->coalesce && v->id_arg >= 0)
+		id = values[v->id_arg];
+	return msg_new(v->name, v->nargs, (const char **)v->args, values, id,
+	    seq);
+}
+
+struct msg *
+msg_ref(struct msg *m)
+{
+	m->refs++;
+	return m;
+}
+
+void
+msg_unref(struct msg *m)
+{
+	if (m != NULL && --m->refs == 0)
+		free(m);
+}
+
+/*
+ * The seed's text form: the verb and every argument but the last on one
+ * line, then the last argument.
+ */
+void
+msg_text(const struct msg *m, struct buf *b)
+{
+	buf_adds(b, m->verb);
+	for (size_t i = 0; i + 1 < m->nargs; i++) {
+		buf_addc(b, ' ');
+		buf_adds(b, m->values[i]);
+	}
+	if (m->nargs > 0) {
+		buf_addc(b, '\n');
+		buf_adds(b, m->values[m->nargs - 1]);
+	}
+}

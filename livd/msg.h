@@ -1,0 +1,53 @@
+/*
+ * An event: a verb, its arguments and the seq livd gave it. It is encoded
+ * to JSON once, when made, and shared by reference count among every
+ * queue it lands in.
+ */
+#ifndef LIVD_MSG_H
+#define LIVD_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verbs.h"
+
+struct buf;
+
+struct msg {
+	unsigned	 refs;
+	uint64_t	 seq;
+	const char	*verb;
+	const char	*coalesce_id;	/* set when the verb coalesces */
+	size_t		 nargs;
+	const char	**names;
+	const char	**values;
+	const char	*json;		/* {"seq":..,"verb":..,args...} */
+	size_t		 jsonlen;
+};
+
+/* An event's arguments as given, before they are checked. */
+struct msg_input {
+	const char	*verb;
+	const char	*names[VERBS_MAX_ARGS + 1];
+	const char	*values[VERBS_MAX_ARGS + 1];
+	size_t		 count;
+	bool		 positional;	/* values only, in the verb's order */
+	bool		 too_many;
+};
+
+void		 msg_input_init(struct msg_input *, const char *);
+void		 msg_input_add(struct msg_input *, const char *, const char *);
+const struct verb *msg_check(const struct verbs *, struct msg_input *,
+		    const char **, char *, size_t);
+int		 msg_split_line(char *, struct msg_input *, const struct verbs *,
+		    char *, size_t);
+
+struct msg	*msg_new(const char *, size_t, const char **, const char **,
+		    const char *, uint64_t);
+struct msg	*msg_make(const struct verb *, const char **, uint64_t);
+struct msg	*msg_ref(struct msg *);
+void		 msg_unref(struct msg *);
+void		 msg_text(const struct msg *, struct buf *);
+
+#endif

@@ -1,0 +1,87 @@
+/* Turning a request into an event: check it, encode it once, send it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "hub.h"
+#include "livd.h"
+#include "msg.h"
+#include "publish.h"
+#include "verbs.h"
+
+/*
+ * Send the event described by in. From the control socket the target is
+ * given; from a browser (sender set) it follows the verb's scope, the
+ * verb must allow it, and the arguments are HTML-escaped unless the verb
+ * is raw. The checks run in the order the contract gives.
+ */
+enum publish_status
+publish(struct msg_input *in, const struct target *given,
+    struct client *sender, struct publish_result *res, char *err,
+    size_t errlen)
+{
+	const char *values[VERBS_MAX_ARGS];
+	char *escaped[VERBS_MAX_ARGS];
+	const struct verb *v;
+	struct target t;
+	struct msg *m;
+	size_t size = 0;
+
+	if (sender != NULL && in->verb != NULL &&
+	    (v = verbs_find(livd.verbs, in->verb)) != NULL &&
+	    !v->from_client) {
+		snprintf(err, errlen, "verb '%s' may not be sent by a browser",
+		    v->name);
+		return PUBLISH_FORBIDDEN;
+	}
+	if ((v = msg_check(livd.verbs, in, values, err, errlen)) == NULL)
+		return PUBLISH_INVALID;
+	for (size_t i = 0; i < v->nargs; i++)
+		size += strlen(values[i]);
+	if (sender != NULL && !v->raw)
+		size += size / 2;	/* room for entities, checked below */
+	if (size > livd.cfg.max_event) {
+		snprintf(err, errlen, "event over %zu bytes",
+		    (size_t)livd.cfg.max_event);
+		return PUBLISH_TOO_LARGE;
+	}
+	memset(escaped, 0, sizeof escaped);
+	if (sender != NULL && !v->raw)
+		for (size_t i = 0; i < v->nargs; i++)
+			values[i] = escaped[i] = html_escape(values[i]);
+	if (sender != NULL) {
+		memset(&t, 0, sizeof t);
+		switch (v->scope) {
+		case SCOPE_LOCATION:
+			t.kind = TARGET_LOCATION;
+			t.name = sender->location->name;
+			break;
+		case SCOPE_SELF:
+			t.kind = TARGET_CLIENT;
+			t.client = sender;
+			break;
+		case SCOPE_PRINCIPAL:
+			t.kind = TARGET_PRINCIPAL;
+			t.name = sender->principal->name;
+			break;
+		case SCOPE_ALL:
+			t.kind = TARGET_ALL;
+			break;
+		}
+		given = &t;
+	}
+	m = msg_make(v, values, hub_next_seq());
+	for (size_t i = 0; i < v->nargs; i++)
+		free(escaped[i]);
+	if (m->jsonlen > livd.cfg.max_event) {
+		snprintf(err, errlen, "event over %zu bytes",
+		    (size_t)livd.cfg.max_event);
+		msg_unref(m);
+		return PUBLISH_TOO_LARGE;
+	}
+	res->seq = m->seq;
+	res->reached = hub_send(m, given);
+	msg_unref(m);
+	return PUBLISH_OK;
+}

@@ -1,0 +1,27 @@
+/* Turning a request into an event: check it, encode it once, send it. */
+#ifndef LIVD_PUBLISH_H
+#define LIVD_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct client;
+struct msg_input;
+struct target;
+
+enum publish_status {
+	PUBLISH_OK,
+	PUBLISH_INVALID,	/* unknown verb, missing or extra argument */
+	PUBLISH_FORBIDDEN,	/* a browser may not send this verb */
+	PUBLISH_TOO_LARGE	/* over max_event */
+};
+
+struct publish_result {
+	size_t		 reached;
+	uint64_t	 seq;
+};
+
+enum publish_status publish(struct msg_input *, const struct target *,
+		    struct client *, struct publish_result *, char *, size_t);
+
+#endif

@@ -1,0 +1,257 @@
+/* The HTTP routes: one table from method and path to handler. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "util.h"
+#include "http.h"
+#include "hub.h"
+#include "livd.h"
+#include "log.h"
+#include "longpoll.h"
+#include "msg.h"
+#include "publish.h"
+#include "verbs.h"
+
+enum route_match {
+	MATCH_EXACT,		/* the path itself */
+	MATCH_PREFIX,		/* the path and anything under it */
+	MATCH_CLIENT		/* /client/UUID/<path> */
+};
+
+struct route {
+	const char		*method;
+	const char		*path;
+	enum route_match	 match;
+	void			(*handler)(struct conn *, struct request *);
+};
+
+static void	route_connect(struct conn *, struct request *);
+static void	route_demo(struct conn *, struct request *);
+static void	route_livepage(struct conn *, struct request *);
+static void	route_verbs(struct conn *, struct request *);
+static void	route_input(struct conn *, struct request *);
+static void	route_close(struct conn *, struct request *);
+
+static const struct route routes[] = {
+	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
+	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
+	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
+	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
+	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output },
+	{ "POST", "input",		MATCH_CLIENT,	route_input },
+	{ "POST", "close",		MATCH_CLIENT,	route_close },
+};
+
+/*
+ * Does path match the route? For client routes, uuid receives the
+ * segment between /client/ and the action.
+ */
+static bool
+route_matches(const struct route *rt, const char *path, char *uuid,
+    size_t uuidlen)
+{
+	const char *seg, *slash;
+
+	switch (rt->match) {
+	case MATCH_EXACT:
+		return strcmp(path, rt->path) == 0;
+	case MATCH_PREFIX:
+		return strncmp(path, rt->path, strlen(rt->path)) == 0;
+	case MATCH_CLIENT:
+		if (strncmp(path, "/client/", 8) != 0)
+			return false;
+		seg = path + 8;
+		if ((slash = strchr(seg, '/')) == NULL ||
+		    strcmp(slash + 1, rt->path) != 0)
+			return false;
+		if ((size_t)(slash - seg) >= uuidlen)
+			seg = slash;	/* too long to be a uuid: none */
+		memcpy(uuid, seg, (size_t)(slash - seg));
+		uuid[slash - seg] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* For a body over the limit: would the route answer 404 first? */
+int
+routes_preflight(struct request *r)
+{
+	char uuid[64];
+
+	for (size_t i = 0; i < countof(routes); i++)
+		if (routes[i].match == MATCH_CLIENT &&
+		    route_matches(&routes[i], r->head.path, uuid, sizeof uuid))
+			return hub_find(uuid) == NULL ? 404 : 0;
+	return 0;
+}
+
+void
+routes_dispatch(struct conn *c, struct request *r)
+{
+	const char *method = r->head.method;
+	char uuid[64], allow[64] = "";
+	bool head = strcmp(method, "HEAD") == 0;
+
+	for (size_t i = 0; i < countof(routes); i++) {
+		const struct route *rt = &routes[i];
+
+		if (!route_matches(rt, r->head.path, uuid, sizeof uuid))
+			continue;
+		if (strcmp(method, rt->method) != 0 &&
+		    !(head && strcmp(rt->method, "GET") == 0)) {
+			snprintf(allow + strlen(allow), sizeof allow -
+			    strlen(allow), "%s%s", *allow ? ", " : "",
+			    rt->method);
+			continue;
+		}
+		if (rt->match == MATCH_CLIENT &&
+		    (r->client = hub_find(uuid)) == NULL) {
+			http_error(c, 404, "unknown client");
+			return;
+		}
+		c->head_only = head;
+		log_debug("%s %s", method, r->head.path);
+		rt->handler(c, r);
+		return;
+	}
+	if (*allow != '\0') {
+		char extra[96];
+
+		snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+		http_reply(c, 405, "application/json", extra,
+		    "{\"error\":\"method not allowed\"}", 30);
+		return;
+	}
+	http_error(c, 404, "not found");
+}
+
+/* Form bodies must be url-encoded (or the text/plain of sendBeacon). */
+static int
+parse_form(struct conn *c, struct request *r, struct form *f)
+{
+	const char *type = r->head.content_type, *err;
+
+	if (type != NULL &&
+	    strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 &&
+	    strncasecmp(type, "text/plain", 10) != 0) {
+		http_error(c, 415, "send the form as "
+		    "application/x-www-form-urlencoded");
+		return -1;
+	}
+	if (form_parse(r->body, r->bodylen, f, &err) != 0) {
+		http_error(c, 400, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+route_connect(struct conn *c, struct request *r)
+{
+	struct form f;
+	struct client *client;
+	const char *location, *principal;
+	char err[256];
+	struct buf b;
+
+	if (parse_form(c, r, &f) != 0)
+		return;
+	if ((location = form_get(&f, "location")) == NULL) {
+		http_error(c, 400, "missing field 'location'");
+		return;
+	}
+	if ((principal = form_get(&f, "principal")) == NULL) {
+		http_error(c, 400, "missing field 'principal'");
+		return;
+	}
+	if ((client = hub_connect(location, principal, err, sizeof err)) ==
+	    NULL) {
+		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
+		    "%s", err);
+		return;
+	}
+	buf_init(&b);
+	buf_printf(&b, "{\"uuid\":\"%s\",\"location\":", client->uuid);
+	buf_json_string(&b, location, strlen(location));
+	buf_adds(&b, ",\"principal\":");
+	buf_json_string(&b, principal, strlen(principal));
+	buf_printf(&b, ",\"refresh\":%g,\"seq\":%llu}",
+	    hub_refresh(client->location), (unsigned long long)client->start);
+	http_reply(c, 200, "application/json", NULL, b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+route_input(struct conn *c, struct request *r)
+{
+	struct form f;
+	struct msg_input in;
+	struct publish_result res;
+	char err[256];
+	static const int codes[] = {
+		[PUBLISH_OK] = 200, [PUBLISH_INVALID] = 400,
+		[PUBLISH_FORBIDDEN] = 403, [PUBLISH_TOO_LARGE] = 413
+	};
+	enum publish_status st;
+	const char *verb;
+
+	if (parse_form(c, r, &f) != 0)
+		return;
+	if ((verb = form_get(&f, "verb")) == NULL) {
+		http_error(c, 400, "missing field 'verb'");
+		return;
+	}
+	msg_input_init(&in, verb);
+	for (size_t i = 0; i < f.count; i++)
+		if (strcmp(f.names[i], "verb") != 0)
+			msg_input_add(&in, f.names[i], f.values[i]);
+	st = publish(&in, NULL, r->client, &res, err, sizeof err);
+	if (st != PUBLISH_OK) {
+		http_error(c, codes[st], "%s", err);
+		return;
+	}
+	http_reply(c, 200, NULL, NULL, NULL, 0);
+}
+
+static void
+route_close(struct conn *c, struct request *r)
+{
+	hub_close(r->client);
+	http_reply(c, 200, NULL, NULL, NULL, 0);
+}
+
+static void
+serve_blob(struct conn *c, struct blob *b, const char *type, const char *what)
+{
+	if (b == NULL) {
+		http_error(c, 404, "%s is not installed", what);
+		return;
+	}
+	http_reply_blob(c, 200, type, b);
+}
+
+static void
+route_demo(struct conn *c, struct request *r)
+{
+	(void)r;
+	serve_blob(c, livd.demo_html, "text/html; charset=utf-8", "the demo");
+}
+
+static void
+route_livepage(struct conn *c, struct request *r)
+{
+	(void)r;
+	serve_blob(c, livd.livepage_js, "text/javascript; charset=utf-8",
+	    "livepage.js");
+}
+
+static void
+route_verbs(struct conn *c, struct request *r)
+{
+	(void)r;
+	http_reply(c, 200, "application/json", NULL, livd.verbs->json,
+	    livd.verbs->jsonlen);
+}
