@@ -28,7 +28,7 @@ void	print_event(json_t *, FILE *);
 
 struct buf;
 
-/* stdin.c */
+/* stdin.c, line.c */
 int	send_stdin(json_t *);
 int	stdin_request(const char *, size_t, json_t *, struct buf *, char *,
 	    size_t);

@@ -103,7 +103,8 @@ conn_arm(struct conn *c, short events, double seconds)
 		tv = &plain;
 	}
 	if (c->armed != events) {
-		event_del(&c->ev);
+		if (c->armed != 0)
+			event_del(&c->ev);
 		event_assign(&c->ev, livd.base, c->fd, events | EV_PERSIST,
 		    conn_cb, c);
 		c->armed = events;
@@ -412,37 +413,40 @@ conn_process(struct conn *c)
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
 	}
-	if (c->inlen == 0 && c->incap > HTTP_READ_CHUNK) {
+	if (c->inlen == 0 && c->in != NULL) {
 		free(c->in);
 		c->in = NULL;
 		c->incap = 0;
 	}
 }
 
-/* Read what the socket has; -1 when the connection is gone. */
+/*
+ * Read what the socket has into one buffer shared by all connections, then
+ * keep it in c->in, sized to fit: a connection that is only waiting holds
+ * no input buffer at all. -1 when the connection is gone.
+ */
 static int
 conn_read(struct conn *c)
 {
+	static char chunk[HTTP_READ_CHUNK];
 	size_t limit = livd.cfg.max_header + livd.cfg.max_body + 4096;
 	ssize_t n;
 
-	if (c->incap - c->inlen < HTTP_READ_CHUNK) {
-		size_t cap = c->incap ? c->incap * 2 : HTTP_READ_CHUNK;
-
-		while (cap - c->inlen < HTTP_READ_CHUNK)
-			cap *= 2;
-		c->in = xrealloc(c->in, cap);
-		c->incap = cap;
-	}
 	do
-		n = read(c->fd, c->in + c->inlen, HTTP_READ_CHUNK);
+		n = read(c->fd, chunk, sizeof chunk);
 	while (n < 0 && errno == EINTR);
 	if (n == 0 || (n < 0 && errno != EAGAIN))
 		return -1;
-	if (n > 0)
-		c->inlen += (size_t)n;
-	if (c->inlen > limit)
+	if (n < 0)
+		return 0;
+	if (c->inlen + (size_t)n > limit)
 		return -1;	/* more than any request may be */
+	if (c->incap < c->inlen + (size_t)n) {
+		c->incap = c->inlen + (size_t)n;
+		c->in = xrealloc(c->in, c->incap);
+	}
+	memcpy(c->in + c->inlen, chunk, (size_t)n);
+	c->inlen += (size_t)n;
 	return 0;
 }
 
@@ -673,4 +677,5 @@ http_shutdown(void)
 	free(scratch);
 	scratch = NULL;
 	scratch_size = 0;
+	routes_free();
 }

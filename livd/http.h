@@ -77,5 +77,6 @@ void	 http_close_after(struct conn *);
 /* routes.c */
 void	 routes_dispatch(struct conn *, struct request *);
 int	 routes_preflight(struct request *);
+void	 routes_free(void);
 
 #endif

@@ -38,6 +38,7 @@ struct form {
 	size_t		 count;
 };
 
+/* form_parse writes a terminator after the last field: buf[len] too. */
 enum http_parse	 http_parse_head(char *, size_t, size_t, struct http_head *,
 		    const char **);
 int		 form_parse(char *, size_t, struct form *, const char **);

@@ -128,10 +128,18 @@ routes_dispatch(struct conn *c, struct request *r)
 	http_error(c, 404, "not found");
 }
 
-/* Form bodies must be url-encoded (or the text/plain of sendBeacon). */
+/*
+ * Form bodies must be url-encoded (or the text/plain of sendBeacon). The
+ * form is decoded in a copy: decoding writes terminators, and the byte
+ * after the body may be the next pipelined request. The fields stay valid
+ * until the next call.
+ */
+static struct buf form_copy;
+
 static int
 parse_form(struct conn *c, struct request *r, struct form *f)
 {
+	struct buf *copy = &form_copy;
 	const char *type = r->head.content_type, *err;
 
 	if (type != NULL &&
@@ -141,11 +149,19 @@ parse_form(struct conn *c, struct request *r, struct form *f)
 		    "application/x-www-form-urlencoded");
 		return -1;
 	}
-	if (form_parse(r->body, r->bodylen, f, &err) != 0) {
+	copy->len = 0;
+	buf_add(copy, r->body, r->bodylen);
+	if (form_parse(copy->data, copy->len, f, &err) != 0) {
 		http_error(c, 400, "%s", err);
 		return -1;
 	}
 	return 0;
+}
+
+void
+routes_free(void)
+{
+	buf_free(&form_copy);
 }
 
 static void

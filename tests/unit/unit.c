@@ -1,0 +1,528 @@
+/*
+ * Unit tests for the pure parts: the verbs and config loaders, event
+ * encoding and argument checks, the stdin line splitter and livctl's line
+ * requests, HTTP head and form parsing, queues, and the hub's queue and
+ * acknowledgement logic. Built with ASan and UBSan by make check.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "../../livd/util.h"
+#include "../../livd/config.h"
+#include "../../livd/httpparse.h"
+#include "../../livd/hub.h"
+#include "../../livd/livd.h"
+#include "../../livd/msg.h"
+#include "../../livd/queue.h"
+#include "../../livd/verbs.h"
+#include "../../livctl/livctl.h"
+
+struct livd livd;
+
+static int checks, failures;
+
+#define CHECK(cond) do {						\
+	checks++;							\
+	if (!(cond)) {							\
+		failures++;						\
+		fprintf(stderr, "%s:%d: failed: %s\n", __FILE__,	\
+		    __LINE__, #cond);					\
+	}								\
+} while (0)
+
+#define CHECK_STR(got, want) do {					\
+	const char *g_ = (got), *w_ = (want);				\
+	checks++;							\
+	if (g_ == NULL || strcmp(g_, w_) != 0) {			\
+		failures++;						\
+		fprintf(stderr, "%s:%d: got '%s', want '%s'\n",		\
+		    __FILE__, __LINE__, g_ ? g_ : "(null)", w_);	\
+	}								\
+} while (0)
+
+static const char shipped[] = "share/livd/verbs.yaml";
+
+static struct verbs *
+verbs_text(const char *text, char *err, size_t errlen)
+{
+	struct yamlerr yerr = { err, errlen };
+
+	err[0] = '\0';
+	return verbs_parse("v.yaml", text, strlen(text), &yerr);
+}
+
+static void
+test_verbs(void)
+{
+	struct yamlerr yerr;
+	char err[512];
+	struct verbs *vs;
+	const struct verb *v;
+
+	yerr.text = err;
+	yerr.size = sizeof err;
+	vs = verbs_load(shipped, &yerr);
+	CHECK(vs != NULL);
+	if (vs == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return;
+	}
+	v = verbs_find(vs, "append");
+	CHECK(v != NULL && v->nargs == 2 && v->dom == DOM_BEFOREEND &&
+	    v->from_client && v->dedupe == DEDUPE_ID && !v->coalesce);
+	v = verbs_find(vs, "update");
+	CHECK(v != NULL && v->coalesce && v->dedupe == DEDUPE_CONTENT &&
+	    !v->from_client);
+	v = verbs_find(vs, "change");
+	CHECK(v != NULL && v->dom == DOM_NONE && v->from_client &&
+	    v->nargs == 1);
+	v = verbs_find(vs, "reload");
+	CHECK(v != NULL && v->nargs == 0 && v->dom == DOM_RELOAD);
+	CHECK(verbs_find(vs, "special") == NULL);
+	CHECK(strstr(vs->json, "\"append\":{\"args\":[\"id\",\"html\"],"
+	    "\"dom\":\"beforeend\",\"from_client\":true") != NULL);
+	verbs_free(vs);
+
+	vs = verbs_text("special: {args: [arg]}\n", err, sizeof err);
+	CHECK(vs != NULL && vs->count == 1 && verbs_find(vs, "special")->nargs
+	    == 1);
+	verbs_free(vs);
+
+	CHECK(verbs_text("a:\n  args: [x]\n  colour: red\n", err,
+	    sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:3: unknown key 'colour'");
+	CHECK(verbs_text("a:\n  args: [id, html]\n  dom: sideways\n", err,
+	    sizeof err) == NULL);
+	CHECK(strncmp(err, "v.yaml:3: unknown dom 'sideways'", 32) == 0);
+	CHECK(verbs_text("a: {args: [x]}\na: {args: [y]}\n", err,
+	    sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:2: duplicate verb 'a'");
+	CHECK(verbs_text("a:\n  args: [seq]\n", err, sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:2: argument name 'seq' is reserved");
+	CHECK(verbs_text("a:\n  args: [x, html]\n  dom: inner\n", err,
+	    sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:3: dom 'inner' needs argument 'id'");
+	CHECK(verbs_text("a: [\n", err, sizeof err) == NULL);
+	CHECK(strncmp(err, "v.yaml:2: ", 10) == 0);
+	CHECK(verbs_text("- a\n- b\n", err, sizeof err) == NULL);
+	CHECK(strncmp(err, "v.yaml:1: ", 10) == 0);
+	CHECK(verbs_text("a:\n  from_client: maybe\n", err, sizeof err) ==
+	    NULL);
+	CHECK_STR(err, "v.yaml:2: expected true or false");
+	CHECK(verbs_text("Bad: {}\n", err, sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:1: invalid verb name 'Bad'");
+	CHECK(verbs_text("a:\n  args: [x, x]\n", err, sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:2: duplicate argument 'x'");
+}
+
+static void
+test_config(void)
+{
+	struct config cfg;
+	char err[512];
+	struct yamlerr yerr = { err, sizeof err };
+	static const char good[] = "refresh: 0.5\nmax_body: 2K\n"
+	    "queue_limit: 10\nhistory_limit: 5\n";
+
+	config_defaults(&cfg);
+	CHECK(cfg.refresh == 25 && cfg.max_body == 65536 &&
+	    cfg.queue_limit == 1000 && cfg.max_line == 1024 * 1024 &&
+	    cfg.max_header == 8192);
+	CHECK_STR(cfg.listen, "127.0.0.1:8088");
+	CHECK(config_parse(&cfg, "c.yaml", good, strlen(good), &yerr) == 0);
+	CHECK(cfg.refresh == 0.5 && cfg.max_body == 2048 &&
+	    cfg.queue_limit == 10 && cfg.history_limit == 5);
+	CHECK(config_parse(&cfg, "c.yaml", "refresh: 1\nrefesh: 2\n", 21,
+	    &yerr) != 0);
+	CHECK_STR(err, "c.yaml:2: unknown key 'refesh'");
+	CHECK(config_parse(&cfg, "c.yaml", "refresh: fast\n", 14, &yerr) != 0);
+	CHECK_STR(err, "c.yaml:1: refresh: invalid number 'fast'");
+	CHECK(config_parse(&cfg, "c.yaml", "refresh: 0\n", 11, &yerr) != 0);
+	CHECK(config_parse(&cfg, "c.yaml", "auth: maybe\n", 12, &yerr) != 0);
+	CHECK(config_parse(&cfg, "c.yaml", "queue_limit: 5K\n", 16, &yerr) != 0);
+	CHECK(config_parse(&cfg, "c.yaml", "history_limit: 50\n", 18,
+	    &yerr) != 0);
+	CHECK(strstr(err, "history_limit (50) may not exceed queue_limit "
+	    "(10)") != NULL);
+	CHECK(config_parse(&cfg, "c.yaml", "", 0, &yerr) == 0);
+	config_free(&cfg);
+}
+
+static const char *
+check_input(struct verbs *vs, struct msg_input *in, char *err, size_t len)
+{
+	const char *values[VERBS_MAX_ARGS];
+
+	err[0] = '\0';
+	return msg_check(vs, in, values, err, len) ? "ok" : err;
+}
+
+static void
+test_msg(void)
+{
+	char err[256], line[256];
+	struct yamlerr yerr = { err, sizeof err };
+	struct verbs *vs = verbs_load(shipped, &yerr);
+	const char *values[VERBS_MAX_ARGS];
+	struct msg_input in;
+	struct msg *m;
+	struct buf b;
+
+	if (vs == NULL)
+		return;
+	msg_input_init(&in, "special");
+	msg_input_add(&in, NULL, "42");
+	CHECK_STR(check_input(vs, &in, err, sizeof err),
+	    "unknown verb 'special'");
+	msg_input_init(&in, "append");
+	msg_input_add(&in, "id", "target");
+	CHECK_STR(check_input(vs, &in, err, sizeof err),
+	    "verb 'append' needs argument 'html'");
+	msg_input_init(&in, "remove");
+	msg_input_add(&in, "id", "x");
+	msg_input_add(&in, "html", "y");
+	CHECK_STR(check_input(vs, &in, err, sizeof err),
+	    "verb 'remove' takes no argument 'html'");
+	msg_input_init(&in, "append");
+	msg_input_add(&in, NULL, "target");
+	CHECK_STR(check_input(vs, &in, err, sizeof err),
+	    "verb 'append' needs argument 'html'");
+	msg_input_init(&in, "reload");
+	msg_input_add(&in, NULL, "now");
+	CHECK_STR(check_input(vs, &in, err, sizeof err),
+	    "verb 'reload' takes no arguments");
+
+	msg_input_init(&in, "append");
+	msg_input_add(&in, "html", "<p>\"42\"\n</p>");
+	msg_input_add(&in, "id", "target");
+	CHECK(msg_check(vs, &in, values, err, sizeof err) != NULL);
+	m = msg_make(verbs_find(vs, "append"), values, 12);
+	CHECK_STR(m->json, "{\"seq\":12,\"verb\":\"append\",\"id\":\"target\","
+	    "\"html\":\"<p>\\\"42\\\"\\n</p>\"}");
+	buf_init(&b);
+	msg_text(m, &b);
+	CHECK_STR(b.data, "append target\n<p>\"42\"\n</p>");
+	buf_free(&b);
+	CHECK(m->coalesce_id == NULL);
+	msg_unref(m);
+
+	/* "VERB ARG... LAST": the last argument is the rest of the line. */
+	snprintf(line, sizeof line, "append log <b>a  b</b> ");
+	CHECK(msg_split_line(line, &in, vs, err, sizeof err) == 0);
+	CHECK(msg_check(vs, &in, values, err, sizeof err) != NULL);
+	CHECK_STR(values[0], "log");
+	CHECK_STR(values[1], "<b>a  b</b> ");
+	snprintf(line, sizeof line, "  attr\tbox  class big red ");
+	CHECK(msg_split_line(line, &in, vs, err, sizeof err) == 0);
+	CHECK(msg_check(vs, &in, values, err, sizeof err) != NULL);
+	CHECK_STR(values[0], "box");
+	CHECK_STR(values[1], "class");
+	CHECK_STR(values[2], "big red ");
+	snprintf(line, sizeof line, "reload");
+	CHECK(msg_split_line(line, &in, vs, err, sizeof err) == 0);
+	CHECK(msg_check(vs, &in, values, err, sizeof err) != NULL);
+	snprintf(line, sizeof line, "reload now");
+	CHECK(msg_split_line(line, &in, vs, err, sizeof err) == 0);
+	CHECK(msg_check(vs, &in, values, err, sizeof err) == NULL);
+	snprintf(line, sizeof line, "nosuch thing");
+	CHECK(msg_split_line(line, &in, vs, err, sizeof err) != 0);
+	CHECK_STR(err, "unknown verb 'nosuch'");
+	snprintf(line, sizeof line, "append log");
+	CHECK(msg_split_line(line, &in, vs, err, sizeof err) == 0);
+	CHECK(msg_check(vs, &in, values, err, sizeof err) == NULL);
+	CHECK_STR(err, "verb 'append' needs argument 'html'");
+	snprintf(line, sizeof line, "   ");
+	CHECK(msg_split_line(line, &in, vs, err, sizeof err) != 0);
+
+	/* Coalescing verbs remember their id. */
+	values[0] = "box";
+	values[1] = "<i>x</i>";
+	m = msg_make(verbs_find(vs, "update"), values, 13);
+	CHECK_STR(m->coalesce_id, "box");
+	msg_unref(m);
+	verbs_free(vs);
+}
+
+static struct msg *
+plain(uint64_t seq)
+{
+	const char *names[] = { "argument" }, *values[] = { "x" };
+
+	return msg_new("change", 1, names, values, NULL, seq);
+}
+
+static void
+test_queue(void)
+{
+	struct queue q;
+	struct msg *m;
+
+	queue_init(&q, 0);
+	CHECK(queue_after(&q, 0) == 0);
+	for (uint64_t s = 1; s <= 10; s++) {
+		m = plain(s * 10);
+		queue_push(&q, m, 8);
+		msg_unref(m);
+	}
+	/* Two fell off the front: the floor says what is unknown. */
+	CHECK(q.len == 8 && q.floor == 20);
+	CHECK(queue_at(&q, 0)->seq == 30);
+	CHECK(queue_after(&q, 0) == 0);
+	CHECK(queue_after(&q, 30) == 1);
+	CHECK(queue_after(&q, 35) == 1);
+	CHECK(queue_after(&q, 100) == 8);
+	queue_drop(&q, 55, 0);
+	CHECK(q.len == 5 && q.floor == 50 && queue_at(&q, 0)->seq == 60);
+	queue_drop(&q, 1000, 3);
+	CHECK(q.len == 3 && queue_at(&q, 0)->seq == 80);
+	queue_free(&q);
+}
+
+static void
+test_http(void)
+{
+	char req[] = "GET /client/abc/output?since=12 HTTP/1.1\r\n"
+	    "Host: x\r\nContent-Length: 3\r\nConnection: close\r\n"
+	    "Origin:  http://a  \r\n\r\nabcNEXT";
+	char bad[] = "GET /x HTTP/1.1\r\n Folded: y\r\n\r\n";
+	char v2[] = "GET / HTTP/2.0\r\n\r\n";
+	char partial[] = "GET / HTTP/1.1\r\nHost: x\r\n";
+	char big[200];
+	char body[] = "verb=append&id=t%61rget&html=%3Cp%3E42+x%3C%2Fp%3E&empty";
+	char dup[] = "a=1&a=2";
+	char badpct[] = "a=%zz";
+	char badutf[] = "a=%ff";
+	char out[32];
+	struct http_head h;
+	struct form f;
+	const char *err;
+
+	CHECK(http_parse_head(req, sizeof req - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_OK);
+	CHECK_STR(h.method, "GET");
+	CHECK_STR(h.path, "/client/abc/output");
+	CHECK_STR(h.query, "since=12");
+	CHECK(h.minor == 1 && h.content_length == 3 && h.close);
+	CHECK_STR(h.origin, "http://a");
+	CHECK(strncmp(req + h.size, "abcNEXT", 7) == 0);
+	CHECK(query_get(h.query, "since", out, sizeof out) == 0);
+	CHECK_STR(out, "12");
+	CHECK(query_get(h.query, "until", out, sizeof out) != 0);
+
+	CHECK(http_parse_head(partial, sizeof partial - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_INCOMPLETE);
+	memset(big, 'a', sizeof big);
+	CHECK(http_parse_head(big, sizeof big, 100, &h, &err) ==
+	    HTTP_PARSE_TOO_LARGE);
+	CHECK(http_parse_head(bad, sizeof bad - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_BAD);
+	CHECK(http_parse_head(v2, sizeof v2 - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_VERSION);
+
+	CHECK(form_parse(body, sizeof body - 1, &f, &err) == 0);
+	CHECK(f.count == 4);
+	CHECK_STR(form_get(&f, "id"), "target");
+	CHECK_STR(form_get(&f, "html"), "<p>42 x</p>");
+	CHECK_STR(form_get(&f, "empty"), "");
+	CHECK(form_parse(dup, sizeof dup - 1, &f, &err) != 0);
+	CHECK(form_parse(badpct, sizeof badpct - 1, &f, &err) != 0);
+	CHECK(form_parse(badutf, sizeof badutf - 1, &f, &err) != 0);
+	CHECK_STR(err, "invalid UTF-8");
+}
+
+static void
+test_text(void)
+{
+	char *s = html_escape("<a href=\"x\">'&'</a>");
+	char q[12];
+	struct buf b;
+
+	CHECK_STR(s, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+	free(s);
+	CHECK(utf8_valid("h\xc3\xa9", 3));
+	CHECK(!utf8_valid("\xc3", 1));
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));	/* a surrogate */
+	CHECK(!utf8_valid("\xc0\xaf", 2));	/* overlong */
+	CHECK(word_valid("/chat", 5) && !word_valid("a b", 3) &&
+	    !word_valid("", 0));
+	quote_for_error(q, sizeof q, "a\nbcdefghijklmnop");
+	CHECK_STR(q, "a?bcdefg...");
+	buf_init(&b);
+	buf_json_string(&b, "\x01\"\\\t", 4);
+	CHECK_STR(b.data, "\"\\u0001\\\"\\\\\\t\"");
+	buf_free(&b);
+}
+
+static void
+test_lines(void)
+{
+	json_t *target = json_pack("{s:s,s:s}", "cmd", "send", "location",
+	    "/log");
+	char err[256];
+	struct buf out;
+
+	buf_init(&out);
+	CHECK(stdin_request("# a comment", 11, target, &out, err,
+	    sizeof err) == 0);
+	CHECK(stdin_request("   ", 3, target, &out, err, sizeof err) == 0);
+	CHECK(stdin_request("append log <b>\"x\"</b>", 21, target, &out, err,
+	    sizeof err) == 1);
+	CHECK_STR(out.data, "{\"cmd\":\"send\",\"location\":\"/log\",\"line\":"
+	    "\"append log <b>\\\"x\\\"</b>\"}\n");
+	out.len = 0;
+	CHECK(stdin_request("{\"verb\":\"remove\",\"id\":\"a\"}", 26, target,
+	    &out, err, sizeof err) == 1);
+	CHECK(strstr(out.data, "\"location\":\"/log\"") != NULL);
+	out.len = 0;
+	/* A line's own target wins. */
+	CHECK(stdin_request("{\"verb\":\"remove\",\"id\":\"a\",\"client\":\"u\"}",
+	    39, target, &out, err, sizeof err) == 1);
+	CHECK(strstr(out.data, "/log") == NULL &&
+	    strstr(out.data, "\"client\":\"u\"") != NULL);
+	CHECK(stdin_request("{\"verb\":", 8, target, &out, err,
+	    sizeof err) < 0);
+	CHECK(strncmp(err, "invalid JSON", 12) == 0);
+	CHECK(stdin_request("[1]", 3, target, &out, err, sizeof err) == 1);
+	CHECK(stdin_request("{\"cmd\":\"who\"}", 13, target, &out, err,
+	    sizeof err) < 0);
+	CHECK(stdin_request("append x \xff", 10, target, &out, err,
+	    sizeof err) < 0);
+	CHECK_STR(err, "invalid UTF-8");
+	buf_free(&out);
+	json_decref(target);
+}
+
+/* Send an event to a location through the hub. */
+static void
+send_to(const char *verb, const char *id, const char *html, const char *loc)
+{
+	const char *values[] = { id, html };
+	const struct verb *v = verbs_find(livd.verbs, verb);
+	struct target t = { TARGET_LOCATION, loc, NULL };
+	struct msg *m = msg_make(v, values, hub_next_seq());
+
+	hub_send(m, &t);
+	msg_unref(m);
+}
+
+static char *
+answer_text(struct client *c, uint64_t *seq)
+{
+	struct blob *b = hub_answer(c, seq);
+	char *s = xstrdup(b->data);
+
+	blob_unref(b);
+	return s;
+}
+
+static void
+test_hub(void)
+{
+	char err[256], *s, want[512];
+	struct yamlerr yerr = { err, sizeof err };
+	struct client *a, *b, *late;
+	uint64_t seq, first;
+
+	config_defaults(&livd.cfg);
+	livd.cfg.queue_limit = 5;
+	livd.cfg.history_limit = 2;
+	livd.verbs = verbs_load(shipped, &yerr);
+	livd.base = event_base_new();
+	hub_init(livd.base, 1000, 25);
+
+	a = hub_connect("/chat", "uwe", err, sizeof err);
+	b = hub_connect("/chat", "dominik", err, sizeof err);
+	CHECK(a != NULL && b != NULL && strlen(a->uuid) == 32);
+	CHECK(hub_find(a->uuid) == a);
+	CHECK(hub_connect("a b", "x", err, sizeof err) == NULL);
+	CHECK_STR(err, "invalid location");
+	CHECK(!hub_pending(a));
+	s = answer_text(a, &seq);
+	CHECK_STR(s, "{\"seq\":1000,\"refresh\":25,\"events\":[],\"idle\":true}");
+	free(s);
+
+	send_to("append", "target", "<p>42</p>", "/chat");
+	CHECK(hub_pending(a) && hub_pending(b));
+	s = answer_text(a, &seq);
+	CHECK(seq == 1001);
+	CHECK_STR(s, "{\"seq\":1001,\"refresh\":25,\"events\":[{\"seq\":1001,"
+	    "\"verb\":\"append\",\"id\":\"target\",\"html\":\"<p>42</p>\"}]}");
+	free(s);
+	/* Not acknowledged: the same again. */
+	s = answer_text(a, &seq);
+	CHECK(strstr(s, "<p>42</p>") != NULL);
+	free(s);
+	hub_ack(a, 1001);
+	CHECK(!hub_pending(a) && hub_pending(b));
+
+	/* Coalescing: only the newest update of an id is answered. */
+	send_to("update", "box", "one", "/chat");
+	send_to("update", "box", "two", "/chat");
+	send_to("update", "other", "three", "/chat");
+	s = answer_text(a, &seq);
+	CHECK(strstr(s, "\"one\"") == NULL && strstr(s, "\"two\"") != NULL &&
+	    strstr(s, "\"three\"") != NULL && seq == 1004);
+	free(s);
+	hub_ack(a, seq);
+
+	/* Falling behind queue_limit: one reload event instead. */
+	for (int i = 0; i < 6; i++)
+		send_to("append", "target", "x", "/chat");
+	s = answer_text(b, &seq);
+	snprintf(want, sizeof want, "{\"seq\":%llu,\"refresh\":25,\"events\":"
+	    "[{\"seq\":%llu,\"verb\":\"reload\"}]}",
+	    (unsigned long long)hub.seq, (unsigned long long)hub.seq);
+	CHECK_STR(s, want);
+	free(s);
+	hub_ack(b, seq);
+	CHECK(!hub_pending(b));
+
+	/* A page that connects again asks for what it missed. */
+	hub_ack(a, hub.seq - 3);
+	first = hub.seq - 2;
+	late = hub_connect("/chat", "uwe", err, sizeof err);
+	hub_ack(late, first);
+	s = answer_text(late, &seq);
+	CHECK(seq == hub.seq && strstr(s, "\"verb\":\"reload\"") == NULL);
+	free(s);
+	/* Before the history: a reload. */
+	hub_close(late);
+	late = hub_connect("/chat", "uwe", err, sizeof err);
+	hub_ack(late, 1000);
+	s = answer_text(late, &seq);
+	CHECK(strstr(s, "\"verb\":\"reload\"") != NULL);
+	free(s);
+
+	/* The sweep shrinks histories everyone has acknowledged. */
+	hub_ack(a, hub.seq);
+	hub_ack(b, hub.seq);
+	hub_ack(late, hub.seq);
+	hub_sweep();
+	CHECK(hub_location("/chat")->history.len == 2);
+
+	hub_close(a);
+	CHECK(hub_find(b->uuid) == b);
+	hub_shutdown();
+	event_base_free(livd.base);
+	verbs_free(livd.verbs);
+	config_free(&livd.cfg);
+}
+
+int
+main(void)
+{
+	test_text();
+	test_verbs();
+	test_config();
+	test_msg();
+	test_queue();
+	test_http();
+	test_lines();
+	test_hub();
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}
