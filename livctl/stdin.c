@@ -19,39 +19,52 @@
 /* Stop reading stdin while this much waits to be written to livd. */
 #define STDIN_OUT_HIGH	(1024 * 1024)
 
-/* Line numbers of requests sent and not yet answered, oldest first. */
+/*
+ * Lines sent and not yet answered, oldest first. A line refused here
+ * waits in the same queue with its message, so errors come out in line
+ * order.
+ */
+struct entry {
+	size_t	 line;
+	char	*error;		/* refused by livctl itself */
+};
+
 struct pending {
-	size_t	*lines;
-	size_t	 cap;
-	size_t	 head;
-	size_t	 count;
+	struct entry	*entries;
+	size_t		 cap;
+	size_t		 head;
+	size_t		 count;
+	size_t		 sent;		/* entries that await an answer */
 };
 
 static void
-pending_push(struct pending *p, size_t line)
+pending_push(struct pending *p, size_t line, const char *error)
 {
 	if (p->count == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 1024;
-		size_t *lines = xmalloc(cap * sizeof *lines);
+		struct entry *entries = xmalloc(cap * sizeof *entries);
 
 		for (size_t i = 0; i < p->count; i++)
-			lines[i] = p->lines[(p->head + i) % p->cap];
-		free(p->lines);
-		p->lines = lines;
+			entries[i] = p->entries[(p->head + i) % p->cap];
+		free(p->entries);
+		p->entries = entries;
 		p->cap = cap;
 		p->head = 0;
 	}
-	p->lines[(p->head + p->count++) % p->cap] = line;
+	p->entries[(p->head + p->count++) % p->cap] = (struct entry){
+		line, error ? xstrdup(error) : NULL };
+	p->sent += error == NULL;
 }
 
-static size_t
+static struct entry
 pending_pop(struct pending *p)
 {
-	size_t line = p->lines[p->head];
+	struct entry e = p->entries[p->head];
 
 	p->head = (p->head + 1) % p->cap;
 	p->count--;
-	return line;
+	p->sent -= e.error == NULL;
+	return e;
 }
 
 struct stream {
@@ -73,6 +86,19 @@ line_error(struct stream *s, size_t line, const char *msg)
 	s->errors++;
 }
 
+/* Report the refusals at the head of the queue, up to the next request. */
+static void
+report_refused(struct stream *s)
+{
+	while (s->pending.count > 0 &&
+	    s->pending.entries[s->pending.head].error != NULL) {
+		struct entry e = pending_pop(&s->pending);
+
+		line_error(s, e.line, e.error);
+		free(e.error);
+	}
+}
+
 static void
 take_line(struct stream *s, const char *line, size_t len)
 {
@@ -82,9 +108,10 @@ take_line(struct stream *s, const char *line, size_t len)
 	s->lineno++;
 	rc = stdin_request(line, len, s->target, &s->out, err, sizeof err);
 	if (rc < 0)
-		line_error(s, s->lineno, err);
+		pending_push(&s->pending, s->lineno, err);
 	else if (rc > 0)
-		pending_push(&s->pending, s->lineno);
+		pending_push(&s->pending, s->lineno, NULL);
+	report_refused(s);
 }
 
 /* Split what stdin gave into lines; at eof the rest is a line too. */
@@ -110,7 +137,8 @@ take_input(struct stream *s, bool eof)
 	s->in.len -= start;
 	if (s->in.len > STDIN_MAX_LINE && !s->skipping) {
 		s->lineno++;
-		line_error(s, s->lineno, "line too long");
+		pending_push(&s->pending, s->lineno, "line too long");
+		report_refused(s);
 		s->skipping = true;
 	}
 	if (s->skipping)
@@ -144,20 +172,22 @@ take_answer(struct stream *s, const char *line, size_t len)
 	json_error_t jerr;
 	const char *msg;
 
-	if (s->pending.count == 0)
+	if (s->pending.sent == 0)
 		fail(3, "unexpected answer from livd");
-	lineno = pending_pop(&s->pending);
+	lineno = pending_pop(&s->pending).line;
 	if (json_output)
 		printf("%.*s\n", (int)len, line);
-	if (len >= 10 && memcmp(line, "{\"ok\":true", 10) == 0)
-		return;
-	if ((answer = json_loadb(line, len, 0, &jerr)) == NULL)
-		fail(3, "unreadable answer from livd: %s", jerr.text);
-	if (!json_is_true(json_object_get(answer, "ok"))) {
-		msg = json_string_value(json_object_get(answer, "error"));
-		line_error(s, lineno, msg ? msg : "request failed");
+	if (len < 10 || memcmp(line, "{\"ok\":true", 10) != 0) {
+		if ((answer = json_loadb(line, len, 0, &jerr)) == NULL)
+			fail(3, "unreadable answer from livd: %s", jerr.text);
+		if (!json_is_true(json_object_get(answer, "ok"))) {
+			msg = json_string_value(json_object_get(answer,
+			    "error"));
+			line_error(s, lineno, msg ? msg : "request failed");
+		}
+		json_decref(answer);
 	}
-	json_decref(answer);
+	report_refused(s);
 }
 
 static void
@@ -238,7 +268,7 @@ send_stdin(json_t *target)
 	buf_free(&s.in);
 	buf_free(&s.out);
 	buf_free(&s.answers);
-	free(s.pending.lines);
+	free(s.pending.entries);
 	fflush(stdout);
 	return s.errors ? 1 : 0;
 }

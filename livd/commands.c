@@ -235,12 +235,6 @@ cmd_send(struct ctl_conn *c, json_t *req)
 	ctl_ok_raw(c, answer, (size_t)len);
 }
 
-static int
-compare_strings(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Pairs of location and principal, for who without a location. */
 struct online {
 	const char	*location;
@@ -271,19 +265,11 @@ cmd_who(struct ctl_conn *c, json_t *req)
 	answer = json_pack("{s:b}", "ok", 1);
 	list = json_array();
 	if (name != NULL) {
-		const char **names;
+		const char **names = hub_principals(hub_location(name), &n);
 
 		json_object_set_new(answer, "location", json_string(name));
-		loc = hub_location(name);
-		names = xcalloc(loc ? loc->count : 1, sizeof *names);
-		if (loc != NULL)
-			TAILQ_FOREACH(cl, &loc->clients, at_location)
-				names[n++] = cl->principal->name;
-		qsort(names, n, sizeof *names, compare_strings);
 		for (size_t i = 0; i < n; i++)
-			if (i == 0 || strcmp(names[i], names[i - 1]) != 0)
-				json_array_append_new(list,
-				    json_string(names[i]));
+			json_array_append_new(list, json_string(names[i]));
 		free(names);
 		json_object_set_new(answer, "principals", list);
 	} else {
@@ -373,7 +359,8 @@ cmd_connect(struct ctl_conn *c, json_t *req)
 	}
 	if (principal == NULL)
 		principal = "anonymous";
-	if ((cl = hub_connect(location, principal, err, sizeof err)) == NULL) {
+	if ((cl = hub_connect(location, principal, false, err,
+	    sizeof err)) == NULL) {
 		ctl_error(c, "%s", err);
 		return;
 	}

@@ -1,6 +1,7 @@
 /* livd.yaml: the configuration, one table of keys. */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ struct config_key {
 	const char		*initial;
 };
 
+#define MIB(n)	((n) * 1024.0 * 1024.0)
 #define KEY(name, type, min, max, initial) \
 	{ #name, type, offsetof(struct config, name), min, max, initial }
 
@@ -29,12 +31,13 @@ static const struct config_key config_keys[] = {
 	KEY(keepalive_timeout,	CONFIG_SECONDS,	0.1, 3600,	"75"),
 	KEY(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088"),
 	KEY(log_level,		CONFIG_STRING,	0, 0,		"info"),
-	KEY(max_body,		CONFIG_SIZE,	256, 64e6,	"64K"),
+	KEY(max_body,		CONFIG_SIZE,	256, MIB(64),	"64K"),
 	KEY(max_clients,	CONFIG_COUNT,	1, 1e8,		"1000000"),
 	KEY(max_connections,	CONFIG_COUNT,	1, 1e8,		"1000000"),
-	KEY(max_event,		CONFIG_SIZE,	256, 64e6,	"256K"),
-	KEY(max_header,		CONFIG_SIZE,	1024, 1e6,	"8K"),
-	KEY(max_line,		CONFIG_SIZE,	1024, 1e9,	"1M"),
+	KEY(max_event,		CONFIG_SIZE,	256, MIB(64),	"256K"),
+	KEY(max_header,		CONFIG_SIZE,	1024, MIB(1),	"8K"),
+	KEY(max_line,		CONFIG_SIZE,	1024, MIB(1024), "1M"),
+	KEY(max_output,		CONFIG_SIZE,	4096, MIB(1024), "1M"),
 	KEY(presence_timeout,	CONFIG_SECONDS,	0, 86400,	"0"),
 	KEY(queue_limit,	CONFIG_COUNT,	1, 1e7,		"1000"),
 	KEY(refresh,		CONFIG_SECONDS,	0, 3600,	"25"),
@@ -43,7 +46,7 @@ static const struct config_key config_keys[] = {
 	KEY(verbs,		CONFIG_STRING,	0, 0,		NULL),
 };
 
-static const char *auth_modes[] = { "open", "token" };
+static const char *auth_modes[] = { "open" };
 static const char *log_levels[] = { "error", "warning", "info", "debug" };
 
 static const struct config_key *
@@ -84,6 +87,22 @@ parse_size(const char *s, double *out)
 	return 0;
 }
 
+/* A bound as a person would write it: 64M, 8K, 3600. */
+static void
+format_bound(char *out, size_t size, enum config_type type, double v)
+{
+	if (type == CONFIG_SIZE && v >= 1024 * 1024 * 1024 &&
+	    fmod(v, 1024 * 1024 * 1024) == 0)
+		snprintf(out, size, "%.0fG", v / (1024 * 1024 * 1024));
+	else if (type == CONFIG_SIZE && v >= 1024 * 1024 &&
+	    fmod(v, 1024 * 1024) == 0)
+		snprintf(out, size, "%.0fM", v / (1024 * 1024));
+	else if (type == CONFIG_SIZE && v >= 1024 && fmod(v, 1024) == 0)
+		snprintf(out, size, "%.0fK", v / 1024);
+	else
+		snprintf(out, size, "%.15g", v);
+}
+
 static bool
 one_of(const char *s, const char **names, size_t n)
 {
@@ -111,8 +130,8 @@ config_set(struct config *cfg, const char *name, const char *value,
 	case CONFIG_STRING:
 		if (strcmp(name, "auth") == 0 &&
 		    !one_of(value, auth_modes, countof(auth_modes))) {
-			snprintf(err, errlen,
-			    "auth must be open or token, not '%s'", value);
+			snprintf(err, errlen, "auth must be open, not '%s' "
+			    "(token auth is not in this version)", value);
 			return -1;
 		}
 		if (strcmp(name, "log_level") == 0 &&
@@ -147,9 +166,16 @@ config_set(struct config *cfg, const char *name, const char *value,
 	}
 	if (v < k->min || v > k->max || (strcmp(name, "refresh") == 0 &&
 	    v <= 0)) {
-		snprintf(err, errlen, "%s must be %s%g to %g", name,
-		    strcmp(name, "refresh") == 0 ? "more than " : "",
-		    k->min, k->max);
+		char lo[32], hi[32];
+
+		format_bound(lo, sizeof lo, k->type, k->min);
+		format_bound(hi, sizeof hi, k->type, k->max);
+		if (strcmp(name, "refresh") == 0)
+			snprintf(err, errlen, "refresh must be more than 0 and "
+			    "at most %s", hi);
+		else
+			snprintf(err, errlen, "%s must be %s to %s", name, lo,
+			    hi);
 		return -1;
 	}
 	if (k->type == CONFIG_SECONDS)

@@ -22,6 +22,7 @@ struct config {
 	uint64_t	 max_header;
 	uint64_t	 max_line;
 	uint64_t	 max_event;
+	uint64_t	 max_output;
 	uint64_t	 max_clients;
 	uint64_t	 max_connections;
 	double		 keepalive_timeout;

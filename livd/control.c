@@ -440,9 +440,12 @@ control_shutdown(void)
 	struct ctl_conn *c;
 
 	while ((c = TAILQ_FIRST(&ctl_conns)) != NULL) {
-		bufferevent_flush(c->bev, EV_WRITE, BEV_FLUSH);
-		evbuffer_write(bufferevent_get_output(c->bev),
-		    bufferevent_getfd(c->bev));
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+
+		/* The last answers (held polls, answered idle) go out now;
+		 * only the bufferevent may drain its buffer, hence the thaw. */
+		evbuffer_unfreeze(out, 1);
+		evbuffer_write(out, bufferevent_getfd(c->bev));
 		ctl_free(c);
 	}
 	if (listener != NULL) {

@@ -212,10 +212,18 @@ conn_write(struct conn *c, const char *head, size_t headlen,
 		} else
 			evbuffer_add(c->out, body + skip, bodylen - skip);
 	}
-	if (c->state != CONN_STREAMING)
-		c->state = CONN_WRITING;
-	conn_arm(c, c->state == CONN_STREAMING ? EV_READ | EV_WRITE : EV_WRITE,
-	    livd.cfg.keepalive_timeout);
+	if (c->state == CONN_STREAMING) {
+		/* A reader that stalls may not make livd hold its stream. */
+		if (evbuffer_get_length(c->out) > livd.cfg.max_output) {
+			log_info("stream reader stalled: closing");
+			conn_fail(c);
+			return;
+		}
+		conn_arm(c, EV_READ | EV_WRITE, c->hold);
+		return;
+	}
+	c->state = CONN_WRITING;
+	conn_arm(c, EV_WRITE, livd.cfg.keepalive_timeout);
 }
 
 /* Write what waits in the evbuffer. */
@@ -233,7 +241,7 @@ conn_flush(struct conn *c)
 	if (evbuffer_get_length(c->out) > 0)
 		return;
 	if (c->state == CONN_STREAMING)
-		conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
+		conn_arm(c, EV_READ, c->hold);
 	else
 		conn_replied(c);
 }
@@ -246,6 +254,7 @@ format_head(struct conn *c, char *head, size_t size, int status,
 	static char date[64];
 	static time_t date_at;
 	time_t now = time(NULL);
+	char length[48] = "";
 	int n;
 
 	if (now != date_at) {
@@ -255,11 +264,14 @@ format_head(struct conn *c, char *head, size_t size, int status,
 		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 		date_at = now;
 	}
+	if (bodylen != HTTP_NO_LENGTH)
+		snprintf(length, sizeof length, "Content-Length: %zu\r\n",
+		    bodylen);
 	n = snprintf(head, size, "HTTP/1.1 %d %s\r\nServer: livd/"
-	    LIVD_VERSION "\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n"
+	    LIVD_VERSION "\r\nDate: %s\r\n%s%s%s%s"
 	    "Cache-Control: no-store\r\n%s%s\r\n", status,
 	    status_reason(status), date, ctype ? "Content-Type: " : "",
-	    ctype ? ctype : "", ctype ? "\r\n" : "", bodylen,
+	    ctype ? ctype : "", ctype ? "\r\n" : "", length,
 	    !c->keep_alive ? "Connection: close\r\n" : c->http10 ?
 	    "Connection: keep-alive\r\n" : "", extra ? extra : "");
 	return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
@@ -317,6 +329,56 @@ http_hold(struct conn *c, double seconds, void (*deadline)(struct conn *))
 	c->state = CONN_HELD;
 	c->deadline = deadline;
 	conn_arm(c, EV_READ, seconds);
+}
+
+/*
+ * Start a stream (an event stream ends with the connection, so it has no
+ * length); deadline runs every heartbeat seconds while it is quiet.
+ */
+void
+http_stream_start(struct conn *c, const char *ctype, double heartbeat,
+    void (*deadline)(struct conn *))
+{
+	char head[512];
+	size_t headlen;
+
+	c->keep_alive = false;
+	c->state = CONN_STREAMING;
+	c->deadline = deadline;
+	c->hold = heartbeat;
+	headlen = format_head(c, head, sizeof head, 200, ctype,
+	    "X-Accel-Buffering: no\r\n", HTTP_NO_LENGTH);
+	conn_arm(c, EV_READ, heartbeat);
+	conn_write(c, head, headlen, NULL, 0, NULL);
+}
+
+void
+http_stream_write(struct conn *c, const char *data, size_t len)
+{
+	if (c->state == CONN_STREAMING)
+		conn_write(c, "", 0, data, len, NULL);
+}
+
+/* End a stream once what it wrote is out. */
+void
+http_stream_end(struct conn *c)
+{
+	if (c->state != CONN_STREAMING)
+		return;
+	if (c->out != NULL && evbuffer_get_length(c->out) > 0) {
+		c->state = CONN_WRITING;
+		conn_arm(c, EV_WRITE, livd.cfg.keepalive_timeout);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	conn_fail(c);
+}
+
+/* Is a stream still open (not closing, not stalled)? */
+bool
+http_streaming(const struct conn *c)
+{
+	return c->state == CONN_STREAMING;
 }
 
 /* The reply being made is the connection's last. */

@@ -42,6 +42,7 @@ struct conn {
 	struct evbuffer		*out;		/* output not yet written */
 	struct waiter		 waiter;	/* while a poll is held */
 	void			(*deadline)(struct conn *);
+	float			 hold;		/* a stream's heartbeat */
 	TAILQ_ENTRY(conn)	 link;
 };
 
@@ -73,6 +74,13 @@ void	 http_error(struct conn *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 http_hold(struct conn *, double, void (*)(struct conn *));
 void	 http_close_after(struct conn *);
+void	 http_stream_start(struct conn *, const char *, double,
+	    void (*)(struct conn *));
+void	 http_stream_write(struct conn *, const char *, size_t);
+void	 http_stream_end(struct conn *);
+bool	 http_streaming(const struct conn *);
+
+#define HTTP_NO_LENGTH	((size_t)-1)
 
 /* routes.c */
 void	 routes_dispatch(struct conn *, struct request *);

@@ -16,12 +16,10 @@
 #include "livd.h"
 #include "log.h"
 #include "msg.h"
+#include "verbs.h"
 
 /* Answers made per loop turn, so a big fan-out cannot stall the loop. */
 #define HUB_FLUSH_SLICE		4096
-/* Events in one answer at most; the page polls again for the rest. */
-#define HUB_ANSWER_MAX		1000
-#define HUB_ANSWER_BYTES	(1024 * 1024)
 
 struct hub hub;
 
@@ -58,6 +56,7 @@ location_get(const char *name)
 		return container_of(node, struct location, node);
 	loc = xcalloc(1, sizeof *loc);
 	loc->name = xstrdup(name);
+	hmap_init(&loc->members);
 	TAILQ_INIT(&loc->clients);
 	TAILQ_INIT(&loc->waiting);
 	/* What was sent here before now is unknown to this history. */
@@ -75,6 +74,7 @@ location_free(struct location *loc)
 	TAILQ_REMOVE(&hub.all, loc, link);
 	queue_free(&loc->history);
 	blob_unref(loc->cache);
+	hmap_free(&loc->members);
 	free(loc->name);
 	free(loc);
 }
@@ -132,6 +132,60 @@ hub_presence_timeout(const struct location *loc)
 	return 2 * hub_refresh(loc) + 5;
 }
 
+static void	push_client(struct client *, struct msg *);
+static void	schedule_flush(void);
+
+/*
+ * Tell the pages at a location that asked for presence that a principal
+ * came or went, when the verbs file has the verb (join, leave) with its
+ * one argument. Only those pages: the others see a quiet location.
+ */
+static void
+presence(struct location *loc, const char *verb, const char *name)
+{
+	const struct verb *v;
+	struct client *c;
+	struct msg *m;
+
+	if (loc->watchers == 0 || hub.stopping ||
+	    (v = verbs_find(livd.verbs, verb)) == NULL || v->nargs != 1)
+		return;
+	m = msg_make(v, &name, hub_next_seq());
+	TAILQ_FOREACH(c, &loc->clients, at_location)
+		if (c->presence) {
+			push_client(c, m);
+			hub.stats.deliveries++;
+		}
+	hub.stats.events++;
+	schedule_flush();
+	msg_unref(m);
+}
+
+/* The principals online at loc, sorted; the caller frees the array. */
+static int
+compare_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **
+hub_principals(const struct location *loc, size_t *n)
+{
+	const char **names;
+	struct hnode *node;
+	size_t i;
+
+	*n = 0;
+	names = xcalloc(loc && loc->members.count ? loc->members.count : 1,
+	    sizeof *names);
+	if (loc == NULL)
+		return names;
+	HMAP_FOREACH(&loc->members, node, i)
+		names[(*n)++] = node->key;
+	qsort(names, *n, sizeof *names, compare_names);
+	return names;
+}
+
 static int
 uuid_make(char out[33])
 {
@@ -159,10 +213,11 @@ uuid_make(char out[33])
 
 /* Register a client; NULL with a message in err when it cannot be. */
 struct client *
-hub_connect(const char *location, const char *principal, char *err,
-    size_t errlen)
+hub_connect(const char *location, const char *principal, bool presence_events,
+    char *err, size_t errlen)
 {
 	struct client *c;
+	struct hnode *node;
 
 	if (!word_valid(location, strlen(location)) || strlen(location) > 1024) {
 		snprintf(err, errlen, "invalid location");
@@ -190,6 +245,8 @@ hub_connect(const char *location, const char *principal, char *err,
 	c->start = c->cursor = hub.seq;
 	queue_init(&c->own, 0);
 	c->state = CLIENT_IDLE;
+	c->presence = presence_events;
+	c->location->watchers += presence_events;
 	c->last_seen = now_mono();
 	hmap_put(&hub.clients, &c->node, c->uuid);
 	TAILQ_INSERT_TAIL(&c->location->clients, c, at_location);
@@ -199,6 +256,14 @@ hub_connect(const char *location, const char *principal, char *err,
 	TAILQ_INSERT_TAIL(&hub.idle, c, state_link);
 	hub.count++;
 	hub.stats.connects++;
+	if ((node = hmap_get(&c->location->members, principal)) == NULL) {
+		struct member *m = xcalloc(1, sizeof *m);
+
+		hmap_put(&c->location->members, &m->node, c->principal->name);
+		m->count = 1;
+		presence(c->location, "join", principal);
+	} else
+		container_of(node, struct member, node)->count++;
 	log_debug("client %s connected: %s at %s", c->uuid, principal,
 	    location);
 	return c;
@@ -244,23 +309,34 @@ hub_close(struct client *c)
 	struct waiter *w = client_detach(c);
 	struct location *loc = c->location;
 	struct principal *p = c->principal;
+	struct hnode *node = hmap_get(&loc->members, p->name);
+	struct member *m = container_of(node, struct member, node);
+	bool left = --m->count == 0;
 
 	if (w != NULL)
 		w->ops->release(w, c);
+	if (left) {
+		hmap_del(&loc->members, node);
+		free(m);
+	}
 	TAILQ_REMOVE(&hub.idle, c, state_link);
 	hmap_del(&hub.clients, &c->node);
 	TAILQ_REMOVE(&loc->clients, c, at_location);
+	loc->watchers -= c->presence;
 	if (--loc->count == 0)
 		loc->empty_since = now_mono();
 	TAILQ_REMOVE(&p->clients, c, of_principal);
-	if (--p->count == 0) {
+	if (--p->count == 0)
 		hmap_del(&hub.principals, &p->node);
-		free(p->name);
-		free(p);
-	}
 	queue_free(&c->own);
 	hub.count--;
 	log_debug("client %s gone", c->uuid);
+	if (left)
+		presence(loc, "leave", p->name);
+	if (p->count == 0) {
+		free(p->name);
+		free(p);
+	}
 	free(c);
 }
 
@@ -280,6 +356,22 @@ hub_ack(struct client *c, uint64_t since)
 		c->cursor = since;
 	c->polled = true;
 	queue_drop(&c->own, c->cursor, 0);
+}
+
+/*
+ * An event stream that reconnects says which event it saw last, which may
+ * be before events it was sent but never received. Go back there: what
+ * the history still holds is sent again; if that is not enough, the
+ * client falls behind and gets a reload.
+ */
+void
+hub_rewind(struct client *c, uint64_t since)
+{
+	if (since >= c->cursor || !c->polled) {
+		hub_ack(c, since);
+		return;
+	}
+	c->cursor = since;
 }
 
 /* Has the client missed events that its queues no longer hold? */
@@ -391,41 +483,83 @@ hub_idle(struct client *c)
 	return body;
 }
 
-/* A client that fell behind gets one reload event instead of its queue. */
-static struct blob *
-answer_resync(struct client *c, uint64_t *seq)
-{
-	struct buf b;
-	struct blob *body;
+/* The reload event that replaces the queue of a client that fell behind. */
+static struct msg *reload;
 
+static struct msg *
+resync_msg(struct client *c)
+{
 	hub.stats.resyncs++;
 	log_info("client %s fell behind: resync", c->uuid);
-	*seq = hub.seq;
-	buf_init(&b);
-	add_answer_head(&b, hub.seq, hub_refresh(c->location));
-	buf_printf(&b, "{\"seq\":%" PRIu64 ",\"verb\":\"reload\"}]}", hub.seq);
-	body = blob_new(b.data, b.len);
-	buf_free(&b);
-	return body;
+	if (reload == NULL || reload->seq != hub.seq) {
+		msg_unref(reload);
+		reload = msg_new("reload", 0, NULL, NULL, NULL, hub.seq);
+	}
+	return reload;
 }
 
 /*
- * Of the coalescing events with the same verb and id in one answer, only
- * the newest is sent. Returns whether batch[i] is superseded.
+ * Of the coalescing events with the same verb and id in one batch, only
+ * the newest is sent. Returns whether msgs[i] is superseded.
  */
 static bool
-superseded(struct msg **batch, size_t n, size_t i)
+superseded(struct msg **msgs, size_t n, size_t i)
 {
-	const struct msg *m = batch[i];
+	const struct msg *m = msgs[i];
 
-	if (m->coalesce_id == NULL)
-		return false;
 	for (size_t j = i + 1; j < n; j++)
-		if (batch[j]->coalesce_id != NULL &&
-		    strcmp(batch[j]->coalesce_id, m->coalesce_id) == 0 &&
-		    strcmp(batch[j]->verb, m->verb) == 0)
+		if (msgs[j]->coalesce_id != NULL &&
+		    strcmp(msgs[j]->coalesce_id, m->coalesce_id) == 0 &&
+		    strcmp(msgs[j]->verb, m->verb) == 0)
 			return true;
 	return false;
+}
+
+/*
+ * What the client gets next: its events above the cursor from both of
+ * its queues, in seq order, coalesced, at most HUB_ANSWER_MAX. The batch
+ * is the hub's and valid until the next call.
+ */
+const struct batch *
+hub_take(struct client *c)
+{
+	static struct batch b;
+	struct queue *hq = &c->location->history, *oq = &c->own;
+	size_t i, j, n = 0, kept = 0, bytes = 0;
+	bool coalesce = false;
+
+	b.count = 0;
+	b.shareable = false;
+	if (client_behind(c)) {
+		b.msgs[b.count++] = resync_msg(c);
+		b.seq = hub.seq;
+		return &b;
+	}
+	i = queue_after(hq, c->cursor);
+	j = queue_after(oq, c->cursor);
+	b.shareable = j == oq->len;
+	while ((i < hq->len || j < oq->len) && n < HUB_ANSWER_MAX &&
+	    bytes < HUB_ANSWER_BYTES) {
+		struct msg *m;
+
+		if (j == oq->len || (i < hq->len &&
+		    queue_at(hq, i)->seq < queue_at(oq, j)->seq))
+			m = queue_at(hq, i++);
+		else
+			m = queue_at(oq, j++);
+		b.msgs[n++] = m;
+		bytes += m->jsonlen + 1;
+		coalesce |= m->coalesce_id != NULL;
+	}
+	if (i < hq->len || j < oq->len)
+		b.shareable = false;	/* cut short: the rest comes next */
+	b.seq = n ? b.msgs[n - 1]->seq : c->cursor;
+	for (size_t k = 0; k < n; k++)
+		if (!coalesce || b.msgs[k]->coalesce_id == NULL ||
+		    !superseded(b.msgs, n, k))
+			b.msgs[kept++] = b.msgs[k];
+	b.count = kept;
+	return &b;
 }
 
 /*
@@ -436,68 +570,46 @@ superseded(struct msg **batch, size_t n, size_t i)
 struct blob *
 hub_answer(struct client *c, uint64_t *seq)
 {
-	static struct msg *batch[HUB_ANSWER_MAX];
 	struct location *loc = c->location;
-	struct queue *hq = &loc->history, *oq = &c->own;
+	struct queue *hq = &loc->history;
 	double refresh = hub_refresh(loc);
-	size_t i, j, n = 0, bytes = 0;
-	bool shareable, coalesce = false, first = true;
-	struct buf b;
+	const struct batch *b;
 	struct blob *body;
+	struct buf out;
+	size_t bytes = 64;
 
-	if (client_behind(c))
-		return answer_resync(c, seq);
-	i = queue_after(hq, c->cursor);
-	j = queue_after(oq, c->cursor);
-	if (i == hq->len && j == oq->len) {
-		*seq = c->cursor;
-		return hub_idle(c);
-	}
-	shareable = j == oq->len;
-	if (shareable && loc->cache != NULL && loc->cache_from == c->cursor &&
-	    loc->cache_to == queue_last(hq)->seq && loc->cache_refresh ==
-	    refresh) {
+	if (!client_behind(c) && loc->cache != NULL &&
+	    loc->cache_from == c->cursor && hq->len > 0 &&
+	    loc->cache_to == queue_last(hq)->seq &&
+	    loc->cache_refresh == refresh &&
+	    queue_after(&c->own, c->cursor) == c->own.len) {
 		*seq = loc->cache_to;
 		hub.stats.answers++;
 		return blob_ref(loc->cache);
 	}
-	/* Merge the two queues in seq order. */
-	while ((i < hq->len || j < oq->len) && n < HUB_ANSWER_MAX &&
-	    bytes < HUB_ANSWER_BYTES) {
-		struct msg *m;
-
-		if (j == oq->len || (i < hq->len &&
-		    queue_at(hq, i)->seq < queue_at(oq, j)->seq))
-			m = queue_at(hq, i++);
-		else
-			m = queue_at(oq, j++);
-		batch[n++] = m;
-		bytes += m->jsonlen + 1;
-		coalesce |= m->coalesce_id != NULL;
+	b = hub_take(c);
+	*seq = b->seq;
+	if (b->count == 0)
+		return hub_idle(c);
+	for (size_t k = 0; k < b->count; k++)
+		bytes += b->msgs[k]->jsonlen + 1;
+	buf_init(&out);
+	buf_reserve(&out, bytes);
+	add_answer_head(&out, b->seq, refresh);
+	for (size_t k = 0; k < b->count; k++) {
+		if (k)
+			buf_addc(&out, ',');
+		buf_add(&out, b->msgs[k]->json, b->msgs[k]->jsonlen);
 	}
-	if (i < hq->len || j < oq->len)
-		shareable = false;	/* cut short: the rest comes next */
-	*seq = batch[n - 1]->seq;
-	buf_init(&b);
-	buf_reserve(&b, bytes + 64);
-	add_answer_head(&b, *seq, refresh);
-	for (size_t k = 0; k < n; k++) {
-		if (coalesce && superseded(batch, n, k))
-			continue;
-		if (!first)
-			buf_addc(&b, ',');
-		first = false;
-		buf_add(&b, batch[k]->json, batch[k]->jsonlen);
-	}
-	buf_adds(&b, "]}");
-	body = blob_new(b.data, b.len);
-	buf_free(&b);
+	buf_adds(&out, "]}");
+	body = blob_new(out.data, out.len);
+	buf_free(&out);
 	hub.stats.answers++;
-	if (shareable) {
+	if (b->shareable) {
 		blob_unref(loc->cache);
 		loc->cache = blob_ref(body);
 		loc->cache_from = c->cursor;
-		loc->cache_to = *seq;
+		loc->cache_to = b->seq;
 		loc->cache_refresh = refresh;
 	}
 	return body;
@@ -629,11 +741,14 @@ hub_shutdown(void)
 	struct location *loc;
 	struct client *c;
 
+	hub.stopping = true;
 	while ((loc = TAILQ_FIRST(&hub.all)) != NULL) {
 		while ((c = TAILQ_FIRST(&loc->clients)) != NULL)
 			hub_close(c);
 		location_free(loc);
 	}
+	msg_unref(reload);
+	reload = NULL;
 	event_free(hub.flush_ev);
 	event_free(hub.sweep_ev);
 	hmap_free(&hub.clients);

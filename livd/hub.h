@@ -51,9 +51,17 @@ struct principal {
 	size_t			 count;
 };
 
+/* A principal online at a location, with how many of its pages are. */
+struct member {
+	struct hnode		 node;		/* keyed by the principal's name */
+	size_t			 count;
+};
+
 struct location {
 	struct hnode		 node;
 	char			*name;
+	struct hmap		 members;
+	size_t			 watchers;	/* clients with presence */
 	struct client_list	 clients;
 	struct client_list	 waiting;	/* holding a poll */
 	size_t			 count;
@@ -79,6 +87,7 @@ struct client {
 	uint64_t		 start;		/* hub seq at connect */
 	uint64_t		 cursor;	/* highest seq acknowledged */
 	bool			 polled;	/* has acknowledged with since */
+	bool			 presence;	/* wants join and leave events */
 	enum client_state	 state;
 	struct queue		 own;		/* events for this client alone */
 	struct waiter		*waiter;
@@ -107,6 +116,18 @@ struct hub_stats {
 	uint64_t	expired;
 };
 
+/* Events in one answer at most; the page polls again for the rest. */
+#define HUB_ANSWER_MAX		1000
+#define HUB_ANSWER_BYTES	(1024 * 1024)
+
+/* What a client gets next (hub_take). */
+struct batch {
+	struct msg	*msgs[HUB_ANSWER_MAX];
+	size_t		 count;
+	uint64_t	 seq;		/* acknowledging it covers them all */
+	bool		 shareable;	/* the same for every client here */
+};
+
 struct hub {
 	struct hmap		 clients;
 	struct hmap		 locations;
@@ -117,6 +138,7 @@ struct hub {
 	size_t			 count;
 	uint64_t		 seq;
 	double			 refresh;
+	bool			 stopping;
 	struct event		*flush_ev;
 	struct event		*sweep_ev;
 	struct hub_stats	 stats;
@@ -126,18 +148,22 @@ extern struct hub hub;
 
 void		 hub_init(struct event_base *, uint64_t, double);
 void		 hub_shutdown(void);
-struct client	*hub_connect(const char *, const char *, char *, size_t);
+struct client	*hub_connect(const char *, const char *, bool, char *,
+		    size_t);
 struct client	*hub_find(const char *);
 void		 hub_close(struct client *);
 void		 hub_ack(struct client *, uint64_t);
+void		 hub_rewind(struct client *, uint64_t);
 bool		 hub_pending(const struct client *);
 void		 hub_wait(struct client *, struct waiter *);
 void		 hub_unwait(struct waiter *);
+const struct batch *hub_take(struct client *);
 struct blob	*hub_answer(struct client *, uint64_t *);
 struct blob	*hub_idle(struct client *);
 uint64_t	 hub_next_seq(void);
 size_t		 hub_send(struct msg *, const struct target *);
 struct location	*hub_location(const char *);
+const char	**hub_principals(const struct location *, size_t *);
 double		 hub_refresh(const struct location *);
 void		 hub_set_refresh(const char *, double);
 double		 hub_presence_timeout(const struct location *);

@@ -12,6 +12,7 @@
 #include "longpoll.h"
 #include "msg.h"
 #include "publish.h"
+#include "sse.h"
 #include "verbs.h"
 
 enum route_match {
@@ -33,6 +34,7 @@ static void	route_livepage(struct conn *, struct request *);
 static void	route_verbs(struct conn *, struct request *);
 static void	route_input(struct conn *, struct request *);
 static void	route_close(struct conn *, struct request *);
+static void	route_who(struct conn *, struct request *);
 
 static const struct route routes[] = {
 	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
@@ -40,8 +42,10 @@ static const struct route routes[] = {
 	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
 	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
 	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output },
+	{ "GET",  "events",		MATCH_CLIENT,	sse_events },
 	{ "POST", "input",		MATCH_CLIENT,	route_input },
 	{ "POST", "close",		MATCH_CLIENT,	route_close },
+	{ "GET",  "who",		MATCH_CLIENT,	route_who },
 };
 
 /*
@@ -169,7 +173,7 @@ route_connect(struct conn *c, struct request *r)
 {
 	struct form f;
 	struct client *client;
-	const char *location, *principal;
+	const char *location, *principal, *presence;
 	char err[256];
 	struct buf b;
 
@@ -183,8 +187,10 @@ route_connect(struct conn *c, struct request *r)
 		http_error(c, 400, "missing field 'principal'");
 		return;
 	}
-	if ((client = hub_connect(location, principal, err, sizeof err)) ==
-	    NULL) {
+	presence = form_get(&f, "presence");
+	if ((client = hub_connect(location, principal, presence != NULL &&
+	    strcmp(presence, "0") != 0 && *presence != '\0', err,
+	    sizeof err)) == NULL) {
 		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
 		    "%s", err);
 		return;
@@ -237,6 +243,31 @@ route_close(struct conn *c, struct request *r)
 {
 	hub_close(r->client);
 	http_reply(c, 200, NULL, NULL, NULL, 0);
+}
+
+/* The principals online at the client's location: a page's first list. */
+static void
+route_who(struct conn *c, struct request *r)
+{
+	struct location *loc = r->client->location;
+	const char **names;
+	size_t n;
+	struct buf b;
+
+	names = hub_principals(loc, &n);
+	buf_init(&b);
+	buf_adds(&b, "{\"location\":");
+	buf_json_string(&b, loc->name, strlen(loc->name));
+	buf_adds(&b, ",\"principals\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(&b, ',');
+		buf_json_string(&b, names[i], strlen(names[i]));
+	}
+	buf_adds(&b, "]}");
+	http_reply(c, 200, "application/json", NULL, b.data, b.len);
+	buf_free(&b);
+	free(names);
 }
 
 static void

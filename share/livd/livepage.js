@@ -4,10 +4,15 @@
  *   <script src="/livepage.js"></script>
  *   <script>LivePage.start({location: "/chat"})</script>
  *
- * It connects, long-polls /client/UUID/output?since=SEQ in a loop and
- * applies each event by its verb's "dom" rule from /verbs.json; a verb
- * without one becomes a "live:VERB" CustomEvent on document. No
- * dependencies.
+ * It connects, then receives events over Server-Sent Events
+ * (/client/UUID/events) where the browser has EventSource, else by
+ * long-polling /client/UUID/output?since=SEQ in a loop ({transport:
+ * "longpoll"} forces that, the seed's way). Each event is applied by its
+ * verb's "dom" rule from /verbs.json; a verb without one becomes a
+ * "live:VERB" CustomEvent on document. No dependencies.
+ *
+ * Events fired on document: live:connect, live:reconnect, live:who
+ * ({principals}, with {presence: true}), and live:VERB.
  */
 (function (global) {
 	"use strict";
@@ -22,7 +27,10 @@
 		verbs: {},
 		running: false,
 		failures: 0,
-		controller: null
+		controller: null,
+		source: null,
+		transport: "auto",
+		presence: false
 	};
 
 	var positions = {
@@ -143,7 +151,8 @@
 	function connect() {
 		return fetch(state.base + "/connect", {
 			method: "POST",
-			body: form({location: state.location, principal: state.principal})
+			body: form({location: state.location, principal: state.principal,
+			    presence: state.presence ? 1 : undefined})
 		}).then(function (r) {
 			if (!r.ok)
 				throw new Error("connect: HTTP " + r.status);
@@ -164,6 +173,58 @@
 		}).then(function (v) { state.verbs = v; });
 	}
 
+	/* With presence: who is here now; join and leave events follow. */
+	function loadWho() {
+		if (!state.presence)
+			return Promise.resolve();
+		return fetch(state.base + "/client/" + state.uuid + "/who").then(
+		    function (r) { return r.json(); }).then(function (w) {
+			fire("live:who", w);
+		}).catch(function () {});
+	}
+
+	/* livd forgot us (restart, expiry): connect again, keep the cursor. */
+	async function reconnect() {
+		await connect();
+		fire("live:reconnect", {uuid: state.uuid});
+		await loadWho();
+	}
+
+	/*
+	 * The event stream. EventSource reconnects by itself after a network
+	 * error, sending Last-Event-ID; when that fails for good (livd no
+	 * longer knows the uuid) we find out with one long-poll and connect
+	 * again.
+	 */
+	function streamLoop() {
+		var url = state.base + "/client/" + state.uuid +
+		    "/events?since=" + state.seq;
+		var source = state.source = new EventSource(url);
+
+		source.onopen = function () { state.failures = 0; };
+		source.onmessage = function (e) {
+			var event = JSON.parse(e.data);
+			receive({seq: event.seq, events: [event]});
+		};
+		source.onerror = async function () {
+			if (source.readyState !== EventSource.CLOSED || !state.running)
+				return;
+			state.source = null;
+			try {
+				var r = await fetch(state.base + "/client/" + state.uuid +
+				    "/output?since=" + state.seq, {cache: "no-store"});
+				if (r.status === 404)
+					await reconnect();
+				else if (r.ok)
+					receive(await r.json());
+			} catch (e) {
+				await backoff();
+			}
+			if (state.running)
+				streamLoop();
+		};
+	}
+
 	async function pollLoop() {
 		while (state.running) {
 			var r;
@@ -173,8 +234,7 @@
 				    "/output?since=" + state.seq,
 				    {signal: state.controller.signal, cache: "no-store"});
 				if (r.status === 404) {
-					await connect();
-					fire("live:reconnect", {uuid: state.uuid});
+					await reconnect();
 					continue;
 				}
 				if (!r.ok)
@@ -192,10 +252,16 @@
 	}
 
 	var LivePage = {
-		/* Start: {location, principal, uuid, seq, base}. */
+		/*
+		 * Start: {location, principal, uuid, seq, base, presence,
+		 * transport: "auto" or "longpoll"}.
+		 */
 		start: async function (options) {
 			options = options || {};
 			state.base = options.base || "";
+			state.presence = !!options.presence;
+			state.transport = options.transport ||
+			    (global.EventSource ? "auto" : "longpoll");
 			state.location = options.location || global.location.pathname;
 			state.principal = options.principal || LivePage.guestName();
 			state.running = true;
@@ -214,7 +280,11 @@
 			}
 			global.addEventListener("pagehide", LivePage.stop);
 			fire("live:connect", {uuid: state.uuid});
-			pollLoop();
+			await loadWho();
+			if (state.transport === "longpoll")
+				pollLoop();
+			else
+				streamLoop();
 			return state.uuid;
 		},
 
@@ -236,6 +306,8 @@
 			state.running = false;
 			if (state.controller)
 				state.controller.abort();
+			if (state.source)
+				state.source.close();
 			if (state.uuid)
 				navigator.sendBeacon(state.base + "/client/" + state.uuid +
 				    "/close", "");
@@ -254,6 +326,7 @@
 			return name;
 		},
 
+		get transport() { return state.transport; },
 		get uuid() { return state.uuid; },
 		get seq() { return state.seq; },
 		get principal() { return state.principal; }

@@ -434,11 +434,11 @@ test_hub(void)
 	livd.base = event_base_new();
 	hub_init(livd.base, 1000, 25);
 
-	a = hub_connect("/chat", "uwe", err, sizeof err);
-	b = hub_connect("/chat", "dominik", err, sizeof err);
+	a = hub_connect("/chat", "uwe", false, err, sizeof err);
+	b = hub_connect("/chat", "dominik", false, err, sizeof err);
 	CHECK(a != NULL && b != NULL && strlen(a->uuid) == 32);
 	CHECK(hub_find(a->uuid) == a);
-	CHECK(hub_connect("a b", "x", err, sizeof err) == NULL);
+	CHECK(hub_connect("a b", "x", false, err, sizeof err) == NULL);
 	CHECK_STR(err, "invalid location");
 	CHECK(!hub_pending(a));
 	s = answer_text(a, &seq);
@@ -484,14 +484,14 @@ test_hub(void)
 	/* A page that connects again asks for what it missed. */
 	hub_ack(a, hub.seq - 3);
 	first = hub.seq - 2;
-	late = hub_connect("/chat", "uwe", err, sizeof err);
+	late = hub_connect("/chat", "uwe", false, err, sizeof err);
 	hub_ack(late, first);
 	s = answer_text(late, &seq);
 	CHECK(seq == hub.seq && strstr(s, "\"verb\":\"reload\"") == NULL);
 	free(s);
 	/* Before the history: a reload. */
 	hub_close(late);
-	late = hub_connect("/chat", "uwe", err, sizeof err);
+	late = hub_connect("/chat", "uwe", false, err, sizeof err);
 	hub_ack(late, 1000);
 	s = answer_text(late, &seq);
 	CHECK(strstr(s, "\"verb\":\"reload\"") != NULL);
@@ -503,6 +503,37 @@ test_hub(void)
 	hub_ack(late, hub.seq);
 	hub_sweep();
 	CHECK(hub_location("/chat")->history.len == 2);
+
+	/* Presence: join and leave reach the pages that asked for them. */
+	{
+		struct client *w, *quiet, *x, *y;
+		const char **names;
+		size_t n;
+
+		w = hub_connect("/room", "watcher", true, err, sizeof err);
+		quiet = hub_connect("/room", "quiet", false, err, sizeof err);
+		x = hub_connect("/room", "xavier", false, err, sizeof err);
+		y = hub_connect("/room", "xavier", false, err, sizeof err);
+		names = hub_principals(hub_location("/room"), &n);
+		CHECK(n == 3 && strcmp(names[0], "quiet") == 0 &&
+		    strcmp(names[2], "xavier") == 0);
+		free(names);
+		CHECK(!hub_pending(quiet));
+		s = answer_text(w, &seq);
+		CHECK(strstr(s, "\"verb\":\"join\",\"user\":\"quiet\"") &&
+		    strstr(s, "\"user\":\"xavier\""));
+		/* xavier joined once, with two pages */
+		CHECK(strstr(strstr(s, "xavier") + 1, "xavier") == NULL);
+		free(s);
+		hub_ack(w, seq);
+		hub_close(x);
+		CHECK(!hub_pending(w));		/* xavier still has a page */
+		hub_close(y);
+		s = answer_text(w, &seq);
+		CHECK(strstr(s, "\"verb\":\"leave\",\"user\":\"xavier\""));
+		free(s);
+		CHECK(!hub_pending(quiet));
+	}
 
 	hub_close(a);
 	CHECK(hub_find(b->uuid) == b);

@@ -1,0 +1,94 @@
+/*
+ * The Server-Sent Events transport: GET /client/UUID/events streams the
+ * same events as the long-poll, as text/event-stream. The stream's waiter
+ * stays attached: each wake writes the events ("id:" is their seq) and
+ * counts them as acknowledged, since an event stream has no way to say
+ * so; a reconnecting EventSource sends Last-Event-ID, the last event it
+ * did receive, and gets what came after it again (hub_rewind).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+#include "http.h"
+#include "hub.h"
+#include "longpoll.h"
+#include "msg.h"
+#include "sse.h"
+
+/* A comment line this often keeps proxies from closing a quiet stream. */
+#define SSE_HEARTBEAT	15.0
+
+static void	sse_wake(struct waiter *, struct client *);
+static void	sse_release(struct waiter *, struct client *);
+
+static const struct waiter_ops sse_ops = {
+	.name = "sse",
+	.wake = sse_wake,
+	.release = sse_release,
+};
+
+static void
+sse_wake(struct waiter *w, struct client *client)
+{
+	struct conn *c = container_of(w, struct conn, waiter);
+	const struct batch *b = hub_take(client);
+	struct buf out;
+
+	buf_init(&out);
+	for (size_t i = 0; i < b->count; i++) {
+		buf_printf(&out, "id: %" PRIu64 "\ndata: ", b->msgs[i]->seq);
+		buf_add(&out, b->msgs[i]->json, b->msgs[i]->jsonlen);
+		buf_adds(&out, "\n\n");
+	}
+	hub_ack(client, b->seq);
+	if (out.len > 0)
+		http_stream_write(c, out.data, out.len);
+	buf_free(&out);
+	if (http_streaming(c))
+		hub_wait(client, w);
+}
+
+/* The client left or another poll took over: the stream ends. */
+static void
+sse_release(struct waiter *w, struct client *client)
+{
+	(void)client;
+	http_stream_end(container_of(w, struct conn, waiter));
+}
+
+static void
+sse_heartbeat(struct conn *c)
+{
+	http_stream_write(c, ":\n\n", 3);
+}
+
+void
+sse_events(struct conn *c, struct request *r)
+{
+	struct client *client = r->client;
+	const char *since = r->head.last_event_id;
+	char query[32];
+	uint64_t seq;
+
+	if (since == NULL && query_get(r->head.query, "since", query,
+	    sizeof query) == 0)
+		since = query;
+	if (since != NULL) {
+		if (longpoll_parse_seq(since, &seq) != 0) {
+			http_error(c, 400, "invalid since");
+			return;
+		}
+		if (r->head.last_event_id != NULL)
+			hub_rewind(client, seq);
+		else
+			hub_ack(client, seq);
+	}
+	http_stream_start(c, "text/event-stream", SSE_HEARTBEAT, sse_heartbeat);
+	http_stream_write(c, "retry: 2000\n\n", 13);
+	if (!http_streaming(c))
+		return;
+	c->waiter.ops = &sse_ops;
+	hub_wait(client, &c->waiter);
+}
