@@ -8,7 +8,7 @@ MANDIR	?= $(PREFIX)/share/man
 CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
-PKGS	 = libevent yaml-0.1 jansson
+PKGS	 = libevent yaml-0.1 jansson libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 B	?= build
@@ -16,12 +16,12 @@ B	?= build
 LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
-	livd/sse.c \
+	livd/sse.c livd/auth.c \
 	livd/util.c livd/verbs.c livd/yamlfile.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/stdin.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
-	livd/hmap.c livd/hub.c livd/log.c livctl/line.c
+	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livctl/line.c
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -24,6 +24,7 @@ static void	print_connect(json_t *);
 static void	print_poll(json_t *);
 static void	print_refresh(json_t *);
 static void	print_status(json_t *);
+static void	print_token(json_t *);
 static void	print_verbs(json_t *);
 static void	print_who(json_t *);
 
@@ -41,14 +42,29 @@ const size_t ncommands = countof(commands);
 const char	*socket_path;
 bool		 json_output;
 
-void
-usage_line(FILE *f, const struct command *cmd)
-{
-	char opt[128], arg[128];
+/*
+ * The options of a command row: "l:location" is -l or --location with a
+ * value, ":ttl#" only --ttl with a number, "n:dry_run!" -n or --dry-run
+ * without a value.
+ */
+struct option_spec {
+	char	letter;
+	char	key[48];
+	char	name[48];	/* the long form: key with - for _ */
+	bool	number;
+	bool	flag;
+};
 
-	fprintf(f, "usage: livctl [-j] [-s SOCKET] %s", cmd->name);
-	for (const char *p = cmd->options; *p != '\0';) {
+static size_t
+command_options(const struct command *cmd, struct option_spec *out,
+    size_t max)
+{
+	size_t count = 0;
+
+	for (const char *p = cmd->options; *p != '\0' && count < max;) {
+		struct option_spec *o = &out[count];
 		size_t n = 0;
+		const char *w;
 
 		while (*p == ' ')
 			p++;
@@ -56,12 +72,55 @@ usage_line(FILE *f, const struct command *cmd)
 			n++;
 		if (n == 0)
 			break;
-		snprintf(opt, sizeof opt, "%.*s", (int)n, p);
-		fprintf(f, " [-%c ", opt[0]);
-		for (char *q = opt + 2; *q != '\0'; q++)
-			fputc(*q >= 'a' && *q <= 'z' ? *q - 32 : *q, f);
-		fputc(']', f);
+		memset(o, 0, sizeof *o);
+		w = p;
+		if (w[0] == ':')
+			w++;
+		else if (n > 2 && w[1] == ':') {
+			o->letter = w[0];
+			w += 2;
+		}
+		snprintf(o->key, sizeof o->key, "%.*s", (int)(p + n - w), w);
+		o->number = strchr(o->key, '#') != NULL;
+		o->flag = strchr(o->key, '!') != NULL;
+		o->key[strcspn(o->key, "#!")] = '\0';
+		snprintf(o->name, sizeof o->name, "%s", o->key);
+		for (char *q = o->name; *q != '\0'; q++)
+			if (*q == '_')
+				*q = '-';
+		count++;
 		p += n;
+	}
+	return count;
+}
+
+static void
+put_upper(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc(*s >= 'a' && *s <= 'z' ? *s - 32 : (*s == '-' ? '_' : *s),
+		    f);
+}
+
+void
+usage_line(FILE *f, const struct command *cmd)
+{
+	struct option_spec opts[8];
+	size_t nopts = command_options(cmd, opts, countof(opts));
+	char arg[128];
+
+	fprintf(f, "usage: livctl [-j] [-s SOCKET] %s", cmd->name);
+	for (size_t i = 0; i < nopts; i++) {
+		if (opts[i].letter)
+			fprintf(f, " [-%c", opts[i].letter);
+		else
+			fprintf(f, " [--%s", opts[i].name);
+		if (!opts[i].flag) {
+			fputc(' ', f);
+			put_upper(f, strcmp(opts[i].key, "client") == 0 ?
+			    "uuid" : opts[i].key);
+		}
+		fputc(']', f);
 	}
 	for (const char *p = cmd->arguments; *p != '\0';) {
 		size_t n = 0;
@@ -136,26 +195,6 @@ find_command(const char *name)
 		found = &commands[i];
 	}
 	return found;
-}
-
-/* The key a -X option sets for cmd, or NULL. */
-static const char *
-option_key(const struct command *cmd, char letter, char *key, size_t size)
-{
-	for (const char *p = cmd->options; *p != '\0';) {
-		size_t n = 0;
-
-		while (*p == ' ')
-			p++;
-		while (p[n] != '\0' && p[n] != ' ')
-			n++;
-		if (n >= 3 && p[0] == letter && p[1] == ':') {
-			snprintf(key, size, "%.*s", (int)n - 2, p + 2);
-			return key;
-		}
-		p += n;
-	}
-	return NULL;
 }
 
 /* Connect to the control socket; exit 3 when livd is not there. */
@@ -258,12 +297,18 @@ request(json_t *req, const struct command *cmd)
 static bool
 build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 {
-	char key[64], spec[64];
+	struct option_spec opts[8];
+	size_t nopts;
+	char spec[64];
 	const char *p = cmd->arguments;
 	int i;
 
+	nopts = command_options(cmd, opts, countof(opts));
 	for (i = 0; i < argc; i++) {
-		const char *a = argv[i], *value;
+		const char *a = argv[i], *value = NULL;
+		const struct option_spec *o = NULL;
+		char name[64];
+		json_t *v;
 
 		if (strcmp(a, "--") == 0) {
 			i++;
@@ -271,26 +316,62 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 		}
 		if (a[0] != '-' || a[1] == '\0')
 			break;
-		if (option_key(cmd, a[1], key, sizeof key) == NULL) {
+		if (a[1] == '-') {
+			snprintf(name, sizeof name, "%s", a + 2);
+			if (strchr(name, '=') != NULL) {
+				*strchr(name, '=') = '\0';
+				value = strchr(a, '=') + 1;
+			}
+			for (size_t k = 0; k < nopts; k++)
+				if (strcmp(opts[k].name, name) == 0)
+					o = &opts[k];
+		} else {
+			for (size_t k = 0; k < nopts; k++)
+				if (opts[k].letter == a[1])
+					o = &opts[k];
+			if (o != NULL && !o->flag && a[2] != '\0')
+				value = a + 2;
+			else if (o != NULL && o->flag && a[2] != '\0')
+				o = NULL;
+		}
+		if (o == NULL) {
 			fprintf(stderr, "livctl: unknown option '%s' for %s\n",
 			    a, cmd->name);
 			usage_line(stderr, cmd);
 			exit(2);
 		}
-		if (a[2] != '\0')
-			value = a + 2;
-		else if (i + 1 < argc)
-			value = argv[++i];
-		else {
-			fprintf(stderr, "livctl: option '%s' needs a value\n",
-			    a);
-			usage_line(stderr, cmd);
-			exit(2);
+		if (o->flag) {
+			if (value != NULL) {
+				fprintf(stderr, "livctl: option '%s' takes no "
+				    "value\n", a);
+				usage_line(stderr, cmd);
+				exit(2);
+			}
+			json_object_set_new(req, o->key, json_true());
+			continue;
 		}
-		json_object_set_new(req, key, json_string(value));
-		if (json_object_get(req, key) == NULL ||
-		    !json_is_string(json_object_get(req, key)))
+		if (value == NULL) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "livctl: option '%s' needs a "
+				    "value\n", a);
+				usage_line(stderr, cmd);
+				exit(2);
+			}
+			value = argv[++i];
+		}
+		if (o->number) {
+			double d;
+
+			if (parse_seconds(value, &d) != 0) {
+				fprintf(stderr, "livctl: invalid number '%s'\n",
+				    value);
+				usage_line(stderr, cmd);
+				exit(2);
+			}
+			v = json_real(d);
+		} else if ((v = json_string(value)) == NULL)
 			fail(1, "'%s' must be valid UTF-8", value);
+		json_object_set_new(req, o->key, v);
 	}
 	if (strcmp(cmd->name, "send") == 0 && i + 1 == argc &&
 	    strcmp(argv[i], "-") == 0)
@@ -412,6 +493,12 @@ static void
 print_connect(json_t *answer)
 {
 	printf("%s\n", json_string_value(json_object_get(answer, "uuid")));
+}
+
+static void
+print_token(json_t *answer)
+{
+	printf("%s\n", json_string_value(json_object_get(answer, "token")));
 }
 
 static void

@@ -3,8 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "util.h"
+#include "auth.h"
 #include "control.h"
 #include "hub.h"
 #include "livd.h"
@@ -48,9 +50,11 @@ names_key(const char *list, const char *key)
 		end = list;
 		while (*list == ' ')
 			list++;
-		if (word + 1 < end && word[1] == ':')
+		if (word < end && word[0] == ':')
+			word += 1;
+		else if (word + 1 < end && word[1] == ':')
 			word += 2;
-		while (end > word && strchr("?#*", end[-1]) != NULL)
+		while (end > word && strchr("?#*!", end[-1]) != NULL)
 			end--;
 		if ((size_t)(end - word) == n && strncmp(word, key, n) == 0)
 			return true;
@@ -520,6 +524,53 @@ cmd_status(struct ctl_conn *c, json_t *req)
 	    (json_int_t)(now_wall() - livd.started), "listen",
 	    livd.listen_name, "socket", livd.cfg.socket, "clients",
 	    (json_int_t)hub.count, "refresh", hub.refresh));
+}
+
+/* token: what an application hands a page for auth: token mode. */
+static void
+cmd_token(struct ctl_conn *c, json_t *req)
+{
+	const char *location, *principal;
+	json_t *ttl = json_object_get(req, "ttl");
+	double seconds = 3600;
+	char err[256], *token;
+
+	if (!get_string(c, req, "location", &location) ||
+	    !get_string(c, req, "principal", &principal))
+		return;
+	if (location == NULL || principal == NULL) {
+		ctl_error(c, "token needs a location and a principal");
+		return;
+	}
+	if (!word_valid(location, strlen(location)) ||
+	    strlen(location) > 1024) {
+		ctl_error(c, "invalid location");
+		return;
+	}
+	if (!word_valid(principal, strlen(principal)) ||
+	    strlen(principal) > 256) {
+		ctl_error(c, "invalid principal");
+		return;
+	}
+	if (ttl != NULL) {
+		if (!json_is_number(ttl)) {
+			ctl_error(c, "'ttl' must be a number");
+			return;
+		}
+		seconds = json_number_value(ttl);
+		if (!(seconds >= 1 && seconds <= 366 * 86400)) {
+			ctl_error(c, "ttl must be 1 to 31622400 seconds");
+			return;
+		}
+	}
+	if ((token = auth_mint(location, principal, seconds, err,
+	    sizeof err)) == NULL) {
+		ctl_error(c, "%s", err);
+		return;
+	}
+	ctl_ok(c, json_pack("{s:b,s:s,s:I}", "ok", 1, "token", token,
+	    "expires", (json_int_t)time(NULL) + (json_int_t)seconds));
+	free(token);
 }
 
 /* reload: as SIGHUP. */

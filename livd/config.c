@@ -9,7 +9,10 @@
 #include "config.h"
 #include "util.h"
 
-enum config_type { CONFIG_STRING, CONFIG_SECONDS, CONFIG_SIZE, CONFIG_COUNT };
+enum config_type {
+	CONFIG_STRING, CONFIG_LIST, CONFIG_SECONDS, CONFIG_SIZE, CONFIG_COUNT,
+	CONFIG_BOOL
+};
 
 /* One row per key: its type, where it lives, its bounds and default. */
 struct config_key {
@@ -26,8 +29,12 @@ struct config_key {
 	{ #name, type, offsetof(struct config, name), min, max, initial }
 
 static const struct config_key config_keys[] = {
+	KEY(allowed_origins,	CONFIG_LIST,	0, 0,		NULL),
 	KEY(auth,		CONFIG_STRING,	0, 0,		"open"),
 	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
+	KEY(input_burst,	CONFIG_COUNT,	1, 1e6,		"20"),
+	KEY(input_rate,		CONFIG_SECONDS,	0, 1e6,		"10"),
+	KEY(insecure_open,	CONFIG_BOOL,	0, 0,		"false"),
 	KEY(keepalive_timeout,	CONFIG_SECONDS,	0.1, 3600,	"75"),
 	KEY(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088"),
 	KEY(log_level,		CONFIG_STRING,	0, 0,		"info"),
@@ -38,15 +45,19 @@ static const struct config_key config_keys[] = {
 	KEY(max_header,		CONFIG_SIZE,	1024, MIB(1),	"8K"),
 	KEY(max_line,		CONFIG_SIZE,	1024, MIB(1024), "1M"),
 	KEY(max_output,		CONFIG_SIZE,	4096, MIB(1024), "1M"),
+	KEY(max_polls,		CONFIG_COUNT,	1, 1e8,		"1000000"),
 	KEY(presence_timeout,	CONFIG_SECONDS,	0, 86400,	"0"),
 	KEY(queue_limit,	CONFIG_COUNT,	1, 1e7,		"1000"),
 	KEY(refresh,		CONFIG_SECONDS,	0, 3600,	"25"),
+	KEY(secret_file,	CONFIG_STRING,	0, 0,		NULL),
 	KEY(share,		CONFIG_STRING,	0, 0,		NULL),
 	KEY(socket,		CONFIG_STRING,	0, 0,		NULL),
+	KEY(socket_group,	CONFIG_STRING,	0, 0,		NULL),
+	KEY(socket_mode,	CONFIG_STRING,	0, 0,		"0600"),
 	KEY(verbs,		CONFIG_STRING,	0, 0,		NULL),
 };
 
-static const char *auth_modes[] = { "open" };
+static const char *auth_modes[] = { "open", "token" };
 static const char *log_levels[] = { "error", "warning", "info", "debug" };
 
 static const struct config_key *
@@ -130,8 +141,8 @@ config_set(struct config *cfg, const char *name, const char *value,
 	case CONFIG_STRING:
 		if (strcmp(name, "auth") == 0 &&
 		    !one_of(value, auth_modes, countof(auth_modes))) {
-			snprintf(err, errlen, "auth must be open, not '%s' "
-			    "(token auth is not in this version)", value);
+			snprintf(err, errlen,
+			    "auth must be open or token, not '%s'", value);
 			return -1;
 		}
 		if (strcmp(name, "log_level") == 0 &&
@@ -140,12 +151,33 @@ config_set(struct config *cfg, const char *name, const char *value,
 			    "warning, info or debug, not '%s'", value);
 			return -1;
 		}
+		if (strcmp(name, "socket_mode") == 0 && (strlen(value) < 3 ||
+		    strlen(value) > 4 || strspn(value, "01234567") !=
+		    strlen(value) || strtol(value, NULL, 8) & ~0777)) {
+			snprintf(err, errlen, "socket_mode must be an octal mode "
+			    "such as 0660, not '%s'", value);
+			return -1;
+		}
 		if (*value == '\0') {
 			snprintf(err, errlen, "%s must not be empty", name);
 			return -1;
 		}
+		/* FALLTHROUGH */
+	case CONFIG_LIST:
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
+		return 0;
+	case CONFIG_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+			*(bool *)field = true;
+		else if (strcmp(value, "false") == 0 ||
+		    strcmp(value, "no") == 0)
+			*(bool *)field = false;
+		else {
+			snprintf(err, errlen, "%s must be true or false, not "
+			    "'%s'", name, value);
+			return -1;
+		}
 		return 0;
 	case CONFIG_SECONDS:
 		if (parse_seconds(value, &v) != 0) {
@@ -202,11 +234,38 @@ config_defaults(struct config *cfg)
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
+	if (strcmp(cfg->auth, "token") == 0 && cfg->secret_file == NULL) {
+		snprintf(err, errlen, "auth: token needs a secret_file");
+		return -1;
+	}
 	if (cfg->history_limit > cfg->queue_limit) {
 		snprintf(err, errlen, "history_limit (%" PRIu64 ") may not "
 		    "exceed queue_limit (%" PRIu64 ")", cfg->history_limit,
 		    cfg->queue_limit);
 		return -1;
+	}
+	return 0;
+}
+
+/* A YAML list of words, joined by spaces. */
+static int
+list_value(struct yamlfile *yf, yaml_node_t *seq, struct buf *out,
+    struct yamlerr *err)
+{
+	yaml_node_item_t *item;
+
+	out->len = 0;
+	for (item = seq->data.sequence.items.start;
+	    item < seq->data.sequence.items.top; item++) {
+		yaml_node_t *n = yamlfile_node(yf, *item);
+		const char *s = yamlfile_scalar(n);
+
+		if (s == NULL || *s == '\0' || strpbrk(s, " \t") != NULL)
+			return yamlfile_error(yf, n, err,
+			    "expected a word without spaces");
+		if (out->len)
+			buf_addc(out, ' ');
+		buf_adds(out, s);
 	}
 	return 0;
 }
@@ -219,9 +278,11 @@ config_parse(struct config *cfg, const char *path, const char *text,
 	struct yamlfile yf;
 	yaml_node_t *root;
 	yaml_node_pair_t *pair;
+	struct buf joined;
 	char msg[512];
 	int rc = -1;
 
+	buf_init(&joined);
 	if (yamlfile_load(&yf, path, text, len, err) != 0)
 		return -1;
 	root = yamlfile_root(&yf);
@@ -255,6 +316,12 @@ config_parse(struct config *cfg, const char *path, const char *text,
 				    "duplicate key '%s'", name);
 				goto out;
 			}
+		if (value == NULL && config_find(name)->type == CONFIG_LIST &&
+		    v->type == YAML_SEQUENCE_NODE) {
+			if (list_value(&yf, v, &joined, err) != 0)
+				goto out;
+			value = joined.data ? joined.data : "";
+		}
 		if (value == NULL) {
 			yamlfile_error(&yf, v, err, "%s must be a single value",
 			    name);
@@ -271,6 +338,7 @@ config_parse(struct config *cfg, const char *path, const char *text,
 	}
 	rc = 0;
 out:
+	buf_free(&joined);
 	yamlfile_free(&yf);
 	return rc;
 }
@@ -296,7 +364,8 @@ config_copy(struct config *dst, const struct config *src)
 	for (size_t i = 0; i < countof(config_keys); i++) {
 		char **p;
 
-		if (config_keys[i].type != CONFIG_STRING)
+		if (config_keys[i].type != CONFIG_STRING &&
+		    config_keys[i].type != CONFIG_LIST)
 			continue;
 		p = (char **)((char *)dst + config_keys[i].offset);
 		if (*p != NULL)
@@ -308,7 +377,8 @@ void
 config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < countof(config_keys); i++)
-		if (config_keys[i].type == CONFIG_STRING)
+		if (config_keys[i].type == CONFIG_STRING ||
+		    config_keys[i].type == CONFIG_LIST)
 			free(*(char **)((char *)cfg + config_keys[i].offset));
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -15,6 +15,13 @@ struct config {
 	char		*share;
 	double		 refresh;
 	char		*auth;
+	char		*secret_file;
+	char		*allowed_origins;	/* space-separated */
+	double		 input_rate;		/* events a second, 0: any */
+	uint64_t	 input_burst;
+	char		*socket_mode;		/* octal */
+	char		*socket_group;
+	bool		 insecure_open;
 	double		 presence_timeout;	/* 0: twice refresh plus 5 s */
 	uint64_t	 queue_limit;
 	uint64_t	 history_limit;
@@ -25,6 +32,7 @@ struct config {
 	uint64_t	 max_output;
 	uint64_t	 max_clients;
 	uint64_t	 max_connections;
+	uint64_t	 max_polls;
 	double		 keepalive_timeout;
 	char		*log_level;
 };

@@ -4,6 +4,7 @@
  * cannot be answered at once (poll) defers the ones after it.
  */
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct ctl_conn {
 };
 
 static struct evconnlistener	*listener;
+static struct event		*accept_pause;
 static char			*socket_path;
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
@@ -345,12 +347,24 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 }
 
 static void
+ctl_resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	evconnlistener_enable(arg);
+}
+
+/* Out of descriptors: pause a moment rather than spin on the listener. */
+static void
 ctl_accept_error_cb(struct evconnlistener *l, void *arg)
 {
+	struct timeval pause = { 0, 200000 };
+
 	(void)arg;
 	log_warn("control: accept");
 	evconnlistener_disable(l);
-	evconnlistener_enable(l);
+	if (accept_pause == NULL)
+		accept_pause = evtimer_new(livd.base, ctl_resume_accept, l);
+	event_add(accept_pause, &pause);
 }
 
 /* Make the default socket's directory, readable by its owner only. */
@@ -369,6 +383,33 @@ make_socket_dir(const char *path)
 		return 0;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		log_warn("cannot make %s", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Set the socket's mode and group from the config (default 0600). */
+static int
+socket_access(const char *path)
+{
+	mode_t mode = (mode_t)strtol(livd.cfg.socket_mode, NULL, 8);
+
+	if (livd.cfg.socket_group != NULL) {
+		struct group *gr = getgrnam(livd.cfg.socket_group);
+
+		if (gr == NULL) {
+			log_warnx("socket_group: no group '%s'",
+			    livd.cfg.socket_group);
+			return -1;
+		}
+		if (chown(path, (uid_t)-1, gr->gr_gid) != 0) {
+			log_warn("cannot give %s to group %s", path,
+			    livd.cfg.socket_group);
+			return -1;
+		}
+	}
+	if (chmod(path, mode) != 0) {
+		log_warn("chmod %s", path);
 		return -1;
 	}
 	return 0;
@@ -419,7 +460,11 @@ control_listen(const char *path)
 		return -1;
 	}
 	umask(mask);
-	chmod(path, 0600);
+	if (socket_access(path) != 0) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
 	listener = evconnlistener_new(livd.base, ctl_accept_cb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128, fd);
 	if (listener == NULL) {
@@ -447,6 +492,10 @@ control_shutdown(void)
 		evbuffer_unfreeze(out, 1);
 		evbuffer_write(out, bufferevent_getfd(c->bev));
 		ctl_free(c);
+	}
+	if (accept_pause != NULL) {
+		event_free(accept_pause);
+		accept_pause = NULL;
 	}
 	if (listener != NULL) {
 		evconnlistener_free(listener);

@@ -35,6 +35,8 @@ struct http_stats http_stats;
 
 static struct evconnlistener	*listener;
 static struct event		*resume_ev;
+static int			 reserve_fd = -1;	/* spent on a 503 */
+static bool			 starving;		/* out of descriptors */
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static char			*scratch;	/* a copy of the head being parsed */
 static size_t			 scratch_size;
@@ -551,15 +553,15 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Answer a connection over the limit with 503, best effort, and close. */
 static void
-refuse(int fd)
+refuse(int fd, const char *why)
 {
-	static const char body[] = "{\"error\":\"too many connections\"}";
-	char msg[256];
+	char msg[256], body[96];
 	int n;
 
+	snprintf(body, sizeof body, "{\"error\":\"%s\"}", why);
 	n = snprintf(msg, sizeof msg, "HTTP/1.1 503 Service Unavailable\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\n"
-	    "Connection: close\r\n\r\n%s", sizeof body - 1, body);
+	    "Connection: close\r\n\r\n%s", strlen(body), body);
 	if (n > 0 && write(fd, msg, (size_t)n) < 0)
 		log_debug("refused connection: %s", strerror(errno));
 	close(fd);
@@ -573,8 +575,12 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	int one = 1;
 
 	(void)l; (void)sa; (void)salen; (void)arg;
+	if (starving) {
+		log_info("accepting connections again");
+		starving = false;
+	}
 	if (http_stats.open >= livd.cfg.max_connections) {
-		refuse(fd);
+		refuse(fd, "too many connections");
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
@@ -596,20 +602,40 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * accept() failed, most likely out of descriptors: pause accepting for a
- * second instead of spinning on a listener that stays readable.
+ * accept() failed. Out of descriptors, the listener stays readable and
+ * would spin: spend the reserve descriptor to tell the waiting clients
+ * 503, pause accepting a moment, and log once per shortage. Pages that
+ * are connected keep being served all along.
  */
 static void
 accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	struct timeval second = { 1, 0 };
-	int error = EVUTIL_SOCKET_ERROR();
+	struct timeval pause = { 0, 100000 };
+	int error = EVUTIL_SOCKET_ERROR(), fd;
 
 	(void)arg;
-	log_warnx("accept: %s; pausing for a second",
-	    evutil_socket_error_to_string(error));
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+	    error != ENOMEM) {
+		log_warnx("accept: %s", evutil_socket_error_to_string(error));
+		return;
+	}
+	if (!starving)
+		log_warnx("accept: %s: answering new connections 503 until "
+		    "descriptors free up", evutil_socket_error_to_string(error));
+	starving = true;
+	for (int i = 0; i < 64 && reserve_fd >= 0; i++) {
+		close(reserve_fd);
+		reserve_fd = -1;
+		fd = accept4(evconnlistener_get_fd(l), NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			refuse(fd, "out of descriptors");
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+	}
 	evconnlistener_disable(l);
-	event_add(resume_ev, &second);
+	event_add(resume_ev, &pause);
 }
 
 /* Set buffers that depend on configured limits. */
@@ -700,6 +726,7 @@ http_listen(const char *spec, char *bound, size_t boundlen)
 	}
 	evconnlistener_set_error_cb(listener, accept_error_cb);
 	resume_ev = evtimer_new(livd.base, resume_cb, NULL);
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	fd = evconnlistener_get_fd(listener);
 	len = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -730,6 +757,9 @@ http_shutdown(void)
 	if (resume_ev != NULL)
 		event_free(resume_ev);
 	resume_ev = NULL;
+	if (reserve_fd >= 0)
+		close(reserve_fd);
+	reserve_fd = -1;
 	while ((c = TAILQ_FIRST(&conns)) != NULL) {
 		/* Best effort: push out what is pending, then close. */
 		if (c->out != NULL && c->state != CONN_CLOSING)

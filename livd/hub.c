@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,9 +288,11 @@ client_detach(struct client *c)
 	case CLIENT_IDLE:
 		return NULL;
 	case CLIENT_HELD:
+		hub.waiting--;
 		TAILQ_REMOVE(&c->location->waiting, c, state_link);
 		break;
 	case CLIENT_READY:
+		hub.waiting--;
 		TAILQ_REMOVE(&hub.ready, c, state_link);
 		break;
 	}
@@ -374,6 +377,30 @@ hub_rewind(struct client *c, uint64_t since)
 	c->cursor = since;
 }
 
+/*
+ * May the client's page send one more event? A token bucket: input_rate
+ * a second, bursts of input_burst.
+ */
+bool
+hub_take_input(struct client *c)
+{
+	double now = now_mono(), rate = livd.cfg.input_rate;
+	double burst = (double)livd.cfg.input_burst;
+
+	if (rate <= 0)
+		return true;
+	if (c->input_at == 0)
+		c->input_tokens = (float)burst;
+	else
+		c->input_tokens = (float)fmin(burst, c->input_tokens +
+		    (now - c->input_at) * rate);
+	c->input_at = now;
+	if (c->input_tokens < 1)
+		return false;
+	c->input_tokens -= 1;
+	return true;
+}
+
 /* Has the client missed events that its queues no longer hold? */
 static bool
 client_behind(const struct client *c)
@@ -426,6 +453,7 @@ hub_wait(struct client *c, struct waiter *w)
 	c->waiter = w;
 	w->client = c;
 	c->state = CLIENT_HELD;
+	hub.waiting++;
 	TAILQ_INSERT_TAIL(&c->location->waiting, c, state_link);
 	if (hub_pending(c)) {
 		client_ready(c);

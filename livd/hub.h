@@ -92,6 +92,8 @@ struct client {
 	struct queue		 own;		/* events for this client alone */
 	struct waiter		*waiter;
 	double			 last_seen;
+	float			 input_tokens;	/* the input rate's bucket */
+	double			 input_at;
 	TAILQ_ENTRY(client)	 at_location;
 	TAILQ_ENTRY(client)	 of_principal;
 	TAILQ_ENTRY(client)	 state_link;	/* idle, waiting or ready */
@@ -136,6 +138,7 @@ struct hub {
 	struct client_list	 idle;		/* not polling, oldest first */
 	struct client_list	 ready;		/* to be woken */
 	size_t			 count;
+	size_t			 waiting;	/* polls held */
 	uint64_t		 seq;
 	double			 refresh;
 	bool			 stopping;
@@ -155,6 +158,7 @@ void		 hub_close(struct client *);
 void		 hub_ack(struct client *, uint64_t);
 void		 hub_rewind(struct client *, uint64_t);
 bool		 hub_pending(const struct client *);
+bool		 hub_take_input(struct client *);
 void		 hub_wait(struct client *, struct waiter *);
 void		 hub_unwait(struct waiter *);
 const struct batch *hub_take(struct client *);

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "util.h"
+#include "auth.h"
 #include "control.h"
 #include "http.h"
 #include "hub.h"
@@ -41,7 +42,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: livd [-tvq] [-c CONFIG] [-l [ADDR:]PORT] "
 	    "[-s SOCKET] [-V VERBS] [-r SECONDS]\n"
-	    "            [-h] [--version]\n");
+	    "            [--insecure-open] [-h] [--version]\n");
 }
 
 static bool
@@ -172,6 +173,13 @@ livd_reload(char *err, size_t errlen)
 		log_warnx("reload: %s", err);
 		return -1;
 	}
+	if (cfg.secret_file != NULL &&
+	    auth_load(cfg.secret_file, err, errlen) != 0) {
+		verbs_free(verbs);
+		config_free(&cfg);
+		log_warnx("reload: %s", err);
+		return -1;
+	}
 	if (strcmp(cfg.listen, livd.cfg.listen) != 0 ||
 	    strcmp(cfg.socket, livd.cfg.socket) != 0)
 		log_warnx("reload: listen and socket change at restart only");
@@ -239,6 +247,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "version", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "insecure-open", no_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct event *sig_hup, *sig_term, *sig_int;
@@ -261,6 +270,7 @@ main(int argc, char **argv)
 		case 't': test = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'R': printf("livd %s\n", LIVD_VERSION); return 0;
+		case 'O': add_flag("insecure_open", "true"); break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -276,7 +286,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	if (livd.cfg.secret_file != NULL &&
+	    auth_load(livd.cfg.secret_file, err, sizeof err) != 0) {
+		fprintf(stderr, "livd: %s\n", err);
+		return 1;
+	}
 	if (test) {
+		auth_free();
 		verbs_free(livd.verbs);
 		config_free(&livd.cfg);
 		return 0;
@@ -295,6 +311,13 @@ main(int argc, char **argv)
 	if (http_listen(livd.cfg.listen, bound, sizeof bound) != 0)
 		return 1;
 	livd.listen_name = xstrdup(bound);
+	if (strcmp(livd.cfg.auth, "open") == 0 && !livd.cfg.insecure_open &&
+	    strncmp(bound, "127.", 4) != 0 && strncmp(bound, "[::1]", 5) != 0) {
+		log_warnx("auth: open lets anyone connect as anyone; on %s use "
+		    "auth: token, or --insecure-open if you mean it", bound);
+		http_shutdown();
+		return 1;
+	}
 	if (control_listen(livd.cfg.socket) != 0) {
 		http_shutdown();
 		return 1;
@@ -319,6 +342,7 @@ main(int argc, char **argv)
 	event_free(sig_int);
 	event_base_free(livd.base);
 	verbs_free(livd.verbs);
+	auth_free();
 	blob_unref(livd.livepage_js);
 	blob_unref(livd.demo_html);
 	free(livd.listen_name);

@@ -10,6 +10,7 @@
 #include "util.h"
 #include "http.h"
 #include "hub.h"
+#include "livd.h"
 #include "longpoll.h"
 
 static void	longpoll_wake(struct waiter *, struct client *);
@@ -89,6 +90,10 @@ longpoll_output(struct conn *c, struct request *r)
 			return;
 		}
 		hub_ack(client, seq);
+	}
+	if (client->waiter == NULL && hub.waiting >= livd.cfg.max_polls) {
+		http_error(c, 503, "too many polls");
+		return;
 	}
 	c->waiter.ops = &longpoll_ops;
 	http_hold(c, hub_refresh(client->location), longpoll_deadline);

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "util.h"
+#include "auth.h"
 #include "http.h"
 #include "hub.h"
 #include "livd.h"
@@ -79,6 +80,32 @@ route_matches(const struct route *rt, const char *path, char *uuid,
 	return false;
 }
 
+/*
+ * With allowed_origins set, a browser's POST must come from one of them.
+ * Requests without Origin (curl, server-side code) are not browsers'
+ * cross-site requests and pass.
+ */
+static bool
+origin_allowed(const struct request *r)
+{
+	const char *list = livd.cfg.allowed_origins, *origin = r->head.origin;
+	size_t n;
+
+	if (list == NULL || origin == NULL)
+		return true;
+	n = strlen(origin);
+	while (*list != '\0') {
+		size_t len = strcspn(list, " ");
+
+		if ((len == n && strncmp(list, origin, n) == 0) ||
+		    (len == 1 && *list == '*'))
+			return true;
+		list += len;
+		list += strspn(list, " ");
+	}
+	return false;
+}
+
 /* For a body over the limit: would the route answer 404 first? */
 int
 routes_preflight(struct request *r)
@@ -118,6 +145,10 @@ routes_dispatch(struct conn *c, struct request *r)
 		}
 		c->head_only = head;
 		log_debug("%s %s", method, r->head.path);
+		if (strcmp(rt->method, "POST") == 0 && !origin_allowed(r)) {
+			http_error(c, 403, "origin not allowed");
+			return;
+		}
 		rt->handler(c, r);
 		return;
 	}
@@ -174,6 +205,7 @@ route_connect(struct conn *c, struct request *r)
 	struct form f;
 	struct client *client;
 	const char *location, *principal, *presence;
+	struct token_claims claims;
 	char err[256];
 	struct buf b;
 
@@ -183,7 +215,23 @@ route_connect(struct conn *c, struct request *r)
 		http_error(c, 400, "missing field 'location'");
 		return;
 	}
-	if ((principal = form_get(&f, "principal")) == NULL) {
+	if (strcmp(livd.cfg.auth, "token") == 0) {
+		const char *token = form_get(&f, "token"), *why;
+
+		if (token == NULL) {
+			http_error(c, 400, "missing field 'token'");
+			return;
+		}
+		if (auth_verify(token, &claims, &why) != 0) {
+			http_error(c, 403, "%s", why);
+			return;
+		}
+		if (strcmp(claims.location, location) != 0) {
+			http_error(c, 403, "token is for another location");
+			return;
+		}
+		principal = claims.principal;
+	} else if ((principal = form_get(&f, "principal")) == NULL) {
 		http_error(c, 400, "missing field 'principal'");
 		return;
 	}
@@ -220,6 +268,11 @@ route_input(struct conn *c, struct request *r)
 	enum publish_status st;
 	const char *verb;
 
+	if (!hub_take_input(r->client)) {
+		http_error(c, 429, "too many events: at most %g a second",
+		    livd.cfg.input_rate);
+		return;
+	}
 	if (parse_form(c, r, &f) != 0)
 		return;
 	if ((verb = form_get(&f, "verb")) == NULL) {

@@ -13,6 +13,7 @@
 #include "util.h"
 #include "http.h"
 #include "hub.h"
+#include "livd.h"
 #include "longpoll.h"
 #include "msg.h"
 #include "sse.h"
@@ -72,6 +73,10 @@ sse_events(struct conn *c, struct request *r)
 	char query[32];
 	uint64_t seq;
 
+	if (client->waiter == NULL && hub.waiting >= livd.cfg.max_polls) {
+		http_error(c, 503, "too many polls");
+		return;
+	}
 	if (since == NULL && query_get(r->head.query, "since", query,
 	    sizeof query) == 0)
 		since = query;

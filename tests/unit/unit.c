@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "../../livd/util.h"
+#include "../../livd/auth.h"
 #include "../../livd/config.h"
 #include "../../livd/httpparse.h"
 #include "../../livd/hub.h"
@@ -543,6 +544,42 @@ test_hub(void)
 	config_free(&livd.cfg);
 }
 
+static void
+test_tokens(void)
+{
+	static const char key[] = "0123456789abcdef0123456789abcdef";
+	struct token_claims claims;
+	const char *why;
+	char *t, *bad;
+	size_t n;
+
+	t = token_mint(key, 32, "/chat", "alice", 2000);
+	CHECK(token_verify(key, 32, t, 1999, &claims, &why) == 0);
+	CHECK_STR(claims.location, "/chat");
+	CHECK_STR(claims.principal, "alice");
+	CHECK(claims.expires == 2000);
+	CHECK(token_verify(key, 32, t, 2000, &claims, &why) != 0);
+	CHECK_STR(why, "token expired");
+	CHECK(token_verify("another key, just as long......", 32, t, 1,
+	    &claims, &why) != 0);
+	CHECK_STR(why, "invalid token");
+	/* Any changed character breaks it. */
+	n = strlen(t);
+	bad = xstrdup(t);
+	for (size_t i = 0; i < n; i++) {
+		char was = bad[i];
+
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		CHECK(token_verify(key, 32, bad, 1, &claims, &why) != 0);
+		bad[i] = was;
+	}
+	free(bad);
+	CHECK(token_verify(key, 32, "", 1, &claims, &why) != 0);
+	CHECK(token_verify(key, 32, ".", 1, &claims, &why) != 0);
+	CHECK(token_verify(key, 32, "a.b.c", 1, &claims, &why) != 0);
+	free(t);
+}
+
 int
 main(void)
 {
@@ -553,6 +590,7 @@ main(void)
 	test_queue();
 	test_http();
 	test_lines();
+	test_tokens();
 	test_hub();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
