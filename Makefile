@@ -16,7 +16,7 @@ B	?= build
 LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
-	livd/sse.c livd/auth.c \
+	livd/sse.c livd/auth.c livd/state.c \
 	livd/util.c livd/verbs.c livd/yamlfile.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/stdin.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
@@ -26,7 +26,14 @@ UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-.PHONY: all deps run check unit bats lint install uninstall clean asan
+FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LINK = -fsanitize=fuzzer,address,undefined
+FUZZ_TARGETS = control http stdin token yaml
+FUZZ_SECONDS ?= 20
+F = build-fuzz
+
+.PHONY: all deps run check unit bats lint install uninstall clean asan \
+	fuzz fuzz-build
 
 all: $(B)/livd $(B)/livctl
 
@@ -63,8 +70,37 @@ check:
 	bats tests/bats
 	LIVD_BUILD=build-asan bats tests/bats
 
+# libFuzzer targets (clang). make check runs each briefly from the
+# committed corpus; make fuzz runs them longer (FUZZ_SECONDS each).
+fuzz-build:
+	@$(MAKE) --no-print-directory B=$(F) CC=clang CFLAGS="-g -O1 $(FUZZ_SAN)" \
+	    $(FUZZ_TARGETS:%=$(F)/fuzz_%)
+
+$(F)/obj/livd/livd_nomain.o: livd/livd.c livd/*.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Dmain=livd_main -c $< -o $@
+
+$(F)/fuzz_http: $(addprefix $(F)/obj/,fuzz/fuzz_http.o livd/httpparse.o livd/util.o)
+	$(CC) $(FUZZ_LINK) -o $@ $^
+$(F)/fuzz_yaml: $(addprefix $(F)/obj/,fuzz/fuzz_yaml.o livd/verbs.o \
+    livd/config.o livd/yamlfile.o livd/util.o)
+	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
+$(F)/fuzz_stdin: $(addprefix $(F)/obj/,fuzz/fuzz_stdin.o livd/msg.o \
+    livd/verbs.o livd/yamlfile.o livd/util.o livctl/line.o)
+	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
+$(F)/fuzz_token: $(addprefix $(F)/obj/,fuzz/fuzz_token.o livd/auth.o \
+    livd/log.o livd/util.o)
+	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
+$(F)/fuzz_control: $(F)/obj/fuzz/fuzz_control.o $(F)/obj/livd/livd_nomain.o \
+    $(addprefix $(F)/obj/,$(filter-out livd/livd.o,$(LIVD_SRCS:%.c=%.o)))
+	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 lint:
 	mandoc -Tlint -Wwarning man/livd.8 man/livctl.1 man/livd.yaml.5
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -54,6 +54,7 @@ static const struct config_key config_keys[] = {
 	KEY(socket,		CONFIG_STRING,	0, 0,		NULL),
 	KEY(socket_group,	CONFIG_STRING,	0, 0,		NULL),
 	KEY(socket_mode,	CONFIG_STRING,	0, 0,		"0600"),
+	KEY(state_file,		CONFIG_STRING,	0, 0,		NULL),
 	KEY(verbs,		CONFIG_STRING,	0, 0,		NULL),
 };
 

@@ -35,6 +35,7 @@ struct config {
 	uint64_t	 max_polls;
 	double		 keepalive_timeout;
 	char		*log_level;
+	char		*state_file;
 };
 
 void	config_defaults(struct config *);

@@ -331,19 +331,26 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 		ctl_free(c);
 }
 
-static void
-ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+/* Serve a connected control socket. */
+void
+control_adopt(int fd)
 {
 	struct ctl_conn *c;
 
-	(void)l; (void)sa; (void)salen; (void)arg;
 	c = xcalloc(1, sizeof *c);
 	c->bev = bufferevent_socket_new(livd.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->resume = event_new(livd.base, -1, 0, ctl_resume_cb, c);
 	bufferevent_setcb(c->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&ctl_conns, c, link);
+}
+
+static void
+ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	(void)l; (void)sa; (void)salen; (void)arg;
+	control_adopt(fd);
 }
 
 static void

@@ -19,6 +19,7 @@ struct ctl_command {
 };
 
 int	 control_listen(const char *);
+void	 control_adopt(int);
 void	 control_shutdown(void);
 
 void	 ctl_ok(struct ctl_conn *, json_t *);

@@ -47,8 +47,8 @@ hub_init(struct event_base *base, uint64_t first_seq, double refresh)
 	event_add(hub.sweep_ev, &second);
 }
 
-static struct location *
-location_get(const char *name)
+struct location *
+hub_location_make(const char *name)
 {
 	struct hnode *node = hmap_get(&hub.locations, name);
 	struct location *loc;
@@ -121,7 +121,7 @@ hub_set_refresh(const char *name, double seconds)
 		hub.refresh = seconds;
 		return;
 	}
-	location_get(name)->refresh = seconds;
+	hub_location_make(name)->refresh = seconds;
 }
 
 /* How long a client may neither poll nor hold a poll and stay online. */
@@ -148,7 +148,7 @@ presence(struct location *loc, const char *verb, const char *name)
 	struct client *c;
 	struct msg *m;
 
-	if (loc->watchers == 0 || hub.stopping ||
+	if (loc->watchers == 0 || hub.quiet ||
 	    (v = verbs_find(livd.verbs, verb)) == NULL || v->nargs != 1)
 		return;
 	m = msg_make(v, &name, hub_next_seq());
@@ -212,36 +212,16 @@ uuid_make(char out[33])
 	return 0;
 }
 
-/* Register a client; NULL with a message in err when it cannot be. */
-struct client *
-hub_connect(const char *location, const char *principal, bool presence_events,
-    char *err, size_t errlen)
+/* Make a client with a given uuid and link it everywhere. */
+static struct client *
+client_new(const char *uuid, const char *location, const char *principal,
+    bool presence_events)
 {
-	struct client *c;
+	struct client *c = xcalloc(1, sizeof *c);
 	struct hnode *node;
 
-	if (!word_valid(location, strlen(location)) || strlen(location) > 1024) {
-		snprintf(err, errlen, "invalid location");
-		return NULL;
-	}
-	if (!word_valid(principal, strlen(principal)) ||
-	    strlen(principal) > 256) {
-		snprintf(err, errlen, "invalid principal");
-		return NULL;
-	}
-	if (hub.count >= livd.cfg.max_clients) {
-		snprintf(err, errlen, "too many clients");
-		return NULL;
-	}
-	c = xcalloc(1, sizeof *c);
-	do {
-		if (uuid_make(c->uuid) != 0) {
-			snprintf(err, errlen, "getrandom: %s", strerror(errno));
-			free(c);
-			return NULL;
-		}
-	} while (hmap_get(&hub.clients, c->uuid) != NULL);
-	c->location = location_get(location);
+	memcpy(c->uuid, uuid, sizeof c->uuid);
+	c->location = hub_location_make(location);
 	c->principal = principal_get(principal);
 	c->start = c->cursor = hub.seq;
 	queue_init(&c->own, 0);
@@ -256,7 +236,6 @@ hub_connect(const char *location, const char *principal, bool presence_events,
 	c->principal->count++;
 	TAILQ_INSERT_TAIL(&hub.idle, c, state_link);
 	hub.count++;
-	hub.stats.connects++;
 	if ((node = hmap_get(&c->location->members, principal)) == NULL) {
 		struct member *m = xcalloc(1, sizeof *m);
 
@@ -265,9 +244,65 @@ hub_connect(const char *location, const char *principal, bool presence_events,
 		presence(c->location, "join", principal);
 	} else
 		container_of(node, struct member, node)->count++;
+	return c;
+}
+
+static bool
+names_valid(const char *location, const char *principal, char *err,
+    size_t errlen)
+{
+	if (!word_valid(location, strlen(location)) || strlen(location) > 1024) {
+		snprintf(err, errlen, "invalid location");
+		return false;
+	}
+	if (!word_valid(principal, strlen(principal)) ||
+	    strlen(principal) > 256) {
+		snprintf(err, errlen, "invalid principal");
+		return false;
+	}
+	return true;
+}
+
+/* Register a client; NULL with a message in err when it cannot be. */
+struct client *
+hub_connect(const char *location, const char *principal, bool presence_events,
+    char *err, size_t errlen)
+{
+	struct client *c;
+	char uuid[33];
+
+	if (!names_valid(location, principal, err, errlen))
+		return NULL;
+	if (hub.count >= livd.cfg.max_clients) {
+		snprintf(err, errlen, "too many clients");
+		return NULL;
+	}
+	do {
+		if (uuid_make(uuid) != 0) {
+			snprintf(err, errlen, "getrandom: %s", strerror(errno));
+			return NULL;
+		}
+	} while (hmap_get(&hub.clients, uuid) != NULL);
+	c = client_new(uuid, location, principal, presence_events);
+	hub.stats.connects++;
 	log_debug("client %s connected: %s at %s", c->uuid, principal,
 	    location);
 	return c;
+}
+
+/* Bring back a client saved in the state file, uuid and all. */
+struct client *
+hub_restore(const char *uuid, const char *location, const char *principal,
+    bool presence_events, char *err, size_t errlen)
+{
+	if (strlen(uuid) != 32 || strspn(uuid, "0123456789abcdef") != 32 ||
+	    hmap_get(&hub.clients, uuid) != NULL) {
+		snprintf(err, errlen, "invalid uuid");
+		return NULL;
+	}
+	if (!names_valid(location, principal, err, errlen))
+		return NULL;
+	return client_new(uuid, location, principal, presence_events);
 }
 
 struct client *
@@ -694,7 +729,7 @@ hub_send(struct msg *m, const struct target *t)
 		}
 		break;
 	case TARGET_LOCATION:
-		loc = location_get(t->name);
+		loc = hub_location_make(t->name);
 		push_location(loc, m);
 		n = loc->count;
 		break;
@@ -769,7 +804,7 @@ hub_shutdown(void)
 	struct location *loc;
 	struct client *c;
 
-	hub.stopping = true;
+	hub.quiet = true;
 	while ((loc = TAILQ_FIRST(&hub.all)) != NULL) {
 		while ((c = TAILQ_FIRST(&loc->clients)) != NULL)
 			hub_close(c);

@@ -141,7 +141,7 @@ struct hub {
 	size_t			 waiting;	/* polls held */
 	uint64_t		 seq;
 	double			 refresh;
-	bool			 stopping;
+	bool			 quiet;		/* no presence events */
 	struct event		*flush_ev;
 	struct event		*sweep_ev;
 	struct hub_stats	 stats;
@@ -167,6 +167,9 @@ struct blob	*hub_idle(struct client *);
 uint64_t	 hub_next_seq(void);
 size_t		 hub_send(struct msg *, const struct target *);
 struct location	*hub_location(const char *);
+struct location	*hub_location_make(const char *);
+struct client	*hub_restore(const char *, const char *, const char *, bool,
+		    char *, size_t);
 const char	**hub_principals(const struct location *, size_t *);
 double		 hub_refresh(const struct location *);
 void		 hub_set_refresh(const char *, double);

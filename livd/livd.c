@@ -21,6 +21,7 @@
 #include "hub.h"
 #include "livd.h"
 #include "log.h"
+#include "state.h"
 #include "verbs.h"
 
 #ifndef LIVD_SHARE_DIR
@@ -308,6 +309,8 @@ main(int argc, char **argv)
 	/* seq starts from the clock, so it grows across restarts. */
 	hub_init(livd.base, (uint64_t)(now_wall() * 1e6), livd.cfg.refresh);
 	load_share();
+	if (livd.cfg.state_file != NULL)
+		state_restore(livd.cfg.state_file);
 	if (http_listen(livd.cfg.listen, bound, sizeof bound) != 0)
 		return 1;
 	livd.listen_name = xstrdup(bound);
@@ -334,6 +337,8 @@ main(int argc, char **argv)
 
 	event_base_dispatch(livd.base);
 
+	if (livd.cfg.state_file != NULL)
+		state_save(livd.cfg.state_file);
 	hub_shutdown();		/* held polls are answered idle */
 	http_shutdown();
 	control_shutdown();

@@ -1,0 +1,229 @@
+/*
+ * The state file: on SIGTERM livd writes its clients, their cursors and
+ * the events queued for them (write, then rename), and a new livd reads
+ * it back at start, so a page polling through a restart keeps its uuid
+ * and loses nothing. A missing or broken file is logged and ignored.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "util.h"
+#include "hub.h"
+#include "livd.h"
+#include "log.h"
+#include "msg.h"
+#include "state.h"
+#include "verbs.h"
+
+#define STATE_VERSION	1
+
+static json_t *
+queue_json(const struct queue *q)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < q->len; i++)
+		json_array_append_new(list, json_loadb(queue_at(q, i)->json,
+		    queue_at(q, i)->jsonlen, 0, NULL));
+	return list;
+}
+
+static json_t *
+state_json(void)
+{
+	json_t *locations = json_array(), *clients = json_array();
+	struct location *loc;
+	struct client *c;
+
+	TAILQ_FOREACH(loc, &hub.all, link) {
+		json_array_append_new(locations, json_pack(
+		    "{s:s,s:f,s:I,s:o}", "name", loc->name, "refresh",
+		    loc->refresh, "floor", (json_int_t)loc->history.floor,
+		    "events", queue_json(&loc->history)));
+		TAILQ_FOREACH(c, &loc->clients, at_location)
+			json_array_append_new(clients, json_pack(
+			    "{s:s,s:s,s:s,s:b,s:I,s:I,s:b,s:I,s:o}",
+			    "uuid", c->uuid, "location", loc->name,
+			    "principal", c->principal->name,
+			    "presence", c->presence,
+			    "start", (json_int_t)c->start,
+			    "cursor", (json_int_t)c->cursor,
+			    "polled", c->polled,
+			    "floor", (json_int_t)c->own.floor,
+			    "events", queue_json(&c->own)));
+	}
+	return json_pack("{s:i,s:I,s:f,s:o,s:o}", "livd_state",
+	    STATE_VERSION, "seq", (json_int_t)hub.seq, "refresh", hub.refresh,
+	    "locations", locations, "clients", clients);
+}
+
+/* Write the state to path atomically; -1 (logged) on failure. */
+int
+state_save(const char *path)
+{
+	char *tmp = xprintf("%s.tmp", path);
+	json_t *state = state_json();
+	int fd, rc = -1;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_warn("state file %s", tmp);
+		goto out;
+	}
+	if (json_dumpfd(state, fd, JSON_COMPACT) != 0 || fsync(fd) != 0) {
+		log_warn("cannot write state file %s", tmp);
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		log_warn("cannot rename %s to %s", tmp, path);
+		unlink(tmp);
+		goto out;
+	}
+	log_info("saved %zu clients to %s", hub.count, path);
+	rc = 0;
+out:
+	json_decref(state);
+	free(tmp);
+	return rc;
+}
+
+static uint64_t
+get_seq(json_t *o, const char *key)
+{
+	json_int_t v = json_integer_value(json_object_get(o, key));
+
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+/* An event as saved (its JSON) made again, coalescing as its verb says. */
+static struct msg *
+event_from_json(json_t *e)
+{
+	const char *names[VERBS_MAX_ARGS], *values[VERBS_MAX_ARGS];
+	const char *verb = json_string_value(json_object_get(e, "verb"));
+	const char *key, *coalesce = NULL;
+	const struct verb *v;
+	uint64_t seq = get_seq(e, "seq");
+	size_t n = 0;
+	json_t *value;
+
+	if (verb == NULL || seq == 0)
+		return NULL;
+	json_object_foreach(e, key, value) {
+		if (strcmp(key, "seq") == 0 || strcmp(key, "verb") == 0)
+			continue;
+		if (n == VERBS_MAX_ARGS || !json_is_string(value))
+			return NULL;
+		names[n] = key;
+		values[n++] = json_string_value(value);
+	}
+	v = verbs_find(livd.verbs, verb);
+	if (v != NULL && v->coalesce && v->id_arg >= 0 &&
+	    (size_t)v->id_arg < n)
+		coalesce = values[v->id_arg];
+	return msg_new(verb, n, names, values, coalesce, seq);
+}
+
+/* Refill a queue from saved events, oldest first; -1 if one is bad. */
+static int
+queue_restore(struct queue *q, json_t *events, uint64_t floor)
+{
+	json_t *e;
+	size_t i;
+	uint64_t last = floor;
+
+	queue_clear(q, floor);
+	json_array_foreach(events, i, e) {
+		struct msg *m = event_from_json(e);
+
+		if (m == NULL || m->seq <= last) {
+			msg_unref(m);
+			return -1;
+		}
+		last = m->seq;
+		queue_push(q, m, livd.cfg.queue_limit);
+		msg_unref(m);
+	}
+	return 0;
+}
+
+/*
+ * Read the state file, if there is one, and bring its clients back. It is
+ * removed afterwards, so a crash later cannot bring back stale clients.
+ */
+void
+state_restore(const char *path)
+{
+	json_error_t jerr;
+	json_t *state, *o;
+	size_t i, nclients = 0;
+	char err[256];
+
+	if (access(path, F_OK) != 0)
+		return;
+	if ((state = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL || json_integer_value(json_object_get(state, "livd_state")) !=
+	    STATE_VERSION) {
+		log_warnx("state file %s:%d: %s: ignored", path, jerr.line,
+		    state ? "not a livd state file" : jerr.text);
+		json_decref(state);
+		return;
+	}
+	if (get_seq(state, "seq") > hub.seq)
+		hub.seq = get_seq(state, "seq");
+	hub.quiet = true;	/* these pages knew each other already */
+	json_array_foreach(json_object_get(state, "locations"), i, o) {
+		const char *name = json_string_value(json_object_get(o, "name"));
+		struct location *loc;
+
+		if (name == NULL || !word_valid(name, strlen(name)))
+			continue;
+		loc = hub_location_make(name);
+		loc->refresh = json_number_value(json_object_get(o, "refresh"));
+		if (loc->refresh < 0 || loc->refresh > 3600)
+			loc->refresh = 0;
+		if (queue_restore(&loc->history, json_object_get(o, "events"),
+		    get_seq(o, "floor")) != 0)
+			log_warnx("state file %s: bad events at %s: dropped",
+			    path, name);
+	}
+	json_array_foreach(json_object_get(state, "clients"), i, o) {
+		const char *uuid = json_string_value(json_object_get(o, "uuid"));
+		const char *location = json_string_value(json_object_get(o,
+		    "location"));
+		const char *principal = json_string_value(json_object_get(o,
+		    "principal"));
+		struct client *c;
+
+		if (uuid == NULL || location == NULL || principal == NULL ||
+		    (c = hub_restore(uuid, location, principal, json_is_true(
+		    json_object_get(o, "presence")), err, sizeof err)) == NULL) {
+			log_warnx("state file %s: client %zu: %s: skipped", path,
+			    i, uuid == NULL ? "incomplete" : err);
+			continue;
+		}
+		c->start = get_seq(o, "start");
+		c->cursor = get_seq(o, "cursor");
+		c->polled = json_is_true(json_object_get(o, "polled"));
+		if (queue_restore(&c->own, json_object_get(o, "events"),
+		    get_seq(o, "floor")) != 0) {
+			/* It will be told to resync. */
+			queue_clear(&c->own, hub.seq);
+		}
+		nclients++;
+	}
+	hub.quiet = false;
+	json_decref(state);
+	if (unlink(path) != 0)
+		log_warn("cannot remove %s", path);
+	log_info("restored %zu clients from %s", nclients, path);
+}
