@@ -24,6 +24,7 @@ static void	print_connect(json_t *);
 static void	print_poll(json_t *);
 static void	print_refresh(json_t *);
 static void	print_status(json_t *);
+static void	print_stats(json_t *);
 static void	print_token(json_t *);
 static void	print_verbs(json_t *);
 static void	print_who(json_t *);
@@ -543,26 +544,46 @@ print_poll(json_t *answer)
 		print_event(e, stdout);
 }
 
+/* key: value lines; nested objects as parent.key: value. */
 static void
-print_status(json_t *answer)
+print_keys(json_t *o, const char *prefix)
 {
 	const char *key;
 	json_t *value;
 
-	json_object_foreach(answer, key, value) {
-		if (strcmp(key, "ok") == 0)
+	json_object_foreach(o, key, value) {
+		if (*prefix == '\0' && strcmp(key, "ok") == 0)
 			continue;
-		if (json_is_string(value))
-			printf("%s: %s\n", key, json_string_value(value));
+		if (json_is_object(value)) {
+			char nested[256];
+
+			snprintf(nested, sizeof nested, "%s%s.", prefix, key);
+			print_keys(value, nested);
+		} else if (json_is_string(value))
+			printf("%s%s: %s\n", prefix, key,
+			    json_string_value(value));
 		else if (json_is_integer(value))
-			printf("%s: %" JSON_INTEGER_FORMAT "\n", key,
+			printf("%s%s: %" JSON_INTEGER_FORMAT "\n", prefix, key,
 			    json_integer_value(value));
 		else if (json_is_number(value))
-			printf("%s: %g\n", key, json_number_value(value));
+			printf("%s%s: %g\n", prefix, key,
+			    json_number_value(value));
 		else if (json_is_boolean(value))
-			printf("%s: %s\n", key, json_is_true(value) ? "yes" :
-			    "no");
+			printf("%s%s: %s\n", prefix, key,
+			    json_is_true(value) ? "yes" : "no");
 	}
+}
+
+static void
+print_status(json_t *answer)
+{
+	print_keys(answer, "");
+}
+
+static void
+print_stats(json_t *answer)
+{
+	print_keys(answer, "");
 }
 
 static void

@@ -11,6 +11,7 @@
 #include "hub.h"
 #include "livd.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "publish.h"
 #include "verbs.h"
@@ -571,6 +572,14 @@ cmd_token(struct ctl_conn *c, json_t *req)
 	ctl_ok(c, json_pack("{s:b,s:s,s:I}", "ok", 1, "token", token,
 	    "expires", (json_int_t)time(NULL) + (json_int_t)seconds));
 	free(token);
+}
+
+/* stats: livd's counters, as GET /metrics has them. */
+static void
+cmd_stats(struct ctl_conn *c, json_t *req)
+{
+	(void)req;
+	ctl_ok(c, metrics_json());
 }
 
 /* reload: as SIGHUP. */

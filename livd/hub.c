@@ -16,6 +16,7 @@
 #include "hub.h"
 #include "livd.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "verbs.h"
 
@@ -157,6 +158,7 @@ presence(struct location *loc, const char *verb, const char *name)
 			push_client(c, m);
 			hub.stats.deliveries++;
 		}
+	metrics_delivered(verb, loc->watchers);
 	hub.stats.events++;
 	schedule_flush();
 	msg_unref(m);
@@ -318,6 +320,7 @@ static struct waiter *
 client_detach(struct client *c)
 {
 	struct waiter *w = c->waiter;
+	double now;
 
 	switch (c->state) {
 	case CLIENT_IDLE:
@@ -331,9 +334,11 @@ client_detach(struct client *c)
 		TAILQ_REMOVE(&hub.ready, c, state_link);
 		break;
 	}
+	now = now_mono();
+	metrics_poll_wait(now - c->held_since);
 	c->state = CLIENT_IDLE;
 	c->waiter = NULL;
-	c->last_seen = now_mono();
+	c->last_seen = now;
 	TAILQ_INSERT_TAIL(&hub.idle, c, state_link);
 	if (w != NULL)
 		w->client = NULL;
@@ -488,6 +493,7 @@ hub_wait(struct client *c, struct waiter *w)
 	c->waiter = w;
 	w->client = c;
 	c->state = CLIENT_HELD;
+	c->held_since = now_mono();
 	hub.waiting++;
 	TAILQ_INSERT_TAIL(&c->location->waiting, c, state_link);
 	if (hub_pending(c)) {
@@ -521,6 +527,10 @@ hub_flush(evutil_socket_t fd, short what, void *arg)
 		}
 		w = client_detach(c);
 		w->ops->wake(w, c);
+	}
+	if (hub.fanout_start > 0) {
+		metrics_fanout(now_mono() - hub.fanout_start);
+		hub.fanout_start = 0;
 	}
 }
 
@@ -749,6 +759,9 @@ hub_send(struct msg *m, const struct target *t)
 	}
 	hub.stats.events++;
 	hub.stats.deliveries += n;
+	metrics_delivered(m->verb, n);
+	if (!TAILQ_EMPTY(&hub.ready) && hub.fanout_start == 0)
+		hub.fanout_start = now_mono();
 	schedule_flush();
 	return n;
 }

@@ -92,6 +92,7 @@ struct client {
 	struct queue		 own;		/* events for this client alone */
 	struct waiter		*waiter;
 	double			 last_seen;
+	double			 held_since;
 	float			 input_tokens;	/* the input rate's bucket */
 	double			 input_at;
 	TAILQ_ENTRY(client)	 at_location;
@@ -142,6 +143,7 @@ struct hub {
 	uint64_t		 seq;
 	double			 refresh;
 	bool			 quiet;		/* no presence events */
+	double			 fanout_start;	/* 0: no fan-out under way */
 	struct event		*flush_ev;
 	struct event		*sweep_ev;
 	struct hub_stats	 stats;

@@ -21,6 +21,7 @@
 #include "hub.h"
 #include "livd.h"
 #include "log.h"
+#include "metrics.h"
 #include "state.h"
 #include "verbs.h"
 
@@ -348,6 +349,7 @@ main(int argc, char **argv)
 	event_base_free(livd.base);
 	verbs_free(livd.verbs);
 	auth_free();
+	metrics_free();
 	blob_unref(livd.livepage_js);
 	blob_unref(livd.demo_html);
 	free(livd.listen_name);

@@ -36,7 +36,8 @@ publish(struct msg_input *in, const struct target *given,
 		return PUBLISH_FORBIDDEN;
 	}
 	if ((v = msg_check(livd.verbs, in, values, err, errlen)) == NULL)
-		return PUBLISH_INVALID;
+		return in->verb == NULL || verbs_find(livd.verbs, in->verb) ==
+		    NULL ? PUBLISH_UNKNOWN_VERB : PUBLISH_INVALID;
 	for (size_t i = 0; i < v->nargs; i++)
 		size += strlen(values[i]);
 	if (sender != NULL && !v->raw)

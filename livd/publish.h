@@ -11,7 +11,8 @@ struct target;
 
 enum publish_status {
 	PUBLISH_OK,
-	PUBLISH_INVALID,	/* unknown verb, missing or extra argument */
+	PUBLISH_UNKNOWN_VERB,
+	PUBLISH_INVALID,	/* a missing or extra argument */
 	PUBLISH_FORBIDDEN,	/* a browser may not send this verb */
 	PUBLISH_TOO_LARGE	/* over max_event */
 };

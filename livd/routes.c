@@ -11,6 +11,7 @@
 #include "livd.h"
 #include "log.h"
 #include "longpoll.h"
+#include "metrics.h"
 #include "msg.h"
 #include "publish.h"
 #include "sse.h"
@@ -36,11 +37,13 @@ static void	route_verbs(struct conn *, struct request *);
 static void	route_input(struct conn *, struct request *);
 static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
+static void	route_metrics(struct conn *, struct request *);
 
 static const struct route routes[] = {
 	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
 	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
 	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
+	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
 	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
 	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output },
 	{ "GET",  "events",		MATCH_CLIENT,	sse_events },
@@ -146,6 +149,7 @@ routes_dispatch(struct conn *c, struct request *r)
 		c->head_only = head;
 		log_debug("%s %s", method, r->head.path);
 		if (strcmp(rt->method, "POST") == 0 && !origin_allowed(r)) {
+			metrics_rejected(REJECT_ORIGIN);
 			http_error(c, 403, "origin not allowed");
 			return;
 		}
@@ -187,6 +191,7 @@ parse_form(struct conn *c, struct request *r, struct form *f)
 	copy->len = 0;
 	buf_add(copy, r->body, r->bodylen);
 	if (form_parse(copy->data, copy->len, f, &err) != 0) {
+		metrics_rejected(REJECT_FORM);
 		http_error(c, 400, "%s", err);
 		return -1;
 	}
@@ -223,10 +228,12 @@ route_connect(struct conn *c, struct request *r)
 			return;
 		}
 		if (auth_verify(token, &claims, &why) != 0) {
+			metrics_rejected(REJECT_TOKEN);
 			http_error(c, 403, "%s", why);
 			return;
 		}
 		if (strcmp(claims.location, location) != 0) {
+			metrics_rejected(REJECT_TOKEN);
 			http_error(c, 403, "token is for another location");
 			return;
 		}
@@ -262,13 +269,21 @@ route_input(struct conn *c, struct request *r)
 	struct publish_result res;
 	char err[256];
 	static const int codes[] = {
-		[PUBLISH_OK] = 200, [PUBLISH_INVALID] = 400,
-		[PUBLISH_FORBIDDEN] = 403, [PUBLISH_TOO_LARGE] = 413
+		[PUBLISH_OK] = 200, [PUBLISH_UNKNOWN_VERB] = 400,
+		[PUBLISH_INVALID] = 400, [PUBLISH_FORBIDDEN] = 403,
+		[PUBLISH_TOO_LARGE] = 413
+	};
+	static const enum reject_reason reasons[] = {
+		[PUBLISH_UNKNOWN_VERB] = REJECT_UNKNOWN_VERB,
+		[PUBLISH_INVALID] = REJECT_ARGUMENTS,
+		[PUBLISH_FORBIDDEN] = REJECT_FORBIDDEN,
+		[PUBLISH_TOO_LARGE] = REJECT_TOO_LARGE
 	};
 	enum publish_status st;
 	const char *verb;
 
 	if (!hub_take_input(r->client)) {
+		metrics_rejected(REJECT_RATE);
 		http_error(c, 429, "too many events: at most %g a second",
 		    livd.cfg.input_rate);
 		return;
@@ -285,6 +300,7 @@ route_input(struct conn *c, struct request *r)
 			msg_input_add(&in, f.names[i], f.values[i]);
 	st = publish(&in, NULL, r->client, &res, err, sizeof err);
 	if (st != PUBLISH_OK) {
+		metrics_rejected(reasons[st]);
 		http_error(c, codes[st], "%s", err);
 		return;
 	}
@@ -321,6 +337,17 @@ route_who(struct conn *c, struct request *r)
 	http_reply(c, 200, "application/json", NULL, b.data, b.len);
 	buf_free(&b);
 	free(names);
+}
+
+static void
+route_metrics(struct conn *c, struct request *r)
+{
+	char *text = metrics_text();
+
+	(void)r;
+	http_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", NULL,
+	    text, strlen(text));
+	free(text);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include "../../livd/util.h"
 #include "../../livd/auth.h"
 #include "../../livd/config.h"
+#include "../../livd/http.h"
 #include "../../livd/httpparse.h"
 #include "../../livd/hub.h"
 #include "../../livd/livd.h"
@@ -23,6 +24,8 @@
 #include "../../livctl/livctl.h"
 
 struct livd livd;
+/* The HTTP layer is not linked into the unit tests; metrics reads this. */
+struct http_stats http_stats;
 
 static int checks, failures;
 
