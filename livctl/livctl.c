@@ -30,7 +30,8 @@ static void	print_verbs(json_t *);
 static void	print_who(json_t *);
 
 #define print_reload	print_nothing
-#define print_send	print_nothing
+#define print_tail	print_nothing
+static void	print_send(json_t *);
 
 const struct command commands[] = {
 #define CTL(name, options, arguments, summary) \
@@ -257,6 +258,41 @@ read_answer(int fd)
 	return buf_steal(&b);
 }
 
+/*
+ * tail: after the first answer, every line is an event livd sent; print
+ * each as it comes (text form, or the JSON line with -j) until livd goes.
+ */
+static int
+follow(int fd)
+{
+	FILE *f = fdopen(fd, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+
+		if (json_output)
+			fputs(line, stdout);
+		else if (json_object_get(o, "event") != NULL)
+			print_event(json_object_get(o, "event"), stdout);
+		else if (o != NULL && !json_is_true(json_object_get(o, "ok"))) {
+			fprintf(stderr, "livctl: %s\n", json_string_value(
+			    json_object_get(o, "error")));
+			json_decref(o);
+			free(line);
+			fclose(f);
+			return 1;
+		}
+		fflush(stdout);
+		json_decref(o);
+	}
+	free(line);
+	fclose(f);
+	return 0;
+}
+
 /* Send one request and handle its answer; returns the exit code. */
 static int
 request(json_t *req, const struct command *cmd)
@@ -272,7 +308,6 @@ request(json_t *req, const struct command *cmd)
 	write_all(fd, "\n", 1);
 	free(text);
 	line = read_answer(fd);
-	close(fd);
 	if ((answer = json_loads(line, 0, &jerr)) == NULL ||
 	    !json_is_object(answer))
 		fail(3, "unreadable answer from livd: %s", jerr.text);
@@ -286,8 +321,12 @@ request(json_t *req, const struct command *cmd)
 		rc = 1;
 	} else if (!json_output)
 		cmd->print(answer);
+	fflush(stdout);
 	json_decref(answer);
 	free(line);
+	if (rc == 0 && strcmp(cmd->name, "tail") == 0)
+		return follow(fd);
+	close(fd);
 	return rc;
 }
 
@@ -617,6 +656,14 @@ print_who(json_t *answer)
 		printf("%s %s\n", json_string_value(json_object_get(item,
 		    "location")), json_string_value(json_object_get(item,
 		    "principal")));
+}
+
+/* send prints nothing, but --dry-run prints who would receive it. */
+static void
+print_send(json_t *answer)
+{
+	if (json_object_get(answer, "clients") != NULL)
+		print_clients(answer);
 }
 
 static void

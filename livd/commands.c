@@ -149,6 +149,46 @@ resolve_target(struct ctl_conn *c, json_t *req, struct target *t)
 	return true;
 }
 
+static void
+add_recipient(struct client *cl, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s,s:s,s:s}", "uuid",
+	    cl->uuid, "principal", cl->principal->name, "location",
+	    cl->location->name));
+}
+
+static int
+compare_entries(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	static const char *keys[] = { "location", "principal", "uuid" };
+
+	for (size_t i = 0; i < countof(keys); i++) {
+		int d = strcmp(json_string_value(json_object_get(x, keys[i])),
+		    json_string_value(json_object_get(y, keys[i])));
+
+		if (d != 0)
+			return d;
+	}
+	return 0;
+}
+
+/* Sort client entries as livctl clients lists them. */
+static void
+json_array_sort_clients(json_t *list)
+{
+	size_t n = json_array_size(list);
+	json_t **items = xcalloc(n ? n : 1, sizeof *items);
+
+	for (size_t i = 0; i < n; i++)
+		items[i] = json_incref(json_array_get(list, i));
+	qsort(items, n, sizeof *items, compare_entries);
+	json_array_clear(list);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, items[i]);
+	free(items);
+}
+
 /*
  * send: an event given as a text line ("line"), as positional values
  * ("args"), or as named keys, to one target or to every client.
@@ -228,6 +268,20 @@ cmd_send(struct ctl_conn *c, json_t *req)
 			}
 			msg_input_add(&in, key, s);
 		}
+	}
+	if (json_is_true(json_object_get(req, "dry_run"))) {
+		json_t *list = json_array();
+
+		if (publish_check(&in, err, sizeof err) != PUBLISH_OK) {
+			ctl_error(c, "%s", err);
+			free(copy);
+			return;
+		}
+		free(copy);
+		hub_recipients(&t, add_recipient, list);
+		json_array_sort_clients(list);
+		ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));
+		return;
 	}
 	if (publish(&in, &t, NULL, &res, err, sizeof err) != PUBLISH_OK) {
 		ctl_error(c, "%s", err);
@@ -572,6 +626,17 @@ cmd_token(struct ctl_conn *c, json_t *req)
 	ctl_ok(c, json_pack("{s:b,s:s,s:I}", "ok", 1, "token", token,
 	    "expires", (json_int_t)time(NULL) + (json_int_t)seconds));
 	free(token);
+}
+
+/* tail: the events livd sends, as they go. */
+static void
+cmd_tail(struct ctl_conn *c, json_t *req)
+{
+	const char *location;
+
+	if (!get_string(c, req, "location", &location))
+		return;
+	ctl_follow(c, location);
 }
 
 /* stats: livd's counters, as GET /metrics has them. */

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "livd.h"
 #include "log.h"
+#include "msg.h"
 
 /* Stop reading requests while this much output waits for the reader. */
 #define CTL_OUTPUT_HIGH	(4 * 1024 * 1024)
@@ -33,6 +34,9 @@ struct ctl_conn {
 	bool			 eof;		/* the peer sent all it will */
 	bool			 closing;	/* close once output is out */
 	struct waiter		 waiter;
+	struct observer		 observer;	/* for tail */
+	char			*tail_location;	/* NULL: everywhere */
+	bool			 tailing;
 	struct event		*timer;
 	struct event		*resume;
 	void			(*deadline)(struct ctl_conn *);
@@ -50,6 +54,9 @@ static void	ctl_process(struct ctl_conn *);
 static void
 ctl_free(struct ctl_conn *c)
 {
+	if (c->tailing)
+		hub_unobserve(&c->observer);
+	free(c->tail_location);
 	if (c->waiter.client != NULL)
 		hub_unwait(&c->waiter);
 	if (c->timer != NULL)
@@ -182,6 +189,65 @@ ctl_hold(struct ctl_conn *c, double seconds, void (*deadline)(struct ctl_conn *)
 	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
 	c->deadline = deadline;
 	evtimer_add(c->timer, &tv);
+}
+
+static const char *target_names[] = {
+	[TARGET_ALL] = NULL, [TARGET_LOCATION] = "location",
+	[TARGET_CLIENT] = "client", [TARGET_PRINCIPAL] = "principal"
+};
+
+/*
+ * An event was sent: a tail connection writes it as a line, with where it
+ * went. A reader that falls too far behind is cut off, so a stalled
+ * livctl tail cannot make livd hold its output without bound.
+ */
+static void
+ctl_seen(struct observer *o, struct msg *m, const struct target *t)
+{
+	struct ctl_conn *c = container_of(o, struct ctl_conn, observer);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct buf line;
+
+	if (c->closing || (c->tail_location != NULL &&
+	    !hub_reaches(t, c->tail_location)))
+		return;
+	if (evbuffer_get_length(out) > livd.cfg.max_output) {
+		ctl_write(c, "{\"ok\":false,\"error\":\"tail: too far "
+		    "behind\"}", 42);
+		hub_unobserve(&c->observer);
+		c->tailing = false;
+		c->closing = true;
+		c->deferred = false;
+		return;
+	}
+	buf_init(&line);
+	buf_adds(&line, "{\"event\":");
+	buf_add(&line, m->json, m->jsonlen);
+	if (t->kind != TARGET_ALL) {
+		const char *to = t->kind == TARGET_CLIENT ? t->client->uuid :
+		    t->name;
+
+		buf_printf(&line, ",\"%s\":", target_names[t->kind]);
+		buf_json_string(&line, to, strlen(to));
+	}
+	buf_addc(&line, '}');
+	ctl_write(c, line.data, line.len);
+	buf_free(&line);
+}
+
+/*
+ * tail: answer ok, then write every event sent (to location, or
+ * anywhere) as it goes, until the connection closes.
+ */
+void
+ctl_follow(struct ctl_conn *c, const char *location)
+{
+	c->tail_location = location ? xstrdup(location) : NULL;
+	c->observer.seen = ctl_seen;
+	c->tailing = true;
+	hub_observe(&c->observer);
+	ctl_write(c, "{\"ok\":true}", 11);
+	c->deferred = true;	/* nothing after it will be answered */
 }
 
 /* A string member of a request, or NULL. */
@@ -321,6 +387,10 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct ctl_conn *c = arg;
 
 	(void)bev;
+	if ((what & BEV_EVENT_EOF) && c->tailing) {
+		ctl_free(c);
+		return;
+	}
 	if (what & BEV_EVENT_EOF) {
 		/* Answer what was asked, then close. */
 		c->eof = true;

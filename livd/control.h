@@ -27,6 +27,7 @@ void	 ctl_ok_raw(struct ctl_conn *, const char *, size_t);
 void	 ctl_error(struct ctl_conn *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 ctl_defer(struct ctl_conn *);
+void	 ctl_follow(struct ctl_conn *, const char *);
 struct waiter *ctl_waiter(struct ctl_conn *);
 struct ctl_conn *ctl_from_waiter(struct waiter *);
 void	 ctl_hold(struct ctl_conn *, double, void (*)(struct ctl_conn *));

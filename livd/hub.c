@@ -41,6 +41,7 @@ hub_init(struct event_base *base, uint64_t first_seq, double refresh)
 	TAILQ_INIT(&hub.all);
 	TAILQ_INIT(&hub.idle);
 	TAILQ_INIT(&hub.ready);
+	TAILQ_INIT(&hub.observers);
 	hub.seq = first_seq;
 	hub.refresh = refresh;
 	hub.flush_ev = event_new(base, -1, 0, hub_flush, NULL);
@@ -727,6 +728,7 @@ hub_send(struct msg *m, const struct target *t)
 {
 	struct location *loc;
 	struct principal *p;
+	struct observer *o, *onext;
 	struct hnode *node;
 	struct client *c;
 	size_t n = 0;
@@ -760,10 +762,91 @@ hub_send(struct msg *m, const struct target *t)
 	hub.stats.events++;
 	hub.stats.deliveries += n;
 	metrics_delivered(m->verb, n);
+	TAILQ_FOREACH_SAFE(o, &hub.observers, link, onext)
+		o->seen(o, m, t);
 	if (!TAILQ_EMPTY(&hub.ready) && hub.fanout_start == 0)
 		hub.fanout_start = now_mono();
 	schedule_flush();
 	return n;
+}
+
+/* Call fn for every client an event sent to t would reach. */
+size_t
+hub_recipients(const struct target *t, void (*fn)(struct client *, void *),
+    void *arg)
+{
+	struct location *loc;
+	struct hnode *node;
+	struct client *c;
+	size_t n = 0;
+
+	switch (t->kind) {
+	case TARGET_ALL:
+		TAILQ_FOREACH(loc, &hub.all, link)
+			TAILQ_FOREACH(c, &loc->clients, at_location) {
+				fn(c, arg);
+				n++;
+			}
+		break;
+	case TARGET_LOCATION:
+		if ((loc = hub_location(t->name)) != NULL)
+			TAILQ_FOREACH(c, &loc->clients, at_location) {
+				fn(c, arg);
+				n++;
+			}
+		break;
+	case TARGET_CLIENT:
+		fn(t->client, arg);
+		n = 1;
+		break;
+	case TARGET_PRINCIPAL:
+		if ((node = hmap_get(&hub.principals, t->name)) != NULL)
+			TAILQ_FOREACH(c, &container_of(node, struct principal,
+			    node)->clients, of_principal) {
+				fn(c, arg);
+				n++;
+			}
+		break;
+	}
+	return n;
+}
+
+/* Does an event sent to t reach pages at the location called name? */
+bool
+hub_reaches(const struct target *t, const char *name)
+{
+	struct hnode *node;
+	struct client *c;
+
+	switch (t->kind) {
+	case TARGET_ALL:
+		return true;
+	case TARGET_LOCATION:
+		return strcmp(t->name, name) == 0;
+	case TARGET_CLIENT:
+		return strcmp(t->client->location->name, name) == 0;
+	case TARGET_PRINCIPAL:
+		if ((node = hmap_get(&hub.principals, t->name)) == NULL)
+			return false;
+		TAILQ_FOREACH(c, &container_of(node, struct principal,
+		    node)->clients, of_principal)
+			if (strcmp(c->location->name, name) == 0)
+				return true;
+		return false;
+	}
+	return false;
+}
+
+void
+hub_observe(struct observer *o)
+{
+	TAILQ_INSERT_TAIL(&hub.observers, o, link);
+}
+
+void
+hub_unobserve(struct observer *o)
+{
+	TAILQ_REMOVE(&hub.observers, o, link);
 }
 
 /*

@@ -27,6 +27,7 @@ struct blob;
 struct client;
 struct event_base;
 struct msg;
+struct target;
 struct waiter;
 
 struct waiter_ops {
@@ -104,6 +105,13 @@ enum target_kind {
 	TARGET_ALL, TARGET_LOCATION, TARGET_CLIENT, TARGET_PRINCIPAL
 };
 
+/* Something that sees every event as it is sent (livctl tail). */
+struct observer {
+	void			(*seen)(struct observer *, struct msg *,
+				    const struct target *);
+	TAILQ_ENTRY(observer)	 link;
+};
+
 struct target {
 	enum target_kind	 kind;
 	const char		*name;		/* location or principal */
@@ -147,6 +155,7 @@ struct hub {
 	struct event		*flush_ev;
 	struct event		*sweep_ev;
 	struct hub_stats	 stats;
+	TAILQ_HEAD(, observer)	 observers;
 };
 
 extern struct hub hub;
@@ -168,6 +177,11 @@ struct blob	*hub_answer(struct client *, uint64_t *);
 struct blob	*hub_idle(struct client *);
 uint64_t	 hub_next_seq(void);
 size_t		 hub_send(struct msg *, const struct target *);
+size_t		 hub_recipients(const struct target *,
+		    void (*)(struct client *, void *), void *);
+bool		 hub_reaches(const struct target *, const char *);
+void		 hub_observe(struct observer *);
+void		 hub_unobserve(struct observer *);
 struct location	*hub_location(const char *);
 struct location	*hub_location_make(const char *);
 struct client	*hub_restore(const char *, const char *, const char *, bool,

@@ -10,6 +10,27 @@
 #include "publish.h"
 #include "verbs.h"
 
+/* Check an event as publish would, without sending it (send --dry-run). */
+enum publish_status
+publish_check(struct msg_input *in, char *err, size_t errlen)
+{
+	const char *values[VERBS_MAX_ARGS];
+	size_t size = 0;
+	const struct verb *v;
+
+	if ((v = msg_check(livd.verbs, in, values, err, errlen)) == NULL)
+		return in->verb == NULL || verbs_find(livd.verbs, in->verb) ==
+		    NULL ? PUBLISH_UNKNOWN_VERB : PUBLISH_INVALID;
+	for (size_t i = 0; i < v->nargs; i++)
+		size += strlen(values[i]);
+	if (size > livd.cfg.max_event) {
+		snprintf(err, errlen, "event over %zu bytes",
+		    (size_t)livd.cfg.max_event);
+		return PUBLISH_TOO_LARGE;
+	}
+	return PUBLISH_OK;
+}
+
 /*
  * Send the event described by in. From the control socket the target is
  * given; from a browser (sender set) it follows the verb's scope, the

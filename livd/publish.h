@@ -24,5 +24,6 @@ struct publish_result {
 
 enum publish_status publish(struct msg_input *, const struct target *,
 		    struct client *, struct publish_result *, char *, size_t);
+enum publish_status publish_check(struct msg_input *, char *, size_t);
 
 #endif
