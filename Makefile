@@ -11,6 +11,7 @@ WARN	 = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 PKGS	 = libevent yaml-0.1 jansson libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+READLINE_LIBS = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 B	?= build
 
 LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
@@ -18,7 +19,8 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/auth.c livd/state.c livd/metrics.c \
 	livd/util.c livd/verbs.c livd/yamlfile.c
-LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/stdin.c livd/util.c
+LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
+	livctl/stdin.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
 	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livd/metrics.c \
@@ -46,7 +48,7 @@ $(B)/livd: $(LIVD_SRCS:%.c=$(B)/obj/%.o)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/livctl: $(LIVCTL_SRCS:%.c=$(B)/obj/%.o)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(READLINE_LIBS)
 
 $(B)/unit: $(UNIT_SRCS:%.c=$(B)/obj/%.o)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)

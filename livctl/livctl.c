@@ -1,11 +1,12 @@
 /*
  * livctl: a thin client of livd's control socket. It turns a command line
  * into one JSON request (the rows of ctl.def say how), prints the answer
- * as text, and maps failures to exit codes. livd checks everything else.
+ * as text, and maps failures to exit codes: 1 livd refused, 2 usage,
+ * 3 livd not reachable. livd checks everything else.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,21 +19,6 @@
 #include "../livd/util.h"
 #include "livctl.h"
 
-static void	print_nothing(json_t *);
-static void	print_clients(json_t *);
-static void	print_connect(json_t *);
-static void	print_poll(json_t *);
-static void	print_refresh(json_t *);
-static void	print_status(json_t *);
-static void	print_stats(json_t *);
-static void	print_token(json_t *);
-static void	print_verbs(json_t *);
-static void	print_who(json_t *);
-
-#define print_reload	print_nothing
-#define print_tail	print_nothing
-static void	print_send(json_t *);
-
 const struct command commands[] = {
 #define CTL(name, options, arguments, summary) \
 	{ #name, options, arguments, summary, print_##name },
@@ -43,6 +29,8 @@ const size_t ncommands = countof(commands);
 
 const char	*socket_path;
 bool		 json_output;
+bool		 quiet;		/* the shell completing: say nothing */
+bool		 in_shell;	/* errors stay short */
 
 /*
  * The options of a command row: "l:location" is -l or --location with a
@@ -57,7 +45,23 @@ struct option_spec {
 	bool	flag;
 };
 
-static size_t
+/* Say what went wrong, as "livctl: message"; returns code. */
+int
+complain(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return code;
+	fputs("livctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+size_t
 command_options(const struct command *cmd, struct option_spec *out,
     size_t max)
 {
@@ -104,14 +108,15 @@ put_upper(FILE *f, const char *s)
 		    f);
 }
 
+/* The command's synopsis, from its row: "send [-l LOCATION] ... VERB". */
 void
-usage_line(FILE *f, const struct command *cmd)
+synopsis(FILE *f, const struct command *cmd)
 {
 	struct option_spec opts[8];
 	size_t nopts = command_options(cmd, opts, countof(opts));
 	char arg[128];
 
-	fprintf(f, "usage: livctl [-j] [-s SOCKET] %s", cmd->name);
+	fputs(cmd->name, f);
 	for (size_t i = 0; i < nopts; i++) {
 		if (opts[i].letter)
 			fprintf(f, " [-%c", opts[i].letter);
@@ -138,19 +143,24 @@ usage_line(FILE *f, const struct command *cmd)
 		optional = strchr(arg, '?') != NULL;
 		rest = strchr(arg, '*') != NULL;
 		arg[strcspn(arg, "?#*")] = '\0';
-		if (strcmp(arg, "args") == 0)
-			snprintf(arg, sizeof arg, "arg");
 		fputc(' ', f);
 		if (optional)
 			fputc('[', f);
-		for (char *q = arg; *q != '\0'; q++)
-			fputc(*q >= 'a' && *q <= 'z' ? *q - 32 : *q, f);
+		put_upper(f, strcmp(arg, "args") == 0 ? "arg" :
+		    strcmp(arg, "client") == 0 ? "uuid" : arg);
 		if (rest)
 			fputs("...", f);
 		if (optional)
 			fputc(']', f);
 		p += n;
 	}
+}
+
+void
+usage_line(FILE *f, const struct command *cmd)
+{
+	fputs("usage: livctl [-j] [-s SOCKET] ", f);
+	synopsis(f, cmd);
 	if (strcmp(cmd->name, "send") == 0)
 		fprintf(f, "\n       livctl [-j] [-s SOCKET] send [-l LOCATION | "
 		    "-c UUID | -p PRINCIPAL] -");
@@ -161,45 +171,38 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: livctl [-j] [-s SOCKET] COMMAND [ARG...]\n"
+	    "       livctl [-s SOCKET] [shell]\n"
 	    "       livctl --version\n\ncommands:\n");
 	for (size_t i = 0; i < ncommands; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "  %-9s %s\n", "shell", "an interactive shell on the "
+	    "control socket");
 }
 
-void
-fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("livctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(code);
-}
-
-/* Exact name, else a unique prefix (as tmux does). */
-static const struct command *
-find_command(const char *name)
+/* Exact name, else a unique prefix (as tmux does); NULL if none. */
+const struct command *
+find_command(const char *name, bool *ambiguous)
 {
 	const struct command *found = NULL;
 	size_t n = strlen(name);
 
+	*ambiguous = false;
 	for (size_t i = 0; i < ncommands; i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
-	for (size_t i = 0; i < ncommands; i++) {
+	for (size_t i = 0; n > 0 && i < ncommands; i++) {
 		if (strncmp(commands[i].name, name, n) != 0)
 			continue;
-		if (found != NULL)
-			fail(2, "ambiguous command '%s'", name);
+		if (found != NULL) {
+			*ambiguous = true;
+			return NULL;
+		}
 		found = &commands[i];
 	}
 	return found;
 }
 
-/* Connect to the control socket; exit 3 when livd is not there. */
+/* Connect to the control socket; -1 (said) when livd is not there. */
 int
 connect_socket(void)
 {
@@ -208,19 +211,23 @@ connect_socket(void)
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
-	if (strlen(socket_path) >= sizeof sun.sun_path)
-		fail(3, "cannot connect to %s: path too long", socket_path);
+	if (strlen(socket_path) >= sizeof sun.sun_path) {
+		complain(3, "cannot connect to %s: path too long", socket_path);
+		return -1;
+	}
 	memcpy(sun.sun_path, socket_path, strlen(socket_path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		fail(3, "cannot connect to %s: %s", socket_path,
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0) {
+		complain(3, "cannot connect to %s: %s", socket_path,
 		    strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) != 0)
-		fail(3, "cannot connect to %s: %s", socket_path,
-		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	return fd;
 }
 
-static void
+static int
 write_all(int fd, const char *s, size_t len)
 {
 	while (len > 0) {
@@ -229,14 +236,15 @@ write_all(int fd, const char *s, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			fail(3, "lost connection to %s: %s", socket_path,
-			    strerror(errno));
+			return complain(3, "lost connection to %s: %s",
+			    socket_path, strerror(errno));
 		s += n;
 		len -= (size_t)n;
 	}
+	return 0;
 }
 
-/* Read one answer line; exit 3 if livd goes away first. */
+/* Read one answer line; NULL (said) if livd goes away first. */
 static char *
 read_answer(int fd)
 {
@@ -249,8 +257,11 @@ read_answer(int fd)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			fail(3, "lost connection to %s", socket_path);
+		if (n <= 0) {
+			buf_free(&b);
+			complain(3, "lost connection to %s", socket_path);
+			return NULL;
+		}
 		if (c == '\n')
 			break;
 		buf_addc(&b, c);
@@ -269,6 +280,7 @@ follow(int fd)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	int rc = 0;
 
 	while ((n = getline(&line, &cap, f)) > 0) {
 		json_t *o = json_loadb(line, (size_t)n, 0, NULL);
@@ -278,49 +290,57 @@ follow(int fd)
 		else if (json_object_get(o, "event") != NULL)
 			print_event(json_object_get(o, "event"), stdout);
 		else if (o != NULL && !json_is_true(json_object_get(o, "ok"))) {
-			fprintf(stderr, "livctl: %s\n", json_string_value(
+			rc = complain(1, "%s", json_string_value(
 			    json_object_get(o, "error")));
 			json_decref(o);
-			free(line);
-			fclose(f);
-			return 1;
+			break;
 		}
 		fflush(stdout);
 		json_decref(o);
 	}
 	free(line);
 	fclose(f);
-	return 0;
+	return rc;
 }
 
-/* Send one request and handle its answer; returns the exit code. */
+/* Send one request and print its answer; returns the exit code. */
 static int
 request(json_t *req, const struct command *cmd)
 {
 	char *text = json_dumps(req, JSON_COMPACT), *line;
 	json_t *answer;
 	json_error_t jerr;
-	int fd = connect_socket(), rc = 0;
+	int fd, rc = 0;
 
 	if (text == NULL)
-		fail(1, "arguments must be valid UTF-8");
-	write_all(fd, text, strlen(text));
-	write_all(fd, "\n", 1);
+		return complain(1, "arguments must be valid UTF-8");
+	if ((fd = connect_socket()) < 0) {
+		free(text);
+		return 3;
+	}
+	rc = write_all(fd, text, strlen(text));
 	free(text);
-	line = read_answer(fd);
+	if (rc != 0 || (rc = write_all(fd, "\n", 1)) != 0 ||
+	    (line = read_answer(fd)) == NULL) {
+		close(fd);
+		return 3;
+	}
 	if ((answer = json_loads(line, 0, &jerr)) == NULL ||
-	    !json_is_object(answer))
-		fail(3, "unreadable answer from livd: %s", jerr.text);
+	    !json_is_object(answer)) {
+		json_decref(answer);
+		free(line);
+		close(fd);
+		return complain(3, "unreadable answer from livd: %s", jerr.text);
+	}
 	if (json_output)
 		printf("%s\n", line);
 	if (!json_is_true(json_object_get(answer, "ok"))) {
 		const char *msg = json_string_value(json_object_get(answer,
 		    "error"));
 
-		fprintf(stderr, "livctl: %s\n", msg ? msg : "request failed");
-		rc = 1;
+		rc = complain(1, "%s", msg ? msg : "request failed");
 	} else if (!json_output)
-		cmd->print(answer);
+		cmd->print(answer, req);
 	fflush(stdout);
 	json_decref(answer);
 	free(line);
@@ -330,30 +350,32 @@ request(json_t *req, const struct command *cmd)
 	return rc;
 }
 
-/*
- * Turn "[options] args" into request keys as the command's row says;
- * usage errors exit 2.
- */
-static bool
-build_request(const struct command *cmd, int argc, char **argv, json_t *req)
+static int
+usage_error(const struct command *cmd, const char *fmt, const char *what)
+{
+	fputs("livctl: ", stderr);
+	fprintf(stderr, fmt, what);
+	fputc('\n', stderr);
+	usage_line(stderr, cmd);
+	return 2;
+}
+
+/* Read the command's options into req; the index after them, or -2. */
+static int
+read_options(const struct command *cmd, int argc, char **argv, json_t *req)
 {
 	struct option_spec opts[8];
-	size_t nopts;
-	char spec[64];
-	const char *p = cmd->arguments;
+	size_t nopts = command_options(cmd, opts, countof(opts));
 	int i;
 
-	nopts = command_options(cmd, opts, countof(opts));
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *value = NULL;
 		const struct option_spec *o = NULL;
 		char name[64];
 		json_t *v;
 
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
-		}
+		if (strcmp(a, "--") == 0)
+			return i + 1;
 		if (a[0] != '-' || a[1] == '\0')
 			break;
 		if (a[1] == '-') {
@@ -378,24 +400,20 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 			fprintf(stderr, "livctl: unknown option '%s' for %s\n",
 			    a, cmd->name);
 			usage_line(stderr, cmd);
-			exit(2);
+			return -2;
 		}
 		if (o->flag) {
 			if (value != NULL) {
-				fprintf(stderr, "livctl: option '%s' takes no "
-				    "value\n", a);
-				usage_line(stderr, cmd);
-				exit(2);
+				usage_error(cmd, "option '%s' takes no value", a);
+				return -2;
 			}
 			json_object_set_new(req, o->key, json_true());
 			continue;
 		}
 		if (value == NULL) {
 			if (i + 1 == argc) {
-				fprintf(stderr, "livctl: option '%s' needs a "
-				    "value\n", a);
-				usage_line(stderr, cmd);
-				exit(2);
+				usage_error(cmd, "option '%s' needs a value", a);
+				return -2;
 			}
 			value = argv[++i];
 		}
@@ -403,19 +421,36 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 			double d;
 
 			if (parse_seconds(value, &d) != 0) {
-				fprintf(stderr, "livctl: invalid number '%s'\n",
-				    value);
-				usage_line(stderr, cmd);
-				exit(2);
+				usage_error(cmd, "invalid number '%s'", value);
+				return -2;
 			}
 			v = json_real(d);
-		} else if ((v = json_string(value)) == NULL)
-			fail(1, "'%s' must be valid UTF-8", value);
+		} else if ((v = json_string(value)) == NULL) {
+			complain(1, "'%s' must be valid UTF-8", value);
+			return -1;
+		}
 		json_object_set_new(req, o->key, v);
 	}
+	return i;
+}
+
+/*
+ * Turn "[options] args" into request keys as the command's row says.
+ * Returns 0, STDIN_MODE for "send ... -", or an exit code (said).
+ */
+#define STDIN_MODE	(-1)
+static int
+build_request(const struct command *cmd, int argc, char **argv, json_t *req)
+{
+	const char *p = cmd->arguments;
+	char spec[64];
+	int i = read_options(cmd, argc, argv, req);
+
+	if (i < 0)
+		return i == -2 ? 2 : 1;
 	if (strcmp(cmd->name, "send") == 0 && i + 1 == argc &&
 	    strcmp(argv[i], "-") == 0)
-		return true;
+		return STDIN_MODE;
 	while (*p != '\0') {
 		size_t n = 0;
 		bool optional, number, rest;
@@ -437,9 +472,11 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 			json_t *list = json_array();
 
 			for (; i < argc; i++) {
-				v = json_string(argv[i]);
-				if (v == NULL)
-					fail(1, "arguments must be valid UTF-8");
+				if ((v = json_string(argv[i])) == NULL) {
+					json_decref(list);
+					return complain(1,
+					    "arguments must be valid UTF-8");
+				}
 				json_array_append_new(list, v);
 			}
 			json_object_set_new(req, spec, list);
@@ -448,33 +485,51 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 		if (i == argc) {
 			if (optional)
 				break;
-			fprintf(stderr, "livctl: %s needs %s\n", cmd->name,
-			    strcmp(spec, "client") == 0 ? "a UUID" :
-			    strcmp(spec, "verb") == 0 ? "a VERB" : spec);
-			usage_line(stderr, cmd);
-			exit(2);
+			return usage_error(cmd, "missing %s",
+			    strcmp(spec, "client") == 0 ? "UUID" :
+			    strcmp(spec, "verb") == 0 ? "VERB" : spec);
 		}
 		if (number) {
 			double d;
 
-			if (parse_seconds(argv[i], &d) != 0) {
-				fprintf(stderr, "livctl: invalid number '%s'\n",
+			if (parse_seconds(argv[i], &d) != 0)
+				return usage_error(cmd, "invalid number '%s'",
 				    argv[i]);
-				usage_line(stderr, cmd);
-				exit(2);
-			}
 			v = json_real(d);
 		} else if ((v = json_string(argv[i])) == NULL)
-			fail(1, "arguments must be valid UTF-8");
+			return complain(1, "arguments must be valid UTF-8");
 		json_object_set_new(req, spec, v);
 		i++;
 	}
-	if (i < argc) {
-		fprintf(stderr, "livctl: too many arguments for %s\n", cmd->name);
-		usage_line(stderr, cmd);
-		exit(2);
+	if (i < argc)
+		return usage_error(cmd, "too many arguments for %s", cmd->name);
+	return 0;
+}
+
+/* Run one command line ("who /chat"); returns its exit code. */
+int
+run_command(int argc, char **argv)
+{
+	const struct command *cmd;
+	bool ambiguous;
+	json_t *req;
+	int rc;
+
+	if ((cmd = find_command(argv[0], &ambiguous)) == NULL) {
+		complain(2, "%s command '%s'%s", ambiguous ? "ambiguous" :
+		    "unknown", argv[0], in_shell ? " (help lists them)" : "");
+		if (!in_shell)
+			usage(stderr);
+		return 2;
 	}
-	return false;
+	req = json_pack("{s:s}", "cmd", cmd->name);
+	rc = build_request(cmd, argc - 1, argv + 1, req);
+	if (rc == STDIN_MODE)
+		rc = send_stdin(req);
+	else if (rc == 0)
+		rc = request(req, cmd);
+	json_decref(req);
+	return rc;
 }
 
 int
@@ -486,9 +541,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	char sock[512];
-	const struct command *cmd;
-	json_t *req;
-	int ch, rc;
+	int ch;
 
 	while ((ch = getopt_long(argc, argv, "+hjs:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -503,178 +556,16 @@ main(int argc, char **argv)
 	argv += optind;
 	if (socket_path == NULL)
 		socket_path = socket_default(sock, sizeof sock);
+	if (argc == 0 && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+		return shell();
 	if (argc == 0) {
 		usage(stderr);
 		return 2;
 	}
-	if ((cmd = find_command(argv[0])) == NULL) {
-		fprintf(stderr, "livctl: unknown command '%s'\n", argv[0]);
-		usage(stderr);
-		return 2;
+	if (strcmp(argv[0], "shell") == 0) {
+		if (argc > 1)
+			return complain(2, "shell takes no arguments");
+		return shell();
 	}
-	req = json_pack("{s:s}", "cmd", cmd->name);
-	if (build_request(cmd, argc - 1, argv + 1, req)) {
-		rc = send_stdin(req);
-		json_decref(req);
-		return rc;
-	}
-	rc = request(req, cmd);
-	json_decref(req);
-	return rc;
-}
-
-static void
-print_nothing(json_t *answer)
-{
-	(void)answer;
-}
-
-static void
-print_connect(json_t *answer)
-{
-	printf("%s\n", json_string_value(json_object_get(answer, "uuid")));
-}
-
-static void
-print_token(json_t *answer)
-{
-	printf("%s\n", json_string_value(json_object_get(answer, "token")));
-}
-
-static void
-print_refresh(json_t *answer)
-{
-	printf("%g\n", json_number_value(json_object_get(answer, "refresh")));
-}
-
-/* Text form: verb and all arguments but the last, then the last. */
-void
-print_event(json_t *event, FILE *f)
-{
-	const char *key, *verb = json_string_value(json_object_get(event,
-	    "verb"));
-	json_t *value;
-	size_t n = 0, i = 0;
-
-	json_object_foreach(event, key, value)
-		if (strcmp(key, "seq") != 0 && strcmp(key, "verb") != 0)
-			n++;
-	fputs(verb ? verb : "?", f);
-	json_object_foreach(event, key, value) {
-		if (strcmp(key, "seq") == 0 || strcmp(key, "verb") == 0)
-			continue;
-		fputc(++i == n ? '\n' : ' ', f);
-		fputs(json_is_string(value) ? json_string_value(value) : "", f);
-	}
-	fputc('\n', f);
-}
-
-static void
-print_poll(json_t *answer)
-{
-	json_t *events = json_object_get(answer, "events"), *e;
-	size_t i;
-
-	if (json_array_size(events) == 0) {
-		printf("idle\n");
-		return;
-	}
-	json_array_foreach(events, i, e)
-		print_event(e, stdout);
-}
-
-/* key: value lines; nested objects as parent.key: value. */
-static void
-print_keys(json_t *o, const char *prefix)
-{
-	const char *key;
-	json_t *value;
-
-	json_object_foreach(o, key, value) {
-		if (*prefix == '\0' && strcmp(key, "ok") == 0)
-			continue;
-		if (json_is_object(value)) {
-			char nested[256];
-
-			snprintf(nested, sizeof nested, "%s%s.", prefix, key);
-			print_keys(value, nested);
-		} else if (json_is_string(value))
-			printf("%s%s: %s\n", prefix, key,
-			    json_string_value(value));
-		else if (json_is_integer(value))
-			printf("%s%s: %" JSON_INTEGER_FORMAT "\n", prefix, key,
-			    json_integer_value(value));
-		else if (json_is_number(value))
-			printf("%s%s: %g\n", prefix, key,
-			    json_number_value(value));
-		else if (json_is_boolean(value))
-			printf("%s%s: %s\n", prefix, key,
-			    json_is_true(value) ? "yes" : "no");
-	}
-}
-
-static void
-print_status(json_t *answer)
-{
-	print_keys(answer, "");
-}
-
-static void
-print_stats(json_t *answer)
-{
-	print_keys(answer, "");
-}
-
-static void
-print_verbs(json_t *answer)
-{
-	json_t *verbs = json_object_get(answer, "verbs"), *v, *arg;
-	const char *name;
-	size_t i;
-
-	/* livd sends them sorted by name. */
-	json_object_foreach(verbs, name, v) {
-		fputs(name, stdout);
-		json_array_foreach(json_object_get(v, "args"), i, arg)
-			printf(" %s", json_string_value(arg));
-		putchar('\n');
-	}
-}
-
-static void
-print_who(json_t *answer)
-{
-	json_t *list, *item;
-	size_t i;
-
-	if ((list = json_object_get(answer, "principals")) != NULL) {
-		json_array_foreach(list, i, item)
-			printf("%s\n", json_string_value(item));
-		return;
-	}
-	json_array_foreach(json_object_get(answer, "online"), i, item)
-		printf("%s %s\n", json_string_value(json_object_get(item,
-		    "location")), json_string_value(json_object_get(item,
-		    "principal")));
-}
-
-/* send prints nothing, but --dry-run prints who would receive it. */
-static void
-print_send(json_t *answer)
-{
-	if (json_object_get(answer, "clients") != NULL)
-		print_clients(answer);
-}
-
-static void
-print_clients(json_t *answer)
-{
-	json_t *item;
-	size_t i;
-
-	json_array_foreach(json_object_get(answer, "clients"), i, item)
-		printf("%s %s %s\n",
-		    json_string_value(json_object_get(item, "uuid")),
-		    json_string_value(json_object_get(item, "principal")),
-		    json_string_value(json_object_get(item, "location")));
+	return run_command(argc, argv);
 }

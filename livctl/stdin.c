@@ -77,6 +77,7 @@ struct stream {
 	size_t		 lineno;
 	bool		 skipping;	/* discarding an overlong line */
 	int		 errors;
+	int		 fatal;		/* 3: livd went away */
 };
 
 static void
@@ -156,9 +157,11 @@ flush_out(struct stream *s, int fd)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return;
-		if (n <= 0)
-			fail(3, "lost connection to %s: %s", socket_path,
-			    strerror(errno));
+		if (n <= 0) {
+			s->fatal = complain(3, "lost connection to %s: %s",
+			    socket_path, strerror(errno));
+			return;
+		}
 		s->outoff += (size_t)n;
 	}
 	s->out.len = s->outoff = 0;
@@ -172,14 +175,19 @@ take_answer(struct stream *s, const char *line, size_t len)
 	json_error_t jerr;
 	const char *msg;
 
-	if (s->pending.sent == 0)
-		fail(3, "unexpected answer from livd");
+	if (s->pending.sent == 0) {
+		s->fatal = complain(3, "unexpected answer from livd");
+		return;
+	}
 	lineno = pending_pop(&s->pending).line;
 	if (json_output)
 		printf("%.*s\n", (int)len, line);
 	if (len < 10 || memcmp(line, "{\"ok\":true", 10) != 0) {
-		if ((answer = json_loadb(line, len, 0, &jerr)) == NULL)
-			fail(3, "unreadable answer from livd: %s", jerr.text);
+		if ((answer = json_loadb(line, len, 0, &jerr)) == NULL) {
+			s->fatal = complain(3, "unreadable answer from livd: "
+			    "%s", jerr.text);
+			return;
+		}
 		if (!json_is_true(json_object_get(answer, "ok"))) {
 			msg = json_string_value(json_object_get(answer,
 			    "error"));
@@ -202,10 +210,12 @@ read_answers(struct stream *s, int fd)
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN)
 		return;
-	if (n <= 0)
-		fail(3, "lost connection to %s", socket_path);
+	if (n <= 0) {
+		s->fatal = complain(3, "lost connection to %s", socket_path);
+		return;
+	}
 	buf_add(&s->answers, chunk, (size_t)n);
-	for (size_t i = 0; i < s->answers.len; i++)
+	for (size_t i = 0; i < s->answers.len && !s->fatal; i++)
 		if (s->answers.data[i] == '\n') {
 			take_answer(s, s->answers.data + start, i - start);
 			start = i + 1;
@@ -222,15 +232,17 @@ send_stdin(json_t *target)
 	struct stream s;
 	char chunk[65536];
 	bool eof = false;
-	int fd = connect_socket();
+	int fd = connect_socket(), rc;
 
+	if (fd < 0)
+		return 3;
 	memset(&s, 0, sizeof s);
 	s.target = target;
 	buf_init(&s.in);
 	buf_init(&s.out);
 	buf_init(&s.answers);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	while (!eof || s.pending.count > 0 || s.out.len > 0) {
+	while ((!eof || s.pending.count > 0 || s.out.len > 0) && !s.fatal) {
 		struct pollfd pfd[2];
 		nfds_t n = 0;
 		int sock;
@@ -245,13 +257,17 @@ send_stdin(json_t *target)
 		if (poll(pfd, n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			fail(1, "poll: %s", strerror(errno));
+			s.fatal = complain(1, "poll: %s", strerror(errno));
+			break;
 		}
 		if (sock == 1 && (pfd[0].revents & (POLLIN | POLLHUP))) {
 			ssize_t got = read(STDIN_FILENO, chunk, sizeof chunk);
 
-			if (got < 0 && errno != EINTR && errno != EAGAIN)
-				fail(1, "stdin: %s", strerror(errno));
+			if (got < 0 && errno != EINTR && errno != EAGAIN) {
+				s.fatal = complain(1, "stdin: %s",
+				    strerror(errno));
+				break;
+			}
 			if (got == 0)
 				eof = true;
 			if (got > 0)
@@ -259,16 +275,20 @@ send_stdin(json_t *target)
 			take_input(&s, eof);
 			flush_out(&s, fd);	/* as soon as it is read */
 		}
-		if (pfd[sock].revents & POLLOUT)
+		if (!s.fatal && (pfd[sock].revents & POLLOUT))
 			flush_out(&s, fd);
-		if (pfd[sock].revents & (POLLIN | POLLHUP | POLLERR))
+		if (!s.fatal && (pfd[sock].revents & (POLLIN | POLLHUP |
+		    POLLERR)))
 			read_answers(&s, fd);
 	}
 	close(fd);
+	while (s.pending.count > 0)
+		free(pending_pop(&s.pending).error);
 	buf_free(&s.in);
 	buf_free(&s.out);
 	buf_free(&s.answers);
 	free(s.pending.entries);
 	fflush(stdout);
-	return s.errors ? 1 : 0;
+	rc = s.fatal ? s.fatal : s.errors ? 1 : 0;
+	return rc;
 }

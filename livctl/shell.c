@@ -1,0 +1,338 @@
+/*
+ * livctl shell: every livctl command without the "livctl" in front, on a
+ * readline prompt that names the socket. Tab completes commands, verbs
+ * after send, locations, principals and uuids, asking livd for them, so
+ * the shell knows nothing livd does not say. History is kept in
+ * ~/.livctl_history; Ctrl-D leaves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "../livd/util.h"
+#include "livctl.h"
+
+#define SHELL_MAX_WORDS	256
+
+static const char *builtins[] = { "help", "quit" };
+
+/* Candidates for the word being completed, and where the generator is. */
+static char	**candidates;
+static size_t	  ncandidates, next_candidate;
+
+/*
+ * Split a line into words as a shell would: 'single' and "double" quotes,
+ * backslash escapes. Returns the count, or -1 for an unterminated quote.
+ */
+int
+shell_split(char *line, char **words, int max)
+{
+	char *in = line, *out = line;
+	int n = 0;
+
+	for (;;) {
+		char quote = 0;
+
+		while (*in == ' ' || *in == '\t')
+			in++;
+		if (*in == '\0')
+			return n;
+		if (n == max)
+			return -1;
+		words[n++] = out;
+		for (; *in != '\0'; in++) {
+			if (quote == '\'') {
+				if (*in == '\'')
+					quote = 0;
+				else
+					*out++ = *in;
+			} else if (quote == '"') {
+				if (*in == '"')
+					quote = 0;
+				else if (*in == '\\' && (in[1] == '"' ||
+				    in[1] == '\\'))
+					*out++ = *++in;
+				else
+					*out++ = *in;
+			} else if (*in == '\'' || *in == '"')
+				quote = *in;
+			else if (*in == '\\' && in[1] != '\0')
+				*out++ = *++in;
+			else if (*in == ' ' || *in == '\t')
+				break;
+			else
+				*out++ = *in;
+		}
+		if (quote != 0)
+			return -1;
+		if (*in != '\0')
+			in++;
+		*out++ = '\0';
+	}
+}
+
+/* One quiet request for completion; NULL when livd does not answer. */
+static json_t *
+ask(const char *cmd)
+{
+	json_t *answer = NULL;
+	char line[65536];
+	size_t len = 0;
+	int fd;
+
+	quiet = true;
+	fd = connect_socket();
+	quiet = false;
+	if (fd < 0)
+		return NULL;
+	snprintf(line, sizeof line, "{\"cmd\":\"%s\"}\n", cmd);
+	if (write(fd, line, strlen(line)) == (ssize_t)strlen(line)) {
+		ssize_t n;
+
+		while (len < sizeof line - 1 && (n = read(fd, line + len,
+		    sizeof line - 1 - len)) > 0) {
+			len += (size_t)n;
+			if (memchr(line, '\n', len) != NULL)
+				break;
+		}
+		answer = json_loadb(line, len, JSON_DISABLE_EOF_CHECK, NULL);
+	}
+	close(fd);
+	return answer;
+}
+
+static void
+add_candidate(const char *word)
+{
+	for (size_t i = 0; i < ncandidates; i++)
+		if (strcmp(candidates[i], word) == 0)
+			return;
+	candidates = xrealloc(candidates, (ncandidates + 1) *
+	    sizeof *candidates);
+	candidates[ncandidates++] = xstrdup(word);
+}
+
+static void
+clear_candidates(void)
+{
+	for (size_t i = 0; i < ncandidates; i++)
+		free(candidates[i]);
+	free(candidates);
+	candidates = NULL;
+	ncandidates = next_candidate = 0;
+}
+
+/* Candidates from a list in livd's answer to cmd: key of each item. */
+static void
+add_from(const char *cmd, const char *list, const char *key)
+{
+	json_t *answer = ask(cmd), *item;
+	size_t i;
+
+	json_array_foreach(json_object_get(answer, list), i, item)
+		if (json_is_string(json_object_get(item, key)))
+			add_candidate(json_string_value(json_object_get(item,
+			    key)));
+	json_decref(answer);
+}
+
+enum shell_kind { KIND_NONE, KIND_COMMAND, KIND_VERB, KIND_LOCATION,
+    KIND_PRINCIPAL, KIND_UUID };
+
+/* What the word being completed is, from the words before it. */
+static enum shell_kind
+word_kind(char **words, int n)
+{
+	const struct command *cmd;
+	const char *prev;
+	bool ambiguous;
+	int args = 0;
+
+	if (n == 0)
+		return KIND_COMMAND;
+	if (strcmp(words[0], "help") == 0)
+		return n == 1 ? KIND_COMMAND : KIND_NONE;
+	if ((cmd = find_command(words[0], &ambiguous)) == NULL)
+		return KIND_NONE;
+	prev = words[n - 1];
+	if (strcmp(prev, "-l") == 0 || strcmp(prev, "--location") == 0)
+		return KIND_LOCATION;
+	if (strcmp(prev, "-p") == 0 || strcmp(prev, "--principal") == 0)
+		return KIND_PRINCIPAL;
+	if (strcmp(prev, "-c") == 0 || strcmp(prev, "--client") == 0)
+		return KIND_UUID;
+	for (int i = 1; i < n; i++) {
+		if (words[i][0] == '-' && words[i][1] != '\0') {
+			if (strchr("lcp", words[i][1]) != NULL &&
+			    words[i][2] == '\0')
+				i++;	/* its value */
+			continue;
+		}
+		args++;
+	}
+	if (args > 0)
+		return KIND_NONE;
+	if (strcmp(cmd->name, "send") == 0)
+		return KIND_VERB;
+	if (strcmp(cmd->name, "poll") == 0)
+		return KIND_UUID;
+	if (strcmp(cmd->name, "who") == 0 || strcmp(cmd->name, "clients") == 0)
+		return KIND_LOCATION;
+	return KIND_NONE;
+}
+
+static void
+gather(enum shell_kind kind)
+{
+	json_t *answer;
+	const char *name;
+	json_t *value;
+
+	switch (kind) {
+	case KIND_NONE:
+		break;
+	case KIND_COMMAND:
+		for (size_t i = 0; i < ncommands; i++)
+			add_candidate(commands[i].name);
+		add_candidate("shell");
+		for (size_t i = 0; i < countof(builtins); i++)
+			add_candidate(builtins[i]);
+		break;
+	case KIND_VERB:
+		answer = ask("verbs");
+		json_object_foreach(json_object_get(answer, "verbs"), name,
+		    value)
+			add_candidate(name);
+		json_decref(answer);
+		break;
+	case KIND_LOCATION:
+		add_from("who", "online", "location");
+		break;
+	case KIND_PRINCIPAL:
+		add_from("who", "online", "principal");
+		break;
+	case KIND_UUID:
+		add_from("clients", "clients", "uuid");
+		break;
+	}
+}
+
+static char *
+generate(const char *text, int state)
+{
+	size_t len = strlen(text);
+
+	if (state == 0)
+		next_candidate = 0;
+	while (next_candidate < ncandidates) {
+		const char *c = candidates[next_candidate++];
+
+		if (strncmp(c, text, len) == 0)
+			return xstrdup(c);
+	}
+	return NULL;
+}
+
+static char **
+complete(const char *text, int start, int end)
+{
+	char *before = xstrndup(rl_line_buffer, (size_t)start);
+	char *words[SHELL_MAX_WORDS];
+	int n = shell_split(before, words, SHELL_MAX_WORDS);
+
+	(void)end;
+	rl_attempted_completion_over = 1;	/* no file names */
+	clear_candidates();
+	if (n >= 0)
+		gather(word_kind(words, n));
+	free(before);
+	return rl_completion_matches(text, generate);
+}
+
+static void
+help(const char *name)
+{
+	const struct command *cmd;
+	bool ambiguous;
+
+	if (name == NULL) {
+		for (size_t i = 0; i < ncommands; i++)
+			printf("%-9s %s\n", commands[i].name,
+			    commands[i].summary);
+		printf("%-9s %s\n%-9s %s\n", "help", "help [COMMAND]: this, "
+		    "or how to use a command", "quit", "leave (or Ctrl-D)");
+		return;
+	}
+	if ((cmd = find_command(name, &ambiguous)) == NULL) {
+		complain(2, "%s command '%s'", ambiguous ? "ambiguous" :
+		    "unknown", name);
+		return;
+	}
+	fputs("usage: ", stdout);
+	synopsis(stdout, cmd);
+	printf("\n  %s\n", cmd->summary);
+}
+
+static char *
+history_path(void)
+{
+	const char *home = getenv("HOME");
+
+	return home && *home ? xprintf("%s/.livctl_history", home) : NULL;
+}
+
+/* The interactive shell; returns the exit status of its last command. */
+int
+shell(void)
+{
+	char *prompt = xprintf("livctl %s> ", socket_path);
+	char *history = history_path(), *line;
+	char *words[SHELL_MAX_WORDS];
+	int rc = 0;
+
+	in_shell = true;
+	rl_readline_name = "livctl";
+	rl_attempted_completion_function = complete;
+	rl_completer_quote_characters = "'\"";
+	using_history();
+	stifle_history(1000);
+	if (history != NULL)
+		read_history(history);
+	while ((line = readline(prompt)) != NULL) {
+		char *copy = xstrdup(line);
+		int n = shell_split(copy, words, SHELL_MAX_WORDS);
+
+		if (n != 0)
+			add_history(line);
+		if (n < 0)
+			rc = complain(2, "unterminated quote");
+		else if (n > 0 && strcmp(words[0], "help") == 0)
+			help(n > 1 ? words[1] : NULL);
+		else if (n > 0 && (strcmp(words[0], "quit") == 0 ||
+		    strcmp(words[0], "exit") == 0)) {
+			free(copy);
+			free(line);
+			break;
+		} else if (n > 0 && strcmp(words[0], "shell") == 0)
+			rc = complain(2, "already in the shell");
+		else if (n > 0)
+			rc = run_command(n, words);
+		fflush(stdout);
+		free(copy);
+		free(line);
+	}
+	if (line == NULL)
+		putchar('\n');
+	if (history != NULL)
+		write_history(history);
+	clear_candidates();
+	clear_history();
+	free(history);
+	free(prompt);
+	return rc;
+}
