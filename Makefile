@@ -4,6 +4,10 @@ BINDIR	?= $(PREFIX)/bin
 SBINDIR	?= $(PREFIX)/sbin
 SHAREDIR ?= $(PREFIX)/share/livd
 MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+SHARE_FILES = verbs.yaml livepage.js demo.html livd.yaml
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -101,6 +105,36 @@ $(F)/fuzz_control: $(F)/obj/fuzz/fuzz_control.o $(F)/obj/livd/livd_nomain.o \
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-build
 	tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Install under DESTDIR/PREFIX. The example livd.yaml goes to SYSCONFDIR
+# only when there is none; uninstall leaves it.
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(B)/livd $(DESTDIR)$(SBINDIR)/livd
+	install -m 755 $(B)/livctl $(DESTDIR)$(BINDIR)/livctl
+	install -m 644 $(SHARE_FILES:%=share/livd/%) $(DESTDIR)$(SHAREDIR)
+	install -m 644 man/livctl.1 $(DESTDIR)$(MANDIR)/man1/livctl.1
+	install -m 644 man/livd.yaml.5 $(DESTDIR)$(MANDIR)/man5/livd.yaml.5
+	install -m 644 man/livd.8 $(DESTDIR)$(MANDIR)/man8/livd.8
+	install -m 644 contrib/livctl.bash $(DESTDIR)$(COMPLETIONDIR)/livctl
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    contrib/livd.service.in >$(DESTDIR)$(UNITDIR)/livd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/livd.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/livd.yaml || \
+	    install -m 644 share/livd/livd.yaml $(DESTDIR)$(SYSCONFDIR)/livd.yaml
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/livd $(DESTDIR)$(BINDIR)/livctl \
+	    $(SHARE_FILES:%=$(DESTDIR)$(SHAREDIR)/%) \
+	    $(DESTDIR)$(MANDIR)/man1/livctl.1 \
+	    $(DESTDIR)$(MANDIR)/man5/livd.yaml.5 \
+	    $(DESTDIR)$(MANDIR)/man8/livd.8 \
+	    $(DESTDIR)$(COMPLETIONDIR)/livctl $(DESTDIR)$(UNITDIR)/livd.service
+	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
 
 lint:
 	mandoc -Tlint -Wwarning man/livd.8 man/livctl.1 man/livd.yaml.5
