@@ -303,6 +303,40 @@ follow(int fd)
 	return rc;
 }
 
+/*
+ * poll: the events are printed, now acknowledge them, on the same
+ * connection. Killed before this, livctl loses nothing: livd still holds
+ * them for the next poll.
+ */
+static int
+acknowledge(int fd, json_t *client, json_t *seq)
+{
+	json_t *req = json_pack("{s:s,s:O,s:O}", "cmd", "ack", "client",
+	    client, "seq", seq);
+	char *text = json_dumps(req, JSON_COMPACT), *line;
+	int rc;
+
+	json_decref(req);
+	rc = write_all(fd, text, strlen(text));
+	free(text);
+	if (rc != 0 || write_all(fd, "\n", 1) != 0 ||
+	    (line = read_answer(fd)) == NULL)
+		return 3;
+	if (strncmp(line, "{\"ok\":true", 10) != 0)
+		rc = complain(1, "cannot acknowledge: %s", line);
+	free(line);
+	return rc;
+}
+
+/* A number argument: an integer when it is one, so seqs stay exact. */
+static json_t *
+number_value(const char *s, double d)
+{
+	if (strchr(s, '.') == NULL && d >= 0 && d < 9007199254740992.0)
+		return json_integer((json_int_t)d);
+	return json_real(d);
+}
+
 /* Send one request and print its answer; returns the exit code. */
 static int
 request(json_t *req, const struct command *cmd)
@@ -342,6 +376,10 @@ request(json_t *req, const struct command *cmd)
 	} else if (!json_output)
 		cmd->print(answer, req);
 	fflush(stdout);
+	if (rc == 0 && strcmp(cmd->name, "poll") == 0 &&
+	    json_array_size(json_object_get(answer, "events")) > 0)
+		rc = acknowledge(fd, json_object_get(req, "client"),
+		    json_object_get(answer, "seq"));
 	json_decref(answer);
 	free(line);
 	if (rc == 0 && strcmp(cmd->name, "tail") == 0)
@@ -424,7 +462,7 @@ read_options(const struct command *cmd, int argc, char **argv, json_t *req)
 				usage_error(cmd, "invalid number '%s'", value);
 				return -2;
 			}
-			v = json_real(d);
+			v = number_value(value, d);
 		} else if ((v = json_string(value)) == NULL) {
 			complain(1, "'%s' must be valid UTF-8", value);
 			return -1;
@@ -495,7 +533,7 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 			if (parse_seconds(argv[i], &d) != 0)
 				return usage_error(cmd, "invalid number '%s'",
 				    argv[i]);
-			v = json_real(d);
+			v = number_value(argv[i], d);
 		} else if ((v = json_string(argv[i])) == NULL)
 			return complain(1, "arguments must be valid UTF-8");
 		json_object_set_new(req, spec, v);

@@ -19,6 +19,12 @@ print_nothing(json_t *answer, json_t *req)
 }
 
 void
+print_ack(json_t *answer, json_t *req)
+{
+	print_nothing(answer, req);
+}
+
+void
 print_reload(json_t *answer, json_t *req)
 {
 	print_nothing(answer, req);

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "util.h"
 #include "auth.h"
 #include "control.h"
@@ -487,6 +489,17 @@ cmd_clients(struct ctl_conn *c, json_t *req)
 	ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));
 }
 
+/*
+ * A livctl poll held for a client: its own waiter and deadline, and the
+ * slot its answer goes to. Freed once answered, or when the control
+ * connection goes first.
+ */
+struct ctl_poll {
+	struct waiter	 waiter;
+	struct ctl_slot	*slot;
+	struct event	*timer;
+};
+
 static void	poll_wake(struct waiter *, struct client *);
 static void	poll_release(struct waiter *, struct client *);
 
@@ -496,51 +509,94 @@ static const struct waiter_ops poll_ops = {
 	.release = poll_release,
 };
 
+static void
+poll_free(struct ctl_poll *p)
+{
+	if (p->waiter.client != NULL)
+		hub_unwait(&p->waiter);
+	event_free(p->timer);
+	free(p);
+}
+
 /* Answer a control poll: the long-poll's body with "ok" in front. */
 static void
-poll_answer(struct ctl_conn *c, struct blob *body)
+poll_answer(struct ctl_poll *p, struct blob *body)
 {
 	struct buf b;
 
 	buf_init(&b);
 	buf_adds(&b, "{\"ok\":true,");
 	buf_add(&b, body->data + 1, body->len - 1);
-	ctl_ok_raw(c, b.data, b.len);
+	ctl_slot_ok_raw(p->slot, b.data, b.len);
 	buf_free(&b);
 	blob_unref(body);
+	poll_free(p);
 }
 
-/* The events are printed, so they count as acknowledged. */
+/*
+ * The events stay queued: livctl acknowledges them (ack) once it has
+ * printed them, so a livctl killed before printing loses nothing.
+ */
 static void
 poll_wake(struct waiter *w, struct client *cl)
 {
 	uint64_t seq;
-	struct blob *body = hub_answer(cl, &seq);
 
-	hub_ack(cl, seq);
-	poll_answer(ctl_from_waiter(w), body);
+	poll_answer(container_of(w, struct ctl_poll, waiter),
+	    hub_answer(cl, &seq));
 }
 
 static void
 poll_release(struct waiter *w, struct client *cl)
 {
-	poll_answer(ctl_from_waiter(w), hub_idle(cl));
+	poll_answer(container_of(w, struct ctl_poll, waiter), hub_idle(cl));
 }
 
 static void
-poll_deadline(struct ctl_conn *c)
+poll_deadline(evutil_socket_t fd, short what, void *arg)
 {
-	struct waiter *w = ctl_waiter(c);
-	struct client *cl = w->client;
+	struct ctl_poll *p = arg;
+	struct client *cl = p->waiter.client;
 	struct blob *body;
 	uint64_t seq;
 
+	(void)fd; (void)what;
 	if (cl == NULL)
 		return;
-	hub_unwait(w);
+	hub_unwait(&p->waiter);
 	body = hub_answer(cl, &seq);
-	hub_ack(cl, seq);
-	poll_answer(c, body);
+	poll_answer(p, body);
+}
+
+static void
+poll_cancel(void *arg)
+{
+	poll_free(arg);
+}
+
+/* ack: acknowledge a client's events up to seq, as since= does. */
+static void
+cmd_ack(struct ctl_conn *c, json_t *req)
+{
+	const char *uuid;
+	json_t *seq = json_object_get(req, "seq");
+	struct client *cl;
+	char q[80];
+
+	if (!get_string(c, req, "client", &uuid))
+		return;
+	if (uuid == NULL || seq == NULL || !json_is_number(seq) ||
+	    json_number_value(seq) < 0) {
+		ctl_error(c, "ack needs a client and a seq");
+		return;
+	}
+	if ((cl = hub_find(uuid)) == NULL) {
+		quote_for_error(q, sizeof q, uuid);
+		ctl_error(c, "unknown client '%s'", q);
+		return;
+	}
+	hub_ack(cl, (uint64_t)json_number_value(seq));
+	ctl_ok(c, NULL);
 }
 
 /* poll: one long-poll as a client; answered when events come or idle. */
@@ -549,7 +605,9 @@ cmd_poll(struct ctl_conn *c, json_t *req)
 {
 	const char *uuid;
 	struct client *cl;
-	struct waiter *w = ctl_waiter(c);
+	struct ctl_poll *p;
+	struct timeval tv;
+	double refresh;
 	char q[80];
 
 	if (!get_string(c, req, "client", &uuid))
@@ -563,10 +621,15 @@ cmd_poll(struct ctl_conn *c, json_t *req)
 		ctl_error(c, "unknown client '%s'", q);
 		return;
 	}
-	w->ops = &poll_ops;
-	ctl_defer(c);
-	ctl_hold(c, hub_refresh(cl->location), poll_deadline);
-	hub_wait(cl, w);
+	p = xcalloc(1, sizeof *p);
+	p->waiter.ops = &poll_ops;
+	p->slot = ctl_defer(c, true, poll_cancel, p);
+	p->timer = evtimer_new(livd.base, poll_deadline, p);
+	refresh = hub_refresh(cl->location);
+	tv.tv_sec = (time_t)refresh;
+	tv.tv_usec = (suseconds_t)((refresh - (double)tv.tv_sec) * 1e6);
+	evtimer_add(p->timer, &tv);
+	hub_wait(cl, &p->waiter);
 }
 
 /* status: key: value lines; tests wait for it to answer. */

@@ -1,7 +1,9 @@
 /*
  * The control socket: a stream Unix socket speaking newline-delimited
- * JSON. Requests on one connection are answered in order; a request that
- * cannot be answered at once (poll) defers the ones after it.
+ * JSON. Requests on one connection are answered in order. A request that
+ * cannot be answered at once (a poll, a cluster send waiting for Redis)
+ * takes an answer slot and the requests after it go on; their answers
+ * wait in slots behind it, so what the client reads stays in order.
  */
 #include <errno.h>
 #include <grp.h>
@@ -25,21 +27,33 @@
 #include "log.h"
 #include "msg.h"
 
-/* Stop reading requests while this much output waits for the reader. */
+/* Stop reading requests while this much output waits for the reader, */
 #define CTL_OUTPUT_HIGH	(4 * 1024 * 1024)
+/* or while this many answers are still to come. */
+#define CTL_SLOTS_HIGH	65536
+
+/* An answer in its place in line: still to come, or ready behind one. */
+struct ctl_slot {
+	struct ctl_conn		*conn;
+	char			*text;		/* NULL until answered */
+	size_t			 len;
+	void			(*cancel)(void *);
+	void			*arg;
+	bool			 barrier;	/* nothing after it runs first */
+	TAILQ_ENTRY(ctl_slot)	 link;
+};
 
 struct ctl_conn {
 	struct bufferevent	*bev;
-	bool			 deferred;	/* an answer is outstanding */
+	TAILQ_HEAD(, ctl_slot)	 slots;
+	size_t			 nslots;
+	size_t			 barriers;	/* unanswered barrier slots */
 	bool			 eof;		/* the peer sent all it will */
 	bool			 closing;	/* close once output is out */
-	struct waiter		 waiter;
 	struct observer		 observer;	/* for tail */
 	char			*tail_location;	/* NULL: everywhere */
 	bool			 tailing;
-	struct event		*timer;
 	struct event		*resume;
-	void			(*deadline)(struct ctl_conn *);
 	TAILQ_ENTRY(ctl_conn)	 link;
 };
 
@@ -49,18 +63,24 @@ static char			*socket_path;
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
 static void	ctl_read_cb(struct bufferevent *, void *);
-static void	ctl_process(struct ctl_conn *);
+static bool	ctl_process(struct ctl_conn *);
 
+/* Free a connection; operations still owing it an answer are cancelled. */
 static void
 ctl_free(struct ctl_conn *c)
 {
+	struct ctl_slot *slot;
+
+	while ((slot = TAILQ_FIRST(&c->slots)) != NULL) {
+		TAILQ_REMOVE(&c->slots, slot, link);
+		if (slot->text == NULL && slot->cancel != NULL)
+			slot->cancel(slot->arg);
+		free(slot->text);
+		free(slot);
+	}
 	if (c->tailing)
 		hub_unobserve(&c->observer);
 	free(c->tail_location);
-	if (c->waiter.client != NULL)
-		hub_unwait(&c->waiter);
-	if (c->timer != NULL)
-		event_free(c->timer);
 	event_free(c->resume);
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&ctl_conns, c, link);
@@ -71,7 +91,7 @@ ctl_free(struct ctl_conn *c)
 static bool
 ctl_maybe_close(struct ctl_conn *c)
 {
-	if (!(c->closing || c->eof) || c->deferred)
+	if (!(c->closing || c->eof) || c->nslots > 0 || c->tailing)
 		return false;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 		return false;
@@ -88,107 +108,149 @@ ctl_write(struct ctl_conn *c, const char *s, size_t len)
 	evbuffer_add(out, "\n", 1);
 }
 
-/* The request in hand is answered; go on with the ones after it. */
+/*
+ * Put an answer in its place: written now when nothing is owed before
+ * it, else kept in a slot. slot is NULL for an answer made at once.
+ */
 static void
-ctl_answered(struct ctl_conn *c)
+ctl_put(struct ctl_conn *c, struct ctl_slot *slot, const char *s, size_t len)
 {
-	if (!c->deferred)
-		return;
-	c->deferred = false;
-	if (c->timer != NULL)
-		event_del(c->timer);
+	if (slot == NULL) {
+		if (TAILQ_EMPTY(&c->slots)) {
+			ctl_write(c, s, len);
+			return;
+		}
+		slot = xcalloc(1, sizeof *slot);
+		slot->conn = c;
+		TAILQ_INSERT_TAIL(&c->slots, slot, link);
+		c->nslots++;
+	}
+	slot->text = xstrndup(s, len);
+	slot->len = len;
+	if (slot->barrier)
+		c->barriers--;
+	while ((slot = TAILQ_FIRST(&c->slots)) != NULL && slot->text != NULL) {
+		TAILQ_REMOVE(&c->slots, slot, link);
+		c->nslots--;
+		ctl_write(c, slot->text, slot->len);
+		free(slot->text);
+		free(slot);
+	}
+	/* Slots freed: reading may go on, or the connection may close. */
 	event_active(c->resume, EV_TIMEOUT, 0);
+}
+
+/*
+ * The request in hand will be answered later, through the slot. A
+ * barrier (a poll) also holds back the requests after it until then, as
+ * a client reading one answer at a time would see; other deferred
+ * answers (cluster sends) let the requests after them run.
+ */
+struct ctl_slot *
+ctl_defer(struct ctl_conn *c, bool barrier, void (*cancel)(void *),
+    void *arg)
+{
+	struct ctl_slot *slot = xcalloc(1, sizeof *slot);
+
+	slot->conn = c;
+	slot->cancel = cancel;
+	slot->arg = arg;
+	slot->barrier = barrier;
+	c->barriers += barrier;
+	TAILQ_INSERT_TAIL(&c->slots, slot, link);
+	c->nslots++;
+	return slot;
+}
+
+static char *
+encode_ok(json_t *answer, size_t *len)
+{
+	char *s = answer ? json_dumps(answer, JSON_COMPACT) :
+	    xstrdup("{\"ok\":true}");
+
+	json_decref(answer);
+	*len = strlen(s);
+	return s;
+}
+
+static char *
+encode_error(const char *fmt, va_list ap, size_t *len)
+{
+	char msg[1024], *s;
+	json_t *answer;
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	answer = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
+	if (answer == NULL)	/* not UTF-8: never from livd's own text */
+		answer = json_pack("{s:b,s:s}", "ok", 0, "error",
+		    "invalid request");
+	s = json_dumps(answer, JSON_COMPACT);
+	json_decref(answer);
+	log_debug("control: error: %s", msg);
+	*len = strlen(s);
+	return s;
 }
 
 /* Answer ok; answer holds more keys, or is NULL. Takes the reference. */
 void
 ctl_ok(struct ctl_conn *c, json_t *answer)
 {
-	char *s;
+	size_t len;
+	char *s = encode_ok(answer, &len);
 
-	if (answer == NULL) {
-		ctl_write(c, "{\"ok\":true}", 11);
-	} else {
-		s = json_dumps(answer, JSON_COMPACT);
-		ctl_write(c, s, strlen(s));
-		free(s);
-		json_decref(answer);
-	}
-	ctl_answered(c);
+	ctl_put(c, NULL, s, len);
+	free(s);
 }
 
 /* Answer with text that is already a JSON object holding "ok": true. */
 void
 ctl_ok_raw(struct ctl_conn *c, const char *s, size_t len)
 {
-	ctl_write(c, s, len);
-	ctl_answered(c);
+	ctl_put(c, NULL, s, len);
 }
 
 void
 ctl_error(struct ctl_conn *c, const char *fmt, ...)
 {
-	char msg[1024];
-	json_t *answer;
-	char *s;
 	va_list ap;
+	size_t len;
+	char *s;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	s = encode_error(fmt, ap, &len);
 	va_end(ap);
-	answer = json_pack("{s:b,s:s}", "ok", 0, "error", msg);
-	if (answer == NULL)	/* not UTF-8: never from livd's own text */
-		answer = json_pack("{s:b,s:s}", "ok", 0, "error",
-		    "invalid request");
-	s = json_dumps(answer, JSON_COMPACT);
-	ctl_write(c, s, strlen(s));
+	ctl_put(c, NULL, s, len);
 	free(s);
-	json_decref(answer);
-	log_debug("control: error: %s", msg);
-	ctl_answered(c);
 }
 
-/* The request in hand will be answered later; read no further. */
 void
-ctl_defer(struct ctl_conn *c)
+ctl_slot_ok(struct ctl_slot *slot, json_t *answer)
 {
-	c->deferred = true;
+	size_t len;
+	char *s = encode_ok(answer, &len);
+
+	ctl_put(slot->conn, slot, s, len);
+	free(s);
 }
 
-struct waiter *
-ctl_waiter(struct ctl_conn *c)
-{
-	return &c->waiter;
-}
-
-struct ctl_conn *
-ctl_from_waiter(struct waiter *w)
-{
-	return container_of(w, struct ctl_conn, waiter);
-}
-
-static void
-ctl_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ctl_conn *c = arg;
-
-	(void)fd; (void)what;
-	if (c->deferred && c->deadline != NULL)
-		c->deadline(c);
-}
-
-/* Run deadline after seconds unless the request is answered first. */
 void
-ctl_hold(struct ctl_conn *c, double seconds, void (*deadline)(struct ctl_conn *))
+ctl_slot_ok_raw(struct ctl_slot *slot, const char *s, size_t len)
 {
-	struct timeval tv;
+	ctl_put(slot->conn, slot, s, len);
+}
 
-	if (c->timer == NULL)
-		c->timer = evtimer_new(livd.base, ctl_timer_cb, c);
-	tv.tv_sec = (time_t)seconds;
-	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
-	c->deadline = deadline;
-	evtimer_add(c->timer, &tv);
+void
+ctl_slot_error(struct ctl_slot *slot, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+	char *s;
+
+	va_start(ap, fmt);
+	s = encode_error(fmt, ap, &len);
+	va_end(ap);
+	ctl_put(slot->conn, slot, s, len);
+	free(s);
 }
 
 static const char *target_names[] = {
@@ -217,7 +279,6 @@ ctl_seen(struct observer *o, struct msg *m, const struct target *t)
 		hub_unobserve(&c->observer);
 		c->tailing = false;
 		c->closing = true;
-		c->deferred = false;
 		return;
 	}
 	buf_init(&line);
@@ -246,8 +307,7 @@ ctl_follow(struct ctl_conn *c, const char *location)
 	c->observer.seen = ctl_seen;
 	c->tailing = true;
 	hub_observe(&c->observer);
-	ctl_write(c, "{\"ok\":true}", 11);
-	c->deferred = true;	/* nothing after it will be answered */
+	ctl_put(c, NULL, "{\"ok\":true}", 11);	/* then the events */
 }
 
 /* A string member of a request, or NULL. */
@@ -306,20 +366,24 @@ out:
 	json_decref(req);
 }
 
-/* Handle complete lines until one defers or the input runs out. */
-static void
+/*
+ * Handle complete lines until a barrier, backpressure or the end of the
+ * input; true when that also ended the connection (c is freed).
+ */
+static bool
 ctl_process(struct ctl_conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t max = livd.cfg.max_line;
 
-	while (!c->deferred && !c->closing) {
+	while (!c->closing && !c->tailing && c->barriers == 0) {
 		struct evbuffer_ptr eol;
 		size_t eol_len, len;
 		char *line;
 
-		if (evbuffer_get_length(out) > CTL_OUTPUT_HIGH) {
+		if (evbuffer_get_length(out) > CTL_OUTPUT_HIGH ||
+		    c->nslots > CTL_SLOTS_HIGH) {
 			bufferevent_disable(c->bev, EV_READ);
 			break;
 		}
@@ -349,7 +413,7 @@ ctl_process(struct ctl_conn *c)
 		ctl_handle(c, line, len);
 		evbuffer_drain(in, len + 1);
 	}
-	ctl_maybe_close(c);
+	return ctl_maybe_close(c);
 }
 
 static void
@@ -359,26 +423,39 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 	ctl_process(arg);
 }
 
+/* Read again once the backlog of output and answers has shrunk. */
+static void
+ctl_resume_reading(struct ctl_conn *c)
+{
+	struct bufferevent *bev = c->bev;
+
+	if (!c->eof && !c->closing && !(bufferevent_get_enabled(bev) &
+	    EV_READ) && evbuffer_get_length(bufferevent_get_output(bev)) <
+	    CTL_OUTPUT_HIGH / 2 && c->nslots < CTL_SLOTS_HIGH / 2)
+		bufferevent_enable(bev, EV_READ);
+}
+
 static void
 ctl_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct ctl_conn *c = arg;
 
+	(void)bev;
 	if (ctl_maybe_close(c))
 		return;
-	if (!c->eof && !c->closing &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) < CTL_OUTPUT_HIGH / 2
-	    && !(bufferevent_get_enabled(bev) & EV_READ)) {
-		bufferevent_enable(bev, EV_READ);
-		ctl_process(c);
-	}
+	ctl_resume_reading(c);
+	ctl_process(c);
 }
 
 static void
 ctl_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct ctl_conn *c = arg;
+
 	(void)fd; (void)what;
-	ctl_process(arg);
+	/* Lines may wait in the input (behind a barrier, or after EOF). */
+	if (!ctl_process(c))
+		ctl_resume_reading(c);
 }
 
 static void
@@ -408,6 +485,7 @@ control_adopt(int fd)
 	struct ctl_conn *c;
 
 	c = xcalloc(1, sizeof *c);
+	TAILQ_INIT(&c->slots);
 	c->bev = bufferevent_socket_new(livd.base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->resume = event_new(livd.base, -1, 0, ctl_resume_cb, c);
 	bufferevent_setcb(c->bev, ctl_read_cb, ctl_write_cb, ctl_event_cb, c);

@@ -8,6 +8,7 @@
 #include "hub.h"
 
 struct ctl_conn;
+struct ctl_slot;
 
 /* One row of ctl.def. */
 struct ctl_command {
@@ -26,11 +27,12 @@ void	 ctl_ok(struct ctl_conn *, json_t *);
 void	 ctl_ok_raw(struct ctl_conn *, const char *, size_t);
 void	 ctl_error(struct ctl_conn *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	 ctl_defer(struct ctl_conn *);
+struct ctl_slot *ctl_defer(struct ctl_conn *, bool, void (*)(void *), void *);
+void	 ctl_slot_ok(struct ctl_slot *, json_t *);
+void	 ctl_slot_ok_raw(struct ctl_slot *, const char *, size_t);
+void	 ctl_slot_error(struct ctl_slot *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	 ctl_follow(struct ctl_conn *, const char *);
-struct waiter *ctl_waiter(struct ctl_conn *);
-struct ctl_conn *ctl_from_waiter(struct waiter *);
-void	 ctl_hold(struct ctl_conn *, double, void (*)(struct ctl_conn *));
 const char *ctl_string(json_t *, const char *);
 
 /* commands.c */

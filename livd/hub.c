@@ -387,14 +387,16 @@ hub_close(struct client *c)
 /*
  * Acknowledge everything up to since. A client's first acknowledgement
  * may point before its connect: a page that had to connect again asks
- * for what it missed, which the location's history may still hold.
+ * for what it missed, which the location's history may still hold (or
+ * gets a reload if it does not). since=0 is no cursor at all, never a
+ * request for history, so a client that starts from 0 is not reloaded.
  */
 void
 hub_ack(struct client *c, uint64_t since)
 {
 	if (since > hub.seq)
 		since = hub.seq;
-	if (!c->polled && since < c->start)
+	if (!c->polled && since < c->start && since > 0)
 		c->cursor = since;
 	else if (since > c->cursor)
 		c->cursor = since;
