@@ -3,8 +3,9 @@
  * same events as the long-poll, as text/event-stream. The stream's waiter
  * stays attached: each wake writes the events ("id:" is their seq) and
  * counts them as acknowledged, since an event stream has no way to say
- * so; a reconnecting EventSource sends Last-Event-ID, the last event it
- * did receive, and gets what came after it again (hub_rewind).
+ * so; a reconnecting EventSource sends Last-Event-ID (or a page opening a
+ * new one passes ?since=), the last event it did receive, and gets what
+ * came after it again (hub_rewind).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -85,10 +86,7 @@ sse_events(struct conn *c, struct request *r)
 			http_error(c, 400, "invalid since");
 			return;
 		}
-		if (r->head.last_event_id != NULL)
-			hub_rewind(client, seq);
-		else
-			hub_ack(client, seq);
+		hub_rewind(client, seq);
 	}
 	http_stream_start(c, "text/event-stream", SSE_HEARTBEAT, sse_heartbeat);
 	http_stream_write(c, "retry: 2000\n\n", 13);

@@ -8,38 +8,76 @@
  * (/client/UUID/events) where the browser has EventSource, else by
  * long-polling /client/UUID/output?since=SEQ in a loop ({transport:
  * "longpoll"} forces that, the seed's way). Each event is applied by its
- * verb's "dom" rule from /verbs.json; a verb without one becomes a
- * "live:VERB" CustomEvent on document. No dependencies.
+ * verb's rules from /verbs.json ("dom" and "dedupe"), so a new verb in
+ * the verbs file needs no change here; a verb without "dom" becomes a
+ * "live:VERB" CustomEvent on document, with the event as its detail.
  *
- * Events fired on document: live:connect, live:reconnect, live:who
- * ({principals}, with {presence: true}), and live:VERB.
+ * De-duplication (the seed's idea, kept in the client):
+ *   - an event whose seq was already applied is skipped, whatever the verb
+ *     (a replay after a lost response is harmless);
+ *   - dedupe: content  skipped when the page already holds that result
+ *     (inner/outer HTML, text, the attribute, or the same nodes already at
+ *     the insertion point); HTML is compared parsed, not as a string;
+ *   - dedupe: id  an inserted top-level element whose id is already in the
+ *     document replaces that element in place instead of a second copy.
+ *
+ * On errors it backs off exponentially with jitter (at most 30 s). When
+ * livd no longer knows the page (404: restarted, or the client expired)
+ * it connects again and keeps its cursor, so livd can hand over what it
+ * missed (or a reload when it cannot). On pagehide it leaves with
+ * navigator.sendBeacon to /close.
+ *
+ * Events fired on document:
+ *   live:connect    {uuid, principal, location}  connected the first time
+ *   live:reconnect  {uuid, previous}             connected again after a 404
+ *   live:status     {status}  "connecting", "live", "offline" (backing
+ *                   off after errors), "reloading", "stopped"
+ *   live:who        {location, principals}       with {presence: true}
+ *   live:VERB       the event, for verbs without a dom rule (join, leave…)
+ *
+ * The seed's names work too: sendEvent(verb, args...) and startClient()
+ * (which takes the server-rendered uuid from the global livePageUUID).
  */
 (function (global) {
 	"use strict";
+
+	var XHTML = "http://www.w3.org/1999/xhtml";
+	var MAX_DELAY = 30000;
 
 	var state = {
 		base: "",
 		uuid: null,
 		location: null,
 		principal: null,
-		seq: 0,		/* the cursor: highest seq acknowledged */
+		token: null,
+		seq: 0,		/* the cursor: highest seq received; 0: unknown */
 		applied: 0,	/* highest seq applied to the page */
+		refresh: 25,
 		verbs: {},
+		transport: "auto",
+		presence: false,
+		status: "stopped",
 		running: false,
+		reloading: false,
 		failures: 0,
 		controller: null,
 		source: null,
-		transport: "auto",
-		presence: false
-	};
-
-	var positions = {
-		beforeend: "beforeend", afterbegin: "afterbegin",
-		beforebegin: "beforebegin", afterend: "afterend"
+		pending: null,	/* the reconnect in progress */
+		reconnected: 0,	/* when the last one started */
+		gen: 0,		/* the transport's run, see current() */
+		chain: Promise.resolve(),
+		ready: null
 	};
 
 	function fire(name, detail) {
 		document.dispatchEvent(new CustomEvent(name, {detail: detail}));
+	}
+
+	function setStatus(status) {
+		if (state.status === status)
+			return;
+		state.status = status;
+		fire("live:status", {status: status});
 	}
 
 	function form(fields) {
@@ -55,76 +93,179 @@
 		return new Promise(function (resolve) { setTimeout(resolve, ms); });
 	}
 
-	/* Exponential backoff with full jitter, at most 30 s. */
+	function clientURL(uuid, what) {
+		return state.base + "/client/" + encodeURIComponent(uuid) + "/" + what;
+	}
+
+	/* ?since=SEQ, or nothing while the cursor is unknown. */
+	function since() {
+		return state.seq ? "?since=" + state.seq : "";
+	}
+
+	/*
+	 * After a failure: wait, doubling up to 30 s, with jitter (half the
+	 * step is random) so that pages that lost livd at the same moment do
+	 * not all come back at the same moment.
+	 */
 	function backoff() {
-		var cap = Math.min(30000, 500 * Math.pow(2, state.failures));
+		var step = Math.min(MAX_DELAY, 500 * Math.pow(2, state.failures));
 		state.failures++;
-		return sleep(cap / 2 + Math.random() * cap / 2);
+		setStatus("offline");
+		return sleep(step / 2 + Math.random() * step / 2);
 	}
 
-	/* The first element the HTML makes, parsed without running it. */
-	function topElement(html) {
-		var t = document.createElement("template");
-		t.innerHTML = html;
-		return t.content.firstElementChild;
+	/* ---- applying events ---------------------------------------------- */
+
+	/*
+	 * Parse HTML without running it, in the namespace of the element it
+	 * goes into (so that SVG stays SVG).
+	 */
+	function parse(html, context) {
+		var holder, frag;
+
+		if (!context || !context.namespaceURI || context.namespaceURI === XHTML) {
+			holder = document.createElement("template");
+			holder.innerHTML = html;
+			return holder.content;
+		}
+		holder = document.createElementNS(context.namespaceURI, context.localName);
+		holder.innerHTML = html;
+		frag = document.createDocumentFragment();
+		while (holder.firstChild)
+			frag.appendChild(holder.firstChild);
+		return frag;
 	}
 
-	function content(event, verb) {
+	function sameNodes(have, want) {
+		if (have.length !== want.length)
+			return false;
+		for (var i = 0; i < want.length; i++)
+			if (!have[i] || !have[i].isEqualNode(want[i]))
+				return false;
+		return true;
+	}
+
+	/* The n nodes at an insertion point, in document order. */
+	function neighbours(el, dom, n) {
+		var list = [], node;
+
+		switch (dom) {
+		case "beforeend":
+		case "beforebegin":
+			node = dom === "beforeend" ? el.lastChild : el.previousSibling;
+			for (; node && list.length < n; node = node.previousSibling)
+				list.unshift(node);
+			break;
+		case "afterbegin":
+		case "afterend":
+			node = dom === "afterbegin" ? el.firstChild : el.nextSibling;
+			for (; node && list.length < n; node = node.nextSibling)
+				list.push(node);
+			break;
+		}
+		return list;
+	}
+
+	/*
+	 * dedupe: id. Top-level elements of frag whose id is already in the
+	 * document replace that element where it is (left alone when equal)
+	 * and leave frag. Returns how many there were.
+	 */
+	function replaceById(frag) {
+		var n = 0;
+
+		Array.prototype.slice.call(frag.children).forEach(function (top) {
+			var old = top.id ? document.getElementById(top.id) : null;
+
+			if (!old)
+				return;
+			n++;
+			if (old.isEqualNode(top))
+				top.remove();
+			else
+				old.replaceWith(top);
+		});
+		return n;
+	}
+
+	function blank(frag) {
+		return !frag.children.length && !/\S/.test(frag.textContent);
+	}
+
+	/* An argument by name, else by its place in the verb's args. */
+	function arg(event, verb, name, index) {
 		var args = verb.args || [];
-		return event[args[args.length - 1]];
+
+		if (event[name] !== undefined)
+			return event[name];
+		if (index < 0)
+			index += args.length;
+		return event[args[index]];
+	}
+
+	function insert(el, dom, frag) {
+		switch (dom) {
+		case "beforeend": el.append(frag); break;
+		case "afterbegin": el.prepend(frag); break;
+		case "beforebegin": el.before(frag); break;
+		case "afterend": el.after(frag); break;
+		}
 	}
 
 	/* Apply one event to the page by its verb's rules. */
 	function apply(event) {
 		var verb = state.verbs[event.verb];
-		var el, html, top, old;
+		var dom = verb && verb.dom;
+		var dedupe = verb && verb.dedupe;
+		var el, frag, context, name, value;
 
-		if (!verb || !verb.dom) {
+		if (!dom) {
 			fire("live:" + event.verb, event);
 			return;
 		}
-		if (verb.dom === "reload") {
-			global.location.reload();
+		if (dom === "reload") {
+			reload();
 			return;
 		}
-		el = document.getElementById(event.id);
+		el = document.getElementById(arg(event, verb, "id", 0));
 		if (!el)
 			return;
-		html = content(event, verb);
-		switch (verb.dom) {
+		switch (dom) {
 		case "beforeend": case "afterbegin":
 		case "beforebegin": case "afterend":
-			if (verb.dedupe === "id") {
-				top = topElement(html);
-				old = top && top.id && document.getElementById(top.id);
-				if (old) {
-					if (old.outerHTML !== top.outerHTML)
-						old.outerHTML = html;
-					break;
-				}
+		case "inner": case "outer":
+			context = dom === "beforeend" || dom === "afterbegin" ||
+			    dom === "inner" ? el : el.parentElement || el;
+			frag = parse(String(arg(event, verb, "html", -1)), context);
+			if (dedupe === "content") {
+				if (dom === "inner" ? sameNodes(el.childNodes, frag.childNodes) :
+				    dom === "outer" ? sameNodes([el], frag.childNodes) :
+				    sameNodes(neighbours(el, dom, frag.childNodes.length),
+				    frag.childNodes))
+					return;
 			}
-			el.insertAdjacentHTML(positions[verb.dom], html);
-			break;
-		case "inner":
-			if (verb.dedupe === "content" && el.innerHTML === html)
-				break;
-			el.innerHTML = html;
-			break;
-		case "outer":
-			if (verb.dedupe === "content" && el.outerHTML === html)
-				break;
-			el.outerHTML = html;
+			if (dedupe === "id" && replaceById(frag) > 0 &&
+			    (dom === "inner" || dom === "outer" || blank(frag)))
+				return;
+			if (dom === "inner")
+				el.replaceChildren(frag);
+			else if (dom === "outer")
+				el.replaceWith(frag);
+			else
+				insert(el, dom, frag);
 			break;
 		case "text":
-			if (verb.dedupe === "content" && el.textContent === html)
-				break;
-			el.textContent = html;
+			value = String(arg(event, verb, "text", -1));
+			if (dedupe === "content" && el.textContent === value)
+				return;
+			el.textContent = value;
 			break;
 		case "attr":
-			if (verb.dedupe === "content" &&
-			    el.getAttribute(event.name) === event.value)
-				break;
-			el.setAttribute(event.name, event.value);
+			name = arg(event, verb, "name", 1);
+			value = String(arg(event, verb, "value", 2));
+			if (dedupe === "content" && el.getAttribute(name) === value)
+				return;
+			el.setAttribute(name, value);
 			break;
 		case "remove":
 			el.remove();
@@ -132,10 +273,35 @@
 		}
 	}
 
+	/*
+	 * livd asks for a reload when it cannot hand over what the page
+	 * missed. Pages told so at the same moment (a restart) spread out over
+	 * a second; a page that reloads again at once waits longer.
+	 */
+	function reload() {
+		var key = "livd.reloaded", last = 0, delay = Math.random() * 1000;
+
+		state.reloading = true;
+		setStatus("reloading");
+		if (state.source)
+			state.source.close();
+		try {
+			last = Number(sessionStorage.getItem(key)) || 0;
+			sessionStorage.setItem(key, String(Date.now()));
+		} catch (e) {}
+		if (Date.now() - last < 10000)
+			delay += 5000;
+		setTimeout(function () { global.location.reload(); }, delay);
+	}
+
 	/* Apply an answer's events once each, in order, then move the cursor. */
-	function receive(answer) {
-		(answer.events || []).forEach(function (event) {
-			if (event.seq <= state.applied)
+	async function receive(answer) {
+		var events = answer.events || [];
+
+		if (events.some(function (e) { return !state.verbs[e.verb]; }))
+			await loadVerbs().catch(function () {});	/* a new verb */
+		events.forEach(function (event) {
+			if (state.reloading || event.seq <= state.applied)
 				return;		/* a replay after a lost response */
 			state.applied = event.seq;
 			try {
@@ -146,19 +312,40 @@
 		});
 		if (answer.seq > state.seq)
 			state.seq = answer.seq;
+		if (answer.refresh > 0)
+			state.refresh = answer.refresh;
+	}
+
+	/* Events are applied one answer at a time, whatever the transport. */
+	function queue(answer) {
+		state.chain = state.chain.then(function () { return receive(answer); });
+		return state.chain;
+	}
+
+	/* ---- talking to livd ---------------------------------------------- */
+
+	function loadVerbs() {
+		return fetch(state.base + "/verbs.json", {cache: "no-store"}).then(
+		    function (r) {
+			if (!r.ok)
+				throw new Error("verbs.json: HTTP " + r.status);
+			return r.json();
+		}).then(function (v) { state.verbs = v; });
 	}
 
 	function connect() {
 		return fetch(state.base + "/connect", {
 			method: "POST",
 			body: form({location: state.location, principal: state.principal,
-			    presence: state.presence ? 1 : undefined})
+			    token: state.token, presence: state.presence ? 1 : undefined})
 		}).then(function (r) {
 			if (!r.ok)
 				throw new Error("connect: HTTP " + r.status);
 			return r.json();
 		}).then(function (c) {
 			state.uuid = c.uuid;
+			if (c.refresh > 0)
+				state.refresh = c.refresh;
 			/* A first connect starts at livd's cursor; a reconnect keeps
 			 * its own so that livd hands over what it missed. */
 			if (!state.seq)
@@ -167,151 +354,282 @@
 		});
 	}
 
-	function loadVerbs() {
-		return fetch(state.base + "/verbs.json").then(function (r) {
-			return r.json();
-		}).then(function (v) { state.verbs = v; });
-	}
-
 	/* With presence: who is here now; join and leave events follow. */
 	function loadWho() {
 		if (!state.presence)
 			return Promise.resolve();
-		return fetch(state.base + "/client/" + state.uuid + "/who").then(
-		    function (r) { return r.json(); }).then(function (w) {
+		return fetch(clientURL(state.uuid, "who"), {cache: "no-store"}).then(
+		    function (r) {
+			if (!r.ok)
+				throw new Error("who: HTTP " + r.status);
+			return r.json();
+		}).then(function (w) {
 			fire("live:who", w);
 		}).catch(function () {});
 	}
 
-	/* livd forgot us (restart, expiry): connect again, keep the cursor. */
-	async function reconnect() {
-		await connect();
-		fire("live:reconnect", {uuid: state.uuid});
-		await loadWho();
+	/*
+	 * livd answered 404 for uuid (restart, expiry): connect again, keep the
+	 * cursor. One reconnect at a time; a 404 for a uuid already replaced
+	 * needs none.
+	 */
+	function reconnect(uuid) {
+		if (state.pending)
+			return state.pending;
+		if (uuid !== state.uuid)
+			return Promise.resolve();
+		setStatus("connecting");
+		state.pending = (async function () {
+			/* Forgotten again at once: something is wrong, do not spin. */
+			if (Date.now() - state.reconnected < 5000)
+				await backoff();
+			state.reconnected = Date.now();
+			await loadVerbs().catch(function () {});
+			await connect();
+			fire("live:reconnect", {uuid: state.uuid, previous: uuid});
+			await loadWho();
+		})();
+		state.pending.then(done, done);
+		function done() { state.pending = null; }
+		return state.pending;
 	}
 
 	/*
-	 * The event stream. EventSource reconnects by itself after a network
-	 * error, sending Last-Event-ID; when that fails for good (livd no
-	 * longer knows the uuid) we find out with one long-poll and connect
-	 * again.
+	 * Each run of the transport has its own generation: a loop left over
+	 * from before a stop (and a resume) ends instead of polling twice.
 	 */
-	function streamLoop() {
-		var url = state.base + "/client/" + state.uuid +
-		    "/events?since=" + state.seq;
-		var source = state.source = new EventSource(url);
-
-		source.onopen = function () { state.failures = 0; };
-		source.onmessage = function (e) {
-			var event = JSON.parse(e.data);
-			receive({seq: event.seq, events: [event]});
-		};
-		source.onerror = async function () {
-			if (source.readyState !== EventSource.CLOSED || !state.running)
-				return;
-			state.source = null;
-			try {
-				var r = await fetch(state.base + "/client/" + state.uuid +
-				    "/output?since=" + state.seq, {cache: "no-store"});
-				if (r.status === 404)
-					await reconnect();
-				else if (r.ok)
-					receive(await r.json());
-			} catch (e) {
-				await backoff();
-			}
-			if (state.running)
-				streamLoop();
-		};
+	function current(gen) {
+		return state.running && !state.reloading && gen === state.gen;
 	}
 
-	async function pollLoop() {
-		while (state.running) {
-			var r;
+	/*
+	 * The long-poll: one GET at a time, held by livd up to the refresh
+	 * interval. A poll that hangs far longer (a connection that died
+	 * without a word) is given up.
+	 */
+	async function pollLoop(gen) {
+		while (current(gen)) {
+			var uuid = state.uuid, controller = new AbortController();
+			var timer, r, answer;
+
+			/* A poll held by livd is a live page: livd answers it as soon
+			 * as there is something to say. */
+			if (!state.failures)
+				setStatus("live");
+			timer = setTimeout(function () { controller.abort(); },
+			    (state.refresh + 15) * 1000);
+			state.controller = controller;
 			try {
-				state.controller = new AbortController();
-				r = await fetch(state.base + "/client/" + state.uuid +
-				    "/output?since=" + state.seq,
-				    {signal: state.controller.signal, cache: "no-store"});
+				r = await fetch(clientURL(uuid, "output") + since(),
+				    {signal: controller.signal, cache: "no-store"});
 				if (r.status === 404) {
-					await reconnect();
+					if (current(gen))
+						await reconnect(uuid);
 					continue;
 				}
 				if (!r.ok)
 					throw new Error("output: HTTP " + r.status);
-				receive(await r.json());
-				state.failures = 0;
+				answer = await r.json();
 			} catch (e) {
-				if (!state.running)
+				if (!current(gen))
 					return;
 				await backoff();
-				if (state.failures > 1)
-					await loadVerbs().catch(function () {});
+				continue;
+			} finally {
+				clearTimeout(timer);
 			}
+			if (!current(gen))
+				return;
+			state.failures = 0;
+			await queue(answer);
 		}
+	}
+
+	/*
+	 * The event stream. After a network error the browser tries once by
+	 * itself, sending Last-Event-ID so that livd re-sends what was lost on
+	 * the way; after that we take over: back off with jitter, ask livd
+	 * whether it still knows us (404: connect again), open a new stream
+	 * from our cursor.
+	 */
+	function openStream(gen) {
+		var uuid = state.uuid, retried = false;
+		var source = new EventSource(clientURL(uuid, "events") + since());
+
+		state.source = source;
+		source.onopen = function () {
+			retried = false;
+			state.failures = 0;
+			if (current(gen))
+				setStatus("live");
+		};
+		source.onmessage = function (e) {
+			var event;
+
+			try {
+				event = JSON.parse(e.data);
+			} catch (err) {
+				return;
+			}
+			queue({seq: event.seq, events: [event]});
+		};
+		source.onerror = function () {
+			if (state.source !== source || !current(gen))
+				return;
+			if (source.readyState === EventSource.CONNECTING && !retried) {
+				retried = true;
+				setStatus("offline");
+				return;
+			}
+			source.close();
+			state.source = null;
+			recover(uuid, gen).then(function () {
+				if (current(gen) && !state.source)
+					openStream(gen);
+			});
+		};
+	}
+
+	async function recover(uuid, gen) {
+		while (current(gen)) {
+			await backoff();
+			if (!current(gen))
+				return;
+			try {
+				var r = await fetch(clientURL(uuid, "who"), {cache: "no-store"});
+				if (r.status === 404) {
+					await reconnect(uuid);
+					return;
+				}
+				if (r.ok)
+					return;
+			} catch (e) {}
+		}
+	}
+
+	function run() {
+		var gen = ++state.gen;
+
+		if (state.transport === "longpoll")
+			pollLoop(gen);
+		else
+			openStream(gen);
+	}
+
+	/* Leave: livd forgets this page at once. */
+	function stop() {
+		if (!state.running)
+			return;
+		state.running = false;
+		state.gen++;
+		if (state.controller)
+			state.controller.abort();
+		if (state.source)
+			state.source.close();
+		state.source = null;
+		if (state.uuid)
+			navigator.sendBeacon(clientURL(state.uuid, "close"), "");
+		setStatus("stopped");
+	}
+
+	/*
+	 * Back from the back/forward cache: pagehide closed the uuid, so the
+	 * first request is answered 404 and the page connects again from its
+	 * cursor, as after a restart.
+	 */
+	function resume(e) {
+		if (!e.persisted || state.running || !state.uuid || state.reloading)
+			return;
+		state.running = true;
+		setStatus("connecting");
+		run();
 	}
 
 	var LivePage = {
 		/*
-		 * Start: {location, principal, uuid, seq, base, presence,
-		 * transport: "auto" or "longpoll"}.
+		 * Start: {location, principal, token, uuid, seq, base, presence,
+		 * transport: "auto" or "longpoll"}. With a server-rendered uuid
+		 * (and its seq, if known) it does not connect itself.
 		 */
-		start: async function (options) {
+		start: function (options) {
+			if (state.ready)
+				return state.ready;
 			options = options || {};
 			state.base = options.base || "";
 			state.presence = !!options.presence;
 			state.transport = options.transport ||
 			    (global.EventSource ? "auto" : "longpoll");
+			if (!global.EventSource)
+				state.transport = "longpoll";
 			state.location = options.location || global.location.pathname;
 			state.principal = options.principal || LivePage.guestName();
+			state.token = options.token || null;
 			state.running = true;
-			for (;;) {
-				try {
-					await loadVerbs();
-					if (options.uuid) {
-						state.uuid = options.uuid;
-						state.seq = state.applied = options.seq || 0;
-					} else
-						await connect();
-					break;
-				} catch (e) {
-					await backoff();
+			setStatus("connecting");
+			state.ready = (async function () {
+				for (;;) {
+					try {
+						await loadVerbs();
+						if (options.uuid) {
+							state.uuid = options.uuid;
+							state.seq = state.applied = Number(options.seq) || 0;
+						} else
+							await connect();
+						break;
+					} catch (e) {
+						await backoff();
+					}
 				}
-			}
-			global.addEventListener("pagehide", LivePage.stop);
-			fire("live:connect", {uuid: state.uuid});
-			await loadWho();
-			if (state.transport === "longpoll")
-				pollLoop();
-			else
-				streamLoop();
-			return state.uuid;
+				state.failures = 0;
+				global.addEventListener("pagehide", stop);
+				global.addEventListener("pageshow", resume);
+				fire("live:connect", {uuid: state.uuid,
+				    principal: state.principal, location: state.location});
+				await loadWho();
+				run();
+				return state.uuid;
+			})();
+			return state.ready;
 		},
 
-		/* Send an event from this page: LivePage.send("append", id, html). */
-		send: function (verb) {
-			var v = state.verbs[verb], fields = {verb: verb};
+		/*
+		 * Send an event from this page: LivePage.send("append", id, html),
+		 * the arguments in the verbs file's order. livd checks them.
+		 */
+		send: async function (verb) {
 			var args = Array.prototype.slice.call(arguments, 1);
-			if (!v)
-				return Promise.reject(new Error("unknown verb " + verb));
-			v.args.forEach(function (name, i) { fields[name] = args[i]; });
-			return fetch(state.base + "/client/" + state.uuid + "/input",
-			    {method: "POST", body: form(fields)});
+			var r, fields;
+
+			if (!state.ready)
+				throw new Error("livepage: not started");
+			await state.ready;
+			if (!state.verbs[verb])
+				await loadVerbs();
+			if (!state.verbs[verb])
+				throw new Error("livepage: unknown verb '" + verb + "'");
+			fields = {verb: verb};
+			state.verbs[verb].args.forEach(function (name, i) {
+				fields[name] = args[i];
+			});
+			for (var attempt = 0; ; attempt++) {
+				var uuid = state.uuid;
+				r = await fetch(clientURL(uuid, "input"),
+				    {method: "POST", body: form(fields)});
+				if (r.status !== 404 || attempt > 0)
+					break;
+				await reconnect(uuid);
+			}
+			if (!r.ok) {
+				var why = "HTTP " + r.status;
+				try {
+					why = (await r.json()).error || why;
+				} catch (e) {}
+				throw new Error("livepage: " + verb + ": " + why);
+			}
+			return r;
 		},
 
-		/* Leave: livd forgets this page at once. */
-		stop: function () {
-			if (!state.running)
-				return;
-			state.running = false;
-			if (state.controller)
-				state.controller.abort();
-			if (state.source)
-				state.source.close();
-			if (state.uuid)
-				navigator.sendBeacon(state.base + "/client/" + state.uuid +
-				    "/close", "");
-		},
+		stop: stop,
 
 		/* A name for pages that do not say who they are. */
 		guestName: function () {
@@ -326,15 +644,26 @@
 			return name;
 		},
 
-		get transport() { return state.transport; },
+		get transport() {
+			return state.transport === "longpoll" ? "longpoll" : "sse";
+		},
+		get status() { return state.status; },
 		get uuid() { return state.uuid; },
 		get seq() { return state.seq; },
-		get principal() { return state.principal; }
+		get principal() { return state.principal; },
+		get location() { return state.location; },
+		get verbs() { return state.verbs; }
 	};
 
 	global.LivePage = LivePage;
-	/* The seed's name for sending, so its pages work as written. */
+	/* The seed's names, so its pages work as written. */
 	global.sendEvent = function () {
 		return LivePage.send.apply(LivePage, arguments);
+	};
+	global.startClient = function (options) {
+		options = options || {};
+		if (!options.uuid && global.livePageUUID)
+			options.uuid = global.livePageUUID;
+		return LivePage.start(options);
 	};
 })(window);
