@@ -76,6 +76,7 @@ check:
 	@$(MAKE) --no-print-directory lint
 	bats tests/bats
 	LIVD_BUILD=build-asan bats tests/bats
+	tests/browser/run.sh
 
 # libFuzzer targets (clang). make check runs each briefly from the
 # committed corpus; make fuzz runs them longer (FUZZ_SECONDS each).

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "msg.h"
 #include "util.h"
 
@@ -266,4 +268,33 @@ msg_text(const struct msg *m, struct buf *b)
 		buf_addc(b, '\n');
 		buf_adds(b, m->values[m->nargs - 1]);
 	}
+}
+
+/* An event as saved (its JSON) made again, coalescing as its verb says. */
+struct msg *
+msg_from_json(json_t *e, const struct verbs *vs)
+{
+	const char *names[VERBS_MAX_ARGS], *values[VERBS_MAX_ARGS];
+	const char *verb = json_string_value(json_object_get(e, "verb"));
+	const char *key, *coalesce = NULL;
+	const struct verb *v;
+	json_int_t seq = json_integer_value(json_object_get(e, "seq"));
+	size_t n = 0;
+	json_t *value;
+
+	if (verb == NULL || seq <= 0)
+		return NULL;
+	json_object_foreach(e, key, value) {
+		if (strcmp(key, "seq") == 0 || strcmp(key, "verb") == 0)
+			continue;
+		if (n == VERBS_MAX_ARGS || !json_is_string(value))
+			return NULL;
+		names[n] = key;
+		values[n++] = json_string_value(value);
+	}
+	v = verbs_find(vs, verb);
+	if (v != NULL && v->coalesce && v->id_arg >= 0 &&
+	    (size_t)v->id_arg < n)
+		coalesce = values[v->id_arg];
+	return msg_new(verb, n, names, values, coalesce, (uint64_t)seq);
 }

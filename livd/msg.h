@@ -49,5 +49,7 @@ struct msg	*msg_make(const struct verb *, const char **, uint64_t);
 struct msg	*msg_ref(struct msg *);
 void		 msg_unref(struct msg *);
 void		 msg_text(const struct msg *, struct buf *);
+struct json_t;
+struct msg	*msg_from_json(struct json_t *, const struct verbs *);
 
 #endif

@@ -104,35 +104,6 @@ get_seq(json_t *o, const char *key)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
-/* An event as saved (its JSON) made again, coalescing as its verb says. */
-static struct msg *
-event_from_json(json_t *e)
-{
-	const char *names[VERBS_MAX_ARGS], *values[VERBS_MAX_ARGS];
-	const char *verb = json_string_value(json_object_get(e, "verb"));
-	const char *key, *coalesce = NULL;
-	const struct verb *v;
-	uint64_t seq = get_seq(e, "seq");
-	size_t n = 0;
-	json_t *value;
-
-	if (verb == NULL || seq == 0)
-		return NULL;
-	json_object_foreach(e, key, value) {
-		if (strcmp(key, "seq") == 0 || strcmp(key, "verb") == 0)
-			continue;
-		if (n == VERBS_MAX_ARGS || !json_is_string(value))
-			return NULL;
-		names[n] = key;
-		values[n++] = json_string_value(value);
-	}
-	v = verbs_find(livd.verbs, verb);
-	if (v != NULL && v->coalesce && v->id_arg >= 0 &&
-	    (size_t)v->id_arg < n)
-		coalesce = values[v->id_arg];
-	return msg_new(verb, n, names, values, coalesce, seq);
-}
-
 /* Refill a queue from saved events, oldest first; -1 if one is bad. */
 static int
 queue_restore(struct queue *q, json_t *events, uint64_t floor)
@@ -143,7 +114,7 @@ queue_restore(struct queue *q, json_t *events, uint64_t floor)
 
 	queue_clear(q, floor);
 	json_array_foreach(events, i, e) {
-		struct msg *m = event_from_json(e);
+		struct msg *m = msg_from_json(e, livd.verbs);
 
 		if (m == NULL || m->seq <= last) {
 			msg_unref(m);

@@ -393,12 +393,3 @@ assert [e.get("html", e.get("argument")) for e in d["events"]] == ["Grüße, €
 }
 
 # SPEC: "seq is the new client's cursor: it receives events sent after it."
-@test "output: a since below the connect seq brings back nothing sent before the connect" {
-	livd_start -r 0.3
-	connect /chat early >/dev/null
-	livctl send -l /chat append target before
-	body=$(curl -s -d location=/chat -d principal=uwe "$URL/connect")
-	u=$(printf '%s' "$body" | jget 'd["uuid"]')
-	seq=$(printf '%s' "$body" | jget 'd["seq"]')
-	output "$u" "since=$((seq - 1))" | jassert 'd["events"] == [] and d["idle"] is True'
-}
