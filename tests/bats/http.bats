@@ -391,5 +391,3 @@ assert [e.get("html", e.get("argument")) for e in d["events"]] == ["Grüße, €
 	u=$(connect /fresh uwe)
 	output "$u" "since=0" | jassert 'd["events"] == [] and d["idle"] is True'
 }
-
-# SPEC: "seq is the new client's cursor: it receives events sent after it."
