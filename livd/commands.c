@@ -9,6 +9,7 @@
 
 #include "util.h"
 #include "auth.h"
+#include "cluster.h"
 #include "control.h"
 #include "hub.h"
 #include "livd.h"
@@ -72,6 +73,50 @@ commands_key_allowed(const struct ctl_command *cmd, const char *key)
 	if (strcmp(key, "cmd") == 0 || cmd->exec == cmd_send)
 		return true;	/* send: every other key is an argument */
 	return names_key(cmd->options, key) || names_key(cmd->arguments, key);
+}
+
+/*
+ * Is the cluster to be asked? Only in cluster mode with the link up, and
+ * not when the request says --local.
+ */
+static bool
+cluster_wide(json_t *req)
+{
+	return hub.cluster != NULL && cluster_up() &&
+	    !json_is_true(json_object_get(req, "local"));
+}
+
+/*
+ * An answer that waits for the cluster. If the control connection goes
+ * first, the slot is cancelled and the answer is dropped on arrival.
+ */
+struct cluster_wait {
+	struct ctl_slot	*slot;
+	char		*location;
+	bool		 gone;
+};
+
+static void
+wait_cancel(void *arg)
+{
+	((struct cluster_wait *)arg)->gone = true;
+}
+
+static struct cluster_wait *
+wait_for_cluster(struct ctl_conn *c, const char *location)
+{
+	struct cluster_wait *w = xcalloc(1, sizeof *w);
+
+	w->slot = ctl_defer(c, false, wait_cancel, w);
+	w->location = location ? xstrdup(location) : NULL;
+	return w;
+}
+
+static void
+wait_free(struct cluster_wait *w)
+{
+	free(w->location);
+	free(w);
 }
 
 /* Read an optional string key; false (with an answer sent) if mistyped. */
@@ -138,17 +183,40 @@ resolve_target(struct ctl_conn *c, json_t *req, struct target *t)
 		t->kind = TARGET_LOCATION;
 		t->name = location;
 	} else if (uuid != NULL) {
-		if ((t->client = hub_find(uuid)) == NULL) {
+		t->kind = TARGET_CLIENT;
+		t->name = uuid;
+		/* Another node's client: Redis knows it, or says unknown. */
+		if ((t->client = hub_find(uuid)) == NULL &&
+		    (hub.cluster == NULL || !cluster_up())) {
 			quote_for_error(q, sizeof q, uuid);
 			ctl_error(c, "unknown client '%s'", q);
 			return false;
 		}
-		t->kind = TARGET_CLIENT;
 	} else if (principal != NULL) {
 		t->kind = TARGET_PRINCIPAL;
 		t->name = principal;
 	}
 	return true;
+}
+
+/* A cluster send's answer: the seq Redis gave, or why it failed. */
+static void
+send_done(void *arg, uint64_t seq, const char *err)
+{
+	struct cluster_wait *w = arg;
+	char answer[64];
+	int len;
+
+	if (!w->gone) {
+		if (err != NULL)
+			ctl_slot_error(w->slot, "%s", err);
+		else {
+			len = snprintf(answer, sizeof answer,
+			    "{\"ok\":true,\"seq\":%" PRIu64 "}", seq);
+			ctl_slot_ok_raw(w->slot, answer, (size_t)len);
+		}
+	}
+	wait_free(w);
 }
 
 static void
@@ -285,12 +353,26 @@ cmd_send(struct ctl_conn *c, json_t *req)
 		ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));
 		return;
 	}
+	memset(&res, 0, sizeof res);
+	if (hub.cluster != NULL) {
+		res.done = send_done;
+		res.arg = wait_for_cluster(c, NULL);
+	}
 	if (publish(&in, &t, NULL, &res, err, sizeof err) != PUBLISH_OK) {
+		if (res.arg != NULL) {
+			ctl_slot_error(((struct cluster_wait *)res.arg)->slot,
+			    "%s", err);
+			wait_free(res.arg);
+			free(copy);
+			return;
+		}
 		ctl_error(c, "%s", err);
 		free(copy);
 		return;
 	}
 	free(copy);
+	if (res.deferred)
+		return;		/* send_done answers */
 	len = snprintf(answer, sizeof answer, "{\"ok\":true,\"seq\":%" PRIu64
 	    ",\"reached\":%zu}", res.seq, res.reached);
 	ctl_ok_raw(c, answer, (size_t)len);
@@ -311,6 +393,71 @@ compare_online(const void *a, const void *b)
 	return d ? d : strcmp(x->principal, y->principal);
 }
 
+/* who's answer from (location, principal) pairs: sorted, unique. */
+static json_t *
+who_answer(const char *name, struct online *all, size_t n)
+{
+	json_t *answer = json_pack("{s:b}", "ok", 1), *list = json_array();
+
+	qsort(all, n, sizeof *all, compare_online);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && compare_online(&all[i], &all[i - 1]) == 0)
+			continue;
+		if (name != NULL)
+			json_array_append_new(list,
+			    json_string(all[i].principal));
+		else
+			json_array_append_new(list, json_pack("{s:s,s:s}",
+			    "location", all[i].location, "principal",
+			    all[i].principal));
+	}
+	if (name != NULL) {
+		json_object_set_new(answer, "location", json_string(name));
+		json_object_set_new(answer, "principals", list);
+	} else
+		json_object_set_new(answer, "online", list);
+	return answer;
+}
+
+/* Entries "LOCATION\tPRINCIPAL" from every node. */
+static void
+who_gathered(void *arg, json_t *list)
+{
+	struct cluster_wait *w = arg;
+	struct online *all;
+	json_t *item;
+	size_t i, n = 0;
+	char **copies;
+
+	if (w->gone) {
+		wait_free(w);
+		return;
+	}
+	if (list == NULL) {
+		ctl_slot_error(w->slot, "redis: no answer");
+		wait_free(w);
+		return;
+	}
+	all = xcalloc(json_array_size(list) + 1, sizeof *all);
+	copies = xcalloc(json_array_size(list) + 1, sizeof *copies);
+	json_array_foreach(list, i, item) {
+		char *tab;
+
+		copies[i] = xstrdup(json_string_value(item));
+		if ((tab = strchr(copies[i], '\t')) == NULL)
+			continue;
+		*tab = '\0';
+		all[n].location = copies[i];
+		all[n++].principal = tab + 1;
+	}
+	ctl_slot_ok(w->slot, who_answer(w->location, all, n));
+	for (i = 0; i < json_array_size(list); i++)
+		free(copies[i]);
+	free(copies);
+	free(all);
+	wait_free(w);
+}
+
 /* who: the principals online at a location, or everywhere; sorted, unique. */
 static void
 cmd_who(struct ctl_conn *c, json_t *req)
@@ -318,40 +465,30 @@ cmd_who(struct ctl_conn *c, json_t *req)
 	const char *name;
 	struct location *loc;
 	struct client *cl;
-	json_t *answer, *list;
+	struct online *all;
 	size_t n = 0;
 
 	if (!get_string(c, req, "location", &name))
 		return;
-	answer = json_pack("{s:b}", "ok", 1);
-	list = json_array();
-	if (name != NULL) {
-		const char **names = hub_principals(hub_location(name), &n);
+	if (cluster_wide(req)) {
+		char *prefix = name ? xprintf("%s\t", name) : NULL;
 
-		json_object_set_new(answer, "location", json_string(name));
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(list, json_string(names[i]));
-		free(names);
-		json_object_set_new(answer, "principals", list);
-	} else {
-		struct online *all = xcalloc(hub.count ? hub.count : 1,
-		    sizeof *all);
-
-		TAILQ_FOREACH(loc, &hub.all, link)
-			TAILQ_FOREACH(cl, &loc->clients, at_location) {
-				all[n].location = loc->name;
-				all[n++].principal = cl->principal->name;
-			}
-		qsort(all, n, sizeof *all, compare_online);
-		for (size_t i = 0; i < n; i++)
-			if (i == 0 || compare_online(&all[i], &all[i - 1]) != 0)
-				json_array_append_new(list, json_pack(
-				    "{s:s,s:s}", "location", all[i].location,
-				    "principal", all[i].principal));
-		free(all);
-		json_object_set_new(answer, "online", list);
+		cluster_gather("who", prefix, who_gathered,
+		    wait_for_cluster(c, name));
+		free(prefix);
+		return;
 	}
-	ctl_ok(c, answer);
+	all = xcalloc(hub.count ? hub.count : 1, sizeof *all);
+	TAILQ_FOREACH(loc, &hub.all, link) {
+		if (name != NULL && strcmp(loc->name, name) != 0)
+			continue;
+		TAILQ_FOREACH(cl, &loc->clients, at_location) {
+			all[n].location = loc->name;
+			all[n++].principal = cl->principal->name;
+		}
+	}
+	ctl_ok(c, who_answer(name, all, n));
+	free(all);
 }
 
 /* refresh: print the interval in force, or set it (globally or at -l). */
@@ -381,6 +518,8 @@ cmd_refresh(struct ctl_conn *c, json_t *req)
 			return;
 		}
 		hub_set_refresh(location, s);
+		if (cluster_wide(req))
+			cluster_refresh(location, s);
 		log_info("refresh %s%s%g", location ? location : "",
 		    location ? ": " : "", s);
 	}
@@ -431,20 +570,6 @@ cmd_connect(struct ctl_conn *c, json_t *req)
 	    (json_int_t)cl->start));
 }
 
-static int
-compare_clients(const void *a, const void *b)
-{
-	const struct client *x = *(const struct client *const *)a;
-	const struct client *y = *(const struct client *const *)b;
-	int d;
-
-	if ((d = strcmp(x->location->name, y->location->name)) != 0)
-		return d;
-	if ((d = strcmp(x->principal->name, y->principal->name)) != 0)
-		return d;
-	return strcmp(x->uuid, y->uuid);
-}
-
 /* How many events wait for the client above its cursor. */
 static size_t
 queued(const struct client *cl)
@@ -455,37 +580,84 @@ queued(const struct client *cl)
 	    queue_after(o, cl->cursor);
 }
 
+/* One line of clients: idle seconds and queue length when it is ours. */
+static json_t *
+client_entry(const char *uuid, const char *principal, const char *location)
+{
+	json_t *e = json_pack("{s:s,s:s,s:s}", "uuid", uuid, "principal",
+	    principal, "location", location);
+	struct client *cl = hub_find(uuid);
+
+	if (cl != NULL) {
+		json_object_set_new(e, "idle", json_real(cl->state ==
+		    CLIENT_IDLE ? now_mono() - cl->last_seen : 0.0));
+		json_object_set_new(e, "queue",
+		    json_integer((json_int_t)queued(cl)));
+	}
+	return e;
+}
+
+/* Entries "UUID\tPRINCIPAL\tLOCATION" from every node. */
+static void
+clients_gathered(void *arg, json_t *list)
+{
+	struct cluster_wait *w = arg;
+	json_t *out, *item;
+	size_t i;
+
+	if (w->gone) {
+		wait_free(w);
+		return;
+	}
+	if (list == NULL) {
+		ctl_slot_error(w->slot, "redis: no answer");
+		wait_free(w);
+		return;
+	}
+	out = json_array();
+	json_array_foreach(list, i, item) {
+		char *copy = xstrdup(json_string_value(item)), *p, *l;
+
+		if ((p = strchr(copy, '\t')) != NULL &&
+		    (l = strchr(p + 1, '\t')) != NULL) {
+			*p++ = '\0';
+			*l++ = '\0';
+			if (w->location == NULL || strcmp(l, w->location) == 0)
+				json_array_append_new(out,
+				    client_entry(copy, p, l));
+		}
+		free(copy);
+	}
+	json_array_sort_clients(out);
+	ctl_slot_ok(w->slot, json_pack("{s:b,s:o}", "ok", 1, "clients", out));
+	wait_free(w);
+}
+
 /* clients: UUID PRINCIPAL LOCATION, sorted by location and principal. */
 static void
 cmd_clients(struct ctl_conn *c, json_t *req)
 {
 	const char *name;
-	struct client **all, *cl;
+	struct client *cl;
 	struct location *loc;
 	json_t *list;
-	size_t n = 0;
-	double now = now_mono();
 
 	if (!get_string(c, req, "location", &name))
 		return;
-	all = xcalloc(hub.count ? hub.count : 1, sizeof *all);
+	if (cluster_wide(req)) {
+		cluster_gather("clients", NULL, clients_gathered,
+		    wait_for_cluster(c, name));
+		return;
+	}
+	list = json_array();
 	TAILQ_FOREACH(loc, &hub.all, link) {
 		if (name != NULL && strcmp(loc->name, name) != 0)
 			continue;
 		TAILQ_FOREACH(cl, &loc->clients, at_location)
-			all[n++] = cl;
+			json_array_append_new(list, client_entry(cl->uuid,
+			    cl->principal->name, loc->name));
 	}
-	qsort(all, n, sizeof *all, compare_clients);
-	list = json_array();
-	for (size_t i = 0; i < n; i++) {
-		cl = all[i];
-		json_array_append_new(list, json_pack(
-		    "{s:s,s:s,s:s,s:f,s:I}", "uuid", cl->uuid, "principal",
-		    cl->principal->name, "location", cl->location->name,
-		    "idle", cl->state == CLIENT_IDLE ? now - cl->last_seen : 0.0,
-		    "queue", (json_int_t)queued(cl)));
-	}
-	free(all);
+	json_array_sort_clients(list);
 	ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));
 }
 
@@ -636,12 +808,20 @@ cmd_poll(struct ctl_conn *c, json_t *req)
 static void
 cmd_status(struct ctl_conn *c, json_t *req)
 {
+	json_t *answer;
+
 	(void)req;
-	ctl_ok(c, json_pack("{s:b,s:s,s:I,s:s,s:s,s:I,s:f}", "ok", 1,
+	answer = json_pack("{s:b,s:s,s:I,s:s,s:s,s:I,s:f}", "ok", 1,
 	    "version", LIVD_VERSION, "uptime",
 	    (json_int_t)(now_wall() - livd.started), "listen",
 	    livd.listen_name, "socket", livd.cfg.socket, "clients",
-	    (json_int_t)hub.count, "refresh", hub.refresh));
+	    (json_int_t)hub.count, "refresh", hub.refresh);
+	if (cluster_status() != NULL) {
+		json_object_set_new(answer, "redis",
+		    json_string(cluster_status()));
+		json_object_set_new(answer, "node", json_string(cluster_node()));
+	}
+	ctl_ok(c, answer);
 }
 
 /* token: what an application hands a page for auth: token mode. */
@@ -716,10 +896,11 @@ cmd_reload(struct ctl_conn *c, json_t *req)
 {
 	char err[1024];
 
-	(void)req;
 	if (livd_reload(err, sizeof err) != 0) {
 		ctl_error(c, "%s", err);
 		return;
 	}
+	if (cluster_wide(req))
+		cluster_reload();
 	ctl_ok(c, NULL);
 }

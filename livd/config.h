@@ -36,6 +36,8 @@ struct config {
 	double		 keepalive_timeout;
 	char		*log_level;
 	char		*state_file;
+	char		*redis;
+	char		*node_id;
 };
 
 void	config_defaults(struct config *);

@@ -245,8 +245,12 @@ client_new(const char *uuid, const char *location, const char *principal,
 		hmap_put(&c->location->members, &m->node, c->principal->name);
 		m->count = 1;
 		presence(c->location, "join", principal);
+		if (hub.cluster != NULL)
+			hub.cluster->member(c->location, principal, true);
 	} else
 		container_of(node, struct member, node)->count++;
+	if (hub.cluster != NULL)
+		hub.cluster->connect(c);
 	return c;
 }
 
@@ -359,6 +363,11 @@ hub_close(struct client *c)
 
 	if (w != NULL)
 		w->ops->release(w, c);
+	if (hub.cluster != NULL) {
+		hub.cluster->close(c);
+		if (left)
+			hub.cluster->member(loc, p->name, false);
+	}
 	if (left) {
 		hmap_del(&loc->members, node);
 		free(m);
@@ -396,8 +405,12 @@ hub_ack(struct client *c, uint64_t since)
 {
 	if (since > hub.seq)
 		since = hub.seq;
-	if (!c->polled && since < c->start && since > 0)
+	if (!c->polled && since < c->start && since > 0) {
 		c->cursor = since;
+		/* Older than this node's history: a cluster may have it. */
+		if (since < c->location->history.floor && hub.cluster != NULL)
+			c->backfilling = hub.cluster->backfill(c);
+	}
 	else if (since > c->cursor)
 		c->cursor = since;
 	c->polled = true;
@@ -448,6 +461,8 @@ hub_take_input(struct client *c)
 static bool
 client_behind(const struct client *c)
 {
+	if (c->backfilling)
+		return false;	/* not yet known */
 	return c->cursor < c->location->history.floor ||
 	    c->cursor < c->own.floor;
 }
@@ -837,6 +852,60 @@ hub_reaches(const struct target *t, const char *name)
 		return false;
 	}
 	return false;
+}
+
+/*
+ * History fetched for pages catching up at a location (cluster): when
+ * complete, the events before the history's floor go in front of it, and
+ * the pages waiting for them are answered (or told to resync).
+ */
+void
+hub_backfilled(const char *name, struct msg **msgs, size_t n, bool complete)
+{
+	struct location *loc = hub_location(name);
+	struct queue *q;
+	struct client *c;
+	uint64_t since = UINT64_MAX;
+
+	if (loc == NULL)
+		return;
+	q = &loc->history;
+	TAILQ_FOREACH(c, &loc->clients, at_location)
+		if (c->backfilling && c->cursor < since)
+			since = c->cursor;
+	if (complete && since < q->floor) {
+		size_t keep = 0;
+
+		while (keep < n && msgs[keep]->seq <= q->floor)
+			keep++;
+		queue_prepend(q, msgs, keep, since);
+	}
+	TAILQ_FOREACH(c, &loc->clients, at_location) {
+		if (!c->backfilling)
+			continue;
+		c->backfilling = false;
+		if (c->state == CLIENT_HELD && hub_pending(c))
+			client_ready(c);
+	}
+	schedule_flush();
+}
+
+/* Make one page resync: it missed what cannot be given it in order. */
+void
+hub_client_resync(struct client *c)
+{
+	queue_clear(&c->own, hub.seq);
+	client_ready(c);
+	schedule_flush();
+}
+
+/* Make every page at loc resync: what they missed cannot be known. */
+void
+hub_resync(struct location *loc)
+{
+	queue_clear(&loc->history, hub.seq);
+	wake_location(loc);
+	schedule_flush();
 }
 
 void

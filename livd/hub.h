@@ -89,6 +89,7 @@ struct client {
 	uint64_t		 cursor;	/* highest seq acknowledged */
 	bool			 polled;	/* has acknowledged with since */
 	bool			 presence;	/* wants join and leave events */
+	bool			 backfilling;	/* history on its way (cluster) */
 	enum client_state	 state;
 	struct queue		 own;		/* events for this client alone */
 	struct waiter		*waiter;
@@ -110,6 +111,14 @@ struct observer {
 	void			(*seen)(struct observer *, struct msg *,
 				    const struct target *);
 	TAILQ_ENTRY(observer)	 link;
+};
+
+/* What cluster mode (cluster.c) hears of; NULL when standalone. */
+struct cluster_hooks {
+	void	(*connect)(struct client *);
+	void	(*close)(struct client *);
+	void	(*member)(struct location *, const char *, bool);
+	bool	(*backfill)(struct client *);
 };
 
 struct target {
@@ -156,6 +165,7 @@ struct hub {
 	struct event		*sweep_ev;
 	struct hub_stats	 stats;
 	TAILQ_HEAD(, observer)	 observers;
+	const struct cluster_hooks *cluster;
 };
 
 extern struct hub hub;
@@ -191,5 +201,8 @@ double		 hub_refresh(const struct location *);
 void		 hub_set_refresh(const char *, double);
 double		 hub_presence_timeout(const struct location *);
 void		 hub_sweep(void);
+void		 hub_backfilled(const char *, struct msg **, size_t, bool);
+void		 hub_resync(struct location *);
+void		 hub_client_resync(struct client *);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "util.h"
 #include "auth.h"
+#include "cluster.h"
 #include "control.h"
 #include "http.h"
 #include "hub.h"
@@ -183,8 +184,15 @@ livd_reload(char *err, size_t errlen)
 		return -1;
 	}
 	if (strcmp(cfg.listen, livd.cfg.listen) != 0 ||
-	    strcmp(cfg.socket, livd.cfg.socket) != 0)
-		log_warnx("reload: listen and socket change at restart only");
+	    strcmp(cfg.socket, livd.cfg.socket) != 0 ||
+	    (cfg.redis == NULL) != (livd.cfg.redis == NULL) ||
+	    (cfg.redis != NULL && strcmp(cfg.redis, livd.cfg.redis) != 0))
+		log_warnx("reload: listen, socket and redis change at restart "
+		    "only");
+	free(cfg.redis);
+	cfg.redis = livd.cfg.redis ? xstrdup(livd.cfg.redis) : NULL;
+	free(cfg.node_id);
+	cfg.node_id = livd.cfg.node_id ? xstrdup(livd.cfg.node_id) : NULL;
 	free(cfg.listen);
 	cfg.listen = xstrdup(livd.cfg.listen);
 	free(cfg.socket);
@@ -326,6 +334,12 @@ main(int argc, char **argv)
 		http_shutdown();
 		return 1;
 	}
+	if (cluster_init(err, sizeof err) != 0) {
+		log_warnx("%s", err);
+		control_shutdown();
+		http_shutdown();
+		return 1;
+	}
 	sig_hup = evsignal_new(livd.base, SIGHUP, signal_cb, NULL);
 	sig_term = evsignal_new(livd.base, SIGTERM, signal_cb, NULL);
 	sig_int = evsignal_new(livd.base, SIGINT, signal_cb, NULL);
@@ -340,6 +354,7 @@ main(int argc, char **argv)
 
 	if (livd.cfg.state_file != NULL)
 		state_save(livd.cfg.state_file);
+	cluster_shutdown();
 	hub_shutdown();		/* held polls are answered idle */
 	http_shutdown();
 	control_shutdown();

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "cluster.h"
 #include "hub.h"
 #include "livd.h"
 #include "msg.h"
@@ -93,7 +94,8 @@ publish(struct msg_input *in, const struct target *given,
 		}
 		given = &t;
 	}
-	m = msg_make(v, values, hub_next_seq());
+	/* In a cluster Redis gives the seq; the event comes back from it. */
+	m = msg_make(v, values, hub.cluster ? 0 : hub_next_seq());
 	for (size_t i = 0; i < v->nargs; i++)
 		free(escaped[i]);
 	if (m->jsonlen > livd.cfg.max_event) {
@@ -101,6 +103,12 @@ publish(struct msg_input *in, const struct target *given,
 		    (size_t)livd.cfg.max_event);
 		msg_unref(m);
 		return PUBLISH_TOO_LARGE;
+	}
+	if (hub.cluster != NULL) {
+		res->deferred = true;
+		cluster_send(m, given, res->done, res->arg);
+		msg_unref(m);
+		return PUBLISH_OK;
 	}
 	res->seq = m->seq;
 	res->reached = hub_send(m, given);

@@ -2,6 +2,7 @@
 #ifndef LIVD_PUBLISH_H
 #define LIVD_PUBLISH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@ enum publish_status {
 struct publish_result {
 	size_t		 reached;
 	uint64_t	 seq;
+	bool		 deferred;	/* went to the cluster: done tells */
+	void		(*done)(void *, uint64_t, const char *);
+	void		*arg;
 };
 
 enum publish_status publish(struct msg_input *, const struct target *,

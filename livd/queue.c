@@ -115,3 +115,28 @@ queue_clear(struct queue *q, uint64_t floor)
 	queue_free(q);
 	q->floor = floor;
 }
+
+/*
+ * Put n events (in seq order, all older than the queue's first) in front
+ * of the queue; the history is then known from floor on.
+ */
+void
+queue_prepend(struct queue *q, struct msg **msgs, size_t n, uint64_t floor)
+{
+	size_t cap = q->cap ? q->cap : 4;
+	struct msg **ring;
+
+	while (cap < q->len + n)
+		cap *= 2;
+	ring = xmalloc(cap * sizeof *ring);
+	for (size_t i = 0; i < n; i++)
+		ring[i] = msg_ref(msgs[i]);
+	for (size_t i = 0; i < q->len; i++)
+		ring[n + i] = queue_at(q, i);
+	free(q->ring);
+	q->ring = ring;
+	q->cap = cap;
+	q->head = 0;
+	q->len += n;
+	q->floor = floor;
+}

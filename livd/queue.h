@@ -28,5 +28,6 @@ struct msg	*queue_last(const struct queue *);
 size_t		 queue_after(const struct queue *, uint64_t);
 void		 queue_drop(struct queue *, uint64_t, size_t);
 void		 queue_clear(struct queue *, uint64_t);
+void		 queue_prepend(struct queue *, struct msg **, size_t, uint64_t);
 
 #endif

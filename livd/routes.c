@@ -288,6 +288,7 @@ route_input(struct conn *c, struct request *r)
 		    livd.cfg.input_rate);
 		return;
 	}
+	memset(&res, 0, sizeof res);
 	if (parse_form(c, r, &f) != 0)
 		return;
 	if ((verb = form_get(&f, "verb")) == NULL) {

@@ -1,0 +1,1037 @@
+/*
+ * Cluster mode: several livd nodes behind a load balancer behave as one,
+ * through Redis. Only when livd.yaml names a redis; a standalone livd
+ * never gets here (the hub's cluster hooks stay NULL).
+ *
+ * Sending: a Lua script takes the next seq (INCR livd:seq), appends the
+ * event to its location's history stream (XADD, id = seq) and PUBLISHes
+ * it. Every node, the sender included, delivers it to its own pages when
+ * the message arrives, so all nodes see events in Redis's one order and
+ * seq and cursors mean the same everywhere.
+ *
+ * Catching up: a page that lost its node connects to another and polls
+ * with its old cursor; when the node's own history does not reach back
+ * that far, it fills it from the Redis streams, which say (through
+ * max-deleted-entry-id) whether they still hold everything after the
+ * cursor. If not, the page gets a reload.
+ *
+ * Presence: each node keeps its online principals and clients in keys of
+ * its own that expire unless its heartbeat renews them; who and clients
+ * read every live node's keys.
+ *
+ * Outages: with the link down a node goes on serving its own pages,
+ * sending locally; it reconnects with a short backoff, lifts livd:seq
+ * above every seq it gave out, registers its presence again and replays
+ * what the streams hold that it missed, or makes its pages resync.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "util.h"
+#include "cluster.h"
+#include "hub.h"
+#include "livd.h"
+#include "log.h"
+#include "msg.h"
+
+#define KEY_SEQ		"livd:seq"
+#define KEY_NODES	"livd:nodes"
+#define KEY_REFRESH	"livd:refresh"
+#define KEY_ALL		"livd:all"
+#define CHANNEL_EVENTS	"livd:events"
+#define CHANNEL_CONTROL	"livd:control"
+#define STREAM_TTL_MS	"604800000"	/* a week without events */
+#define BACKFILL_MAX	"1000"
+
+/* Take a seq, keep the event in its stream, publish it. */
+static const char send_script[] =
+    "if ARGV[5] ~= '' then\n"
+    "  local found = false\n"
+    "  for _, n in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[6],"
+    " '+inf')) do\n"
+    "    if redis.call('HEXISTS', 'livd:clients:' .. n, ARGV[5]) == 1 then\n"
+    "      found = true break end\n"
+    "  end\n"
+    "  if not found then return redis.error_reply('unknown client') end\n"
+    "end\n"
+    "local s = string.format('%.0f', redis.call('INCR', KEYS[1]))\n"
+    "local e = '{\"seq\":' .. s .. ',' .. ARGV[1]\n"
+    "if KEYS[2] ~= '' then\n"
+    "  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], s .. '-0', 'e', e)\n"
+    "  redis.call('PEXPIRE', KEYS[2], ARGV[4])\n"
+    "end\n"
+    "redis.call('PUBLISH', ARGV[7], ARGV[2] .. e .. '}')\n"
+    "return s\n";
+
+/* Lift livd:seq to at least ARGV[1]; returns it. */
+static const char bump_script[] =
+    "local v = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "if v < tonumber(ARGV[1]) then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1]) v = tonumber(ARGV[1]) end\n"
+    "return string.format('%.0f', v)\n";
+
+/* Every live node's members of a key family, filtered by a prefix. */
+static const char gather_script[] =
+    "local out = {}\n"
+    "for _, n in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1],"
+    " '+inf')) do\n"
+    "  local key = ARGV[2] .. n\n"
+    "  local items\n"
+    "  if ARGV[4] == 'hash' then items = redis.call('HVALS', key)\n"
+    "  else items = redis.call('SMEMBERS', key) end\n"
+    "  for _, m in ipairs(items) do\n"
+    "    if ARGV[3] == '' or string.sub(m, 1, #ARGV[3]) == ARGV[3] then\n"
+    "      table.insert(out, m) end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/*
+ * The events of two streams after a seq, and whether the streams still
+ * hold all of them (nothing after the seq was trimmed away).
+ */
+static const char backfill_script[] =
+    "local out = {1}\n"
+    "for _, key in ipairs(KEYS) do\n"
+    "  local ok, info = pcall(redis.call, 'XINFO', 'STREAM', key)\n"
+    "  if ok then\n"
+    "    for i = 1, #info, 2 do\n"
+    "      if info[i] == 'max-deleted-entry-id' then\n"
+    "        local d = tonumber(string.match(info[i + 1], '^(%d+)'))\n"
+    "        if d > tonumber(ARGV[1]) then out[1] = 0 end\n"
+    "      end\n"
+    "    end\n"
+    "    for _, e in ipairs(redis.call('XRANGE', key, '(' .. ARGV[1] ..\n"
+    "        '-0', '+', 'COUNT', ARGV[2])) do\n"
+    "      table.insert(out, key) table.insert(out, e[2][2])\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+static struct {
+	char			*host;
+	int			 port;
+	int			 db;
+	char			*node;
+	char			*key_who;	/* livd:who:NODE */
+	char			*key_clients;	/* livd:clients:NODE */
+	redisAsyncContext	*cmd;
+	redisAsyncContext	*sub;
+	bool			 cmd_ready;
+	bool			 sub_ready;
+	bool			 up;
+	bool			 ever_up;
+	bool			 stopping;
+	uint64_t		 last_seen;	/* newest seq from Redis */
+	double			 backoff;
+	struct event		*heartbeat;
+	struct event		*retry;
+} cl;
+
+static void	cluster_connect(void);
+static void	link_lost(const char *);
+static void	cl_link_ready(void);
+static void	cluster_catch_up(void);
+static bool	cluster_backfill(struct client *);
+
+const char *
+cluster_status(void)
+{
+	if (cl.node == NULL)
+		return NULL;
+	return cl.up ? "up" : "down";
+}
+
+bool
+cluster_up(void)
+{
+	return cl.up;
+}
+
+static double
+now_ms(void)
+{
+	return now_wall() * 1000;
+}
+
+/* Run a command; argv as strings (binary-safe lengths taken by strlen). */
+static int
+command(redisAsyncContext *ac, redisCallbackFn *fn, void *arg, int argc,
+    const char **argv, const size_t *lens)
+{
+	size_t l[32];
+
+	if (ac == NULL)
+		return -1;
+	if (lens == NULL) {
+		for (int i = 0; i < argc; i++)
+			l[i] = strlen(argv[i]);
+		lens = l;
+	}
+	return redisAsyncCommandArgv(ac, fn, arg, argc, argv, lens);
+}
+
+/* The timeout after which a node that stopped beating counts as gone. */
+static double
+timeout_ms(void)
+{
+	return hub_presence_timeout(NULL) * 1000;
+}
+
+static char *
+member_of(const char *location, const char *principal)
+{
+	return xprintf("%s\t%s", location, principal);
+}
+
+/* Presence hooks: called by the hub as pages come and go. */
+static void
+on_connect(struct client *c)
+{
+	char *value;
+	const char *argv[4];
+
+	if (!cl.up)
+		return;
+	value = xprintf("%s\t%s\t%s", c->uuid, c->principal->name,
+	    c->location->name);
+	argv[0] = "HSET"; argv[1] = cl.key_clients; argv[2] = c->uuid;
+	argv[3] = value;
+	command(cl.cmd, NULL, NULL, 4, argv, NULL);
+	free(value);
+}
+
+static void
+on_close(struct client *c)
+{
+	const char *argv[] = { "HDEL", cl.key_clients, c->uuid };
+
+	if (cl.up)
+		command(cl.cmd, NULL, NULL, 3, argv, NULL);
+}
+
+static void
+on_member(struct location *loc, const char *principal, bool joined)
+{
+	char *m;
+	const char *argv[3];
+
+	if (!cl.up)
+		return;
+	m = member_of(loc->name, principal);
+	argv[0] = joined ? "SADD" : "SREM";
+	argv[1] = cl.key_who;
+	argv[2] = m;
+	command(cl.cmd, NULL, NULL, 3, argv, NULL);
+	free(m);
+}
+
+/* Every second: this node is alive; its presence keys live on. */
+static void
+beat(evutil_socket_t fd, short what, void *arg)
+{
+	char expiry[32], now[32], ttl[32];
+	const char *zadd[] = { "ZADD", KEY_NODES, expiry, cl.node };
+	const char *trim[] = { "ZREMRANGEBYSCORE", KEY_NODES, "-inf", now };
+	const char *who[] = { "PEXPIRE", cl.key_who, ttl };
+	const char *clients[] = { "PEXPIRE", cl.key_clients, ttl };
+
+	(void)fd; (void)what; (void)arg;
+	if (!cl.up)
+		return;
+	snprintf(expiry, sizeof expiry, "%.0f", now_ms() + timeout_ms());
+	snprintf(now, sizeof now, "%.0f", now_ms());
+	snprintf(ttl, sizeof ttl, "%.0f", timeout_ms());
+	command(cl.cmd, NULL, NULL, 4, zadd, NULL);
+	command(cl.cmd, NULL, NULL, 4, trim, NULL);
+	command(cl.cmd, NULL, NULL, 3, who, NULL);
+	command(cl.cmd, NULL, NULL, 3, clients, NULL);
+}
+
+/* After (re)connecting: write this node's presence afresh. */
+static void
+register_presence(void)
+{
+	const char *del[] = { "DEL", cl.key_who, cl.key_clients };
+	struct location *loc;
+	struct client *c;
+	struct hnode *node;
+	size_t i;
+
+	command(cl.cmd, NULL, NULL, 3, del, NULL);
+	TAILQ_FOREACH(loc, &hub.all, link) {
+		HMAP_FOREACH(&loc->members, node, i)
+			on_member(loc, node->key, true);
+		TAILQ_FOREACH(c, &loc->clients, at_location)
+			on_connect(c);
+	}
+	beat(-1, 0, NULL);
+}
+
+/* A target's kind and name as the messages spell them. */
+static const char *kinds[] = {
+	[TARGET_ALL] = "all", [TARGET_LOCATION] = "location",
+	[TARGET_CLIENT] = "client", [TARGET_PRINCIPAL] = "principal"
+};
+
+/* An event arrived from Redis: deliver it to this node's pages. */
+static void
+deliver(const char *payload, size_t len)
+{
+	json_t *o = json_loadb(payload, len, 0, NULL), *e;
+	const char *to, *name;
+	struct target t;
+	struct msg *m;
+
+	if (o == NULL || (e = json_object_get(o, "event")) == NULL ||
+	    (m = msg_from_json(e, livd.verbs)) == NULL) {
+		log_warnx("redis: unreadable event message ignored");
+		json_decref(o);
+		return;
+	}
+	to = json_string_value(json_object_get(o, "to"));
+	name = json_string_value(json_object_get(o, "name"));
+	memset(&t, 0, sizeof t);
+	t.kind = TARGET_ALL;
+	for (size_t i = 0; to != NULL && i < countof(kinds); i++)
+		if (strcmp(to, kinds[i]) == 0)
+			t.kind = (enum target_kind)i;
+	t.name = name;
+	if (m->seq > cl.last_seen)
+		cl.last_seen = m->seq;
+	if (m->seq > hub.seq)
+		hub.seq = m->seq;
+	if (t.kind == TARGET_CLIENT)
+		t.client = name ? hub_find(name) : NULL;
+	if ((t.kind != TARGET_CLIENT || t.client != NULL) &&
+	    (t.kind == TARGET_ALL || t.kind == TARGET_CLIENT || name != NULL))
+		hub_send(m, &t);
+	msg_unref(m);
+	json_decref(o);
+}
+
+/* refresh and reload, said by another node. */
+static void
+obey(const char *payload, size_t len)
+{
+	json_t *o = json_loadb(payload, len, 0, NULL);
+	const char *cmd = json_string_value(json_object_get(o, "cmd"));
+	const char *from = json_string_value(json_object_get(o, "from"));
+	char err[1024];
+
+	if (cmd == NULL || (from != NULL && strcmp(from, cl.node) == 0)) {
+		json_decref(o);
+		return;
+	}
+	if (strcmp(cmd, "refresh") == 0) {
+		double s = json_number_value(json_object_get(o, "seconds"));
+
+		if (s > 0 && s <= 3600)
+			hub_set_refresh(json_string_value(json_object_get(o,
+			    "location")), s);
+	} else if (strcmp(cmd, "reload") == 0) {
+		log_info("redis: node %s asked for a reload", from ? from : "?");
+		livd_reload(err, sizeof err);
+	}
+	json_decref(o);
+}
+
+static void
+on_message(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply *reply = r;
+
+	(void)ac; (void)arg;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements != 3 || reply->element[0]->type !=
+	    REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+		if (reply->element[1]->str != NULL &&
+		    strcmp(reply->element[1]->str, CHANNEL_CONTROL) == 0) {
+			cl.sub_ready = true;
+			cl_link_ready();
+		}
+		return;
+	}
+	if (strcmp(reply->element[0]->str, "message") != 0)
+		return;
+	if (strcmp(reply->element[1]->str, CHANNEL_EVENTS) == 0)
+		deliver(reply->element[2]->str, reply->element[2]->len);
+	else
+		obey(reply->element[2]->str, reply->element[2]->len);
+}
+
+/* A send on its way through Redis. */
+struct sending {
+	struct msg	*msg;		/* seq 0: Redis gives the seq */
+	struct target	 target;
+	char		*name;
+	cluster_done	 done;
+	void		*arg;
+};
+
+/* Send locally: the link is down, or went down with this send pending. */
+static uint64_t
+send_locally(struct sending *s)
+{
+	struct msg *m = msg_new(s->msg->verb, s->msg->nargs, s->msg->names,
+	    s->msg->values, s->msg->coalesce_id, hub_next_seq());
+	uint64_t seq = m->seq;
+
+	if (s->target.kind == TARGET_CLIENT)
+		s->target.client = hub_find(s->name);
+	if (s->target.kind != TARGET_CLIENT || s->target.client != NULL)
+		hub_send(m, &s->target);
+	msg_unref(m);
+	return seq;
+}
+
+static void
+sending_free(struct sending *s)
+{
+	msg_unref(s->msg);
+	free(s->name);
+	free(s);
+}
+
+static void
+sent(redisAsyncContext *ac, void *r, void *arg)
+{
+	struct sending *s = arg;
+	redisReply *reply = r;
+	char msg[256];
+
+	(void)ac;
+	if (reply == NULL) {
+		uint64_t seq = send_locally(s);
+
+		if (s->done != NULL)
+			s->done(s->arg, seq, NULL);
+	} else if (reply->type == REDIS_REPLY_ERROR) {
+		if (strstr(reply->str, "unknown client") != NULL)
+			snprintf(msg, sizeof msg, "unknown client '%s'",
+			    s->name);
+		else
+			snprintf(msg, sizeof msg, "redis: %s", reply->str);
+		if (s->done != NULL)
+			s->done(s->arg, 0, msg);
+	} else if (s->done != NULL)
+		s->done(s->arg, strtoull(reply->str ? reply->str : "0", NULL,
+		    10), NULL);
+	sending_free(s);
+}
+
+/*
+ * Send m (made with seq 0) to t through Redis; done, if not NULL, hears
+ * the seq Redis gave it, or why it failed. With the link down the event
+ * goes to this node's pages only.
+ */
+void
+cluster_send(struct msg *m, const struct target *t, cluster_done done,
+    void *arg)
+{
+	struct sending *s = xcalloc(1, sizeof *s);
+	char limit[32], now[32], *stream, *body;
+	const char *name = t->kind == TARGET_CLIENT && t->client != NULL ?
+	    t->client->uuid : t->name;
+	struct buf header;
+	const char *argv[14];
+	size_t lens[14];
+
+	s->msg = msg_ref(m);
+	s->target = *t;
+	s->name = name ? xstrdup(name) : NULL;
+	s->target.name = s->name;
+	s->done = done;
+	s->arg = arg;
+	if (!cl.up) {
+		uint64_t seq = send_locally(s);
+
+		if (done != NULL)
+			done(arg, seq, NULL);
+		sending_free(s);
+		return;
+	}
+	buf_init(&header);
+	buf_printf(&header, "{\"to\":\"%s\"", kinds[t->kind]);
+	if (name != NULL) {
+		buf_adds(&header, ",\"name\":");
+		buf_json_string(&header, name, strlen(name));
+	}
+	buf_adds(&header, ",\"event\":");
+	stream = t->kind == TARGET_LOCATION ? xprintf("livd:history:%s", name) :
+	    t->kind == TARGET_ALL ? xstrdup(KEY_ALL) : xstrdup("");
+	if (livd.cfg.history_limit == 0) {
+		free(stream);
+		stream = xstrdup("");
+	}
+	body = strchr(m->json, ',') + 1;	/* after {"seq":0, */
+	snprintf(limit, sizeof limit, "%" PRIu64, livd.cfg.history_limit);
+	snprintf(now, sizeof now, "%.0f", now_ms());
+	argv[0] = "EVAL"; argv[1] = send_script; argv[2] = "3";
+	argv[3] = KEY_SEQ; argv[4] = stream; argv[5] = KEY_NODES;
+	argv[6] = body; argv[7] = header.data; argv[8] = limit;
+	argv[9] = STREAM_TTL_MS; argv[10] = t->kind == TARGET_CLIENT ?
+	    name : ""; argv[11] = now; argv[12] = CHANNEL_EVENTS;
+	for (int i = 0; i < 13; i++)
+		lens[i] = strlen(argv[i]);
+	lens[6] = m->jsonlen - (size_t)(body - m->json);
+	if (command(cl.cmd, sent, s, 13, argv, lens) != 0)
+		sent(NULL, NULL, s);
+	buf_free(&header);
+	free(stream);
+}
+
+static int
+compare_msgs(const void *a, const void *b)
+{
+	const struct msg *x = *(struct msg *const *)a;
+	const struct msg *y = *(struct msg *const *)b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Events from a backfill answer, in seq order; n gets their count. */
+static struct msg **
+reply_events(redisReply *reply, size_t first, size_t step, size_t *n)
+{
+	struct msg **msgs = xcalloc(reply->elements + 1, sizeof *msgs);
+
+	*n = 0;
+	for (size_t i = first; i < reply->elements; i += step) {
+		redisReply *e = reply->element[i];
+		json_t *o;
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		o = json_loadb(e->str, e->len, 0, NULL);
+		if (o != NULL && (msgs[*n] = msg_from_json(o, livd.verbs)) !=
+		    NULL)
+			(*n)++;
+		json_decref(o);
+	}
+	qsort(msgs, *n, sizeof *msgs, compare_msgs);
+	return msgs;
+}
+
+static void
+backfilled(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply *reply = r;
+	char *location = arg;
+	struct msg **msgs = NULL;
+	size_t n = 0;
+	bool complete = false;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements > 0) {
+		complete = reply->element[0]->integer == 1;
+		msgs = reply_events(reply, 2, 2, &n);
+	}
+	hub_backfilled(location, msgs, n, complete);
+	for (size_t i = 0; i < n; i++)
+		msg_unref(msgs[i]);
+	free(msgs);
+	free(location);
+}
+
+/*
+ * A page asks for events from before what this node's history holds:
+ * fetch them from the location's stream and the all stream.
+ */
+static bool
+cluster_backfill(struct client *c)
+{
+	char since[32], *key;
+	const char *argv[7];
+
+	if (!cl.up || livd.cfg.history_limit == 0)
+		return false;
+	key = xprintf("livd:history:%s", c->location->name);
+	snprintf(since, sizeof since, "%" PRIu64, c->cursor);
+	argv[0] = "EVAL"; argv[1] = backfill_script; argv[2] = "2";
+	argv[3] = key; argv[4] = KEY_ALL; argv[5] = since;
+	argv[6] = BACKFILL_MAX;
+	command(cl.cmd, backfilled, xstrdup(c->location->name), 7, argv, NULL);
+	free(key);
+	return true;
+}
+
+/* An event from a stream, and the stream it came from. */
+struct replayed {
+	struct msg	*msg;
+	const char	*key;
+};
+
+static int
+compare_replayed(const void *a, const void *b)
+{
+	const struct replayed *x = a, *y = b;
+
+	return x->msg->seq < y->msg->seq ? -1 : x->msg->seq > y->msg->seq;
+}
+
+static void
+resync_if_past(struct client *c, void *arg)
+{
+	const struct msg *m = arg;
+
+	if (c->cursor >= m->seq)
+		hub_client_resync(c);
+}
+
+/* What the streams hold that this node missed while its link was down. */
+static void
+replayed(redisAsyncContext *ac, void *r, void *arg)
+{
+	static const char prefix[] = "livd:history:";
+	redisReply *reply = r;
+	struct replayed *events;
+	struct location *loc;
+	size_t n = 0, kept = 0;
+
+	(void)ac; (void)arg;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements == 0)
+		return;
+	if (reply->element[0]->integer != 1) {
+		log_warnx("redis: events were missed beyond the history: "
+		    "pages resync");
+		TAILQ_FOREACH(loc, &hub.all, link)
+			hub_resync(loc);
+		return;
+	}
+	events = xcalloc(reply->elements, sizeof *events);
+	for (size_t i = 1; i + 1 < reply->elements; i += 2) {
+		json_t *o = json_loadb(reply->element[i + 1]->str,
+		    reply->element[i + 1]->len, 0, NULL);
+
+		if (o != NULL && (events[n].msg = msg_from_json(o,
+		    livd.verbs)) != NULL)
+			events[n++].key = reply->element[i]->str;
+		json_decref(o);
+	}
+	qsort(events, n, sizeof *events, compare_replayed);
+	for (size_t i = 0; i < n; i++) {
+		struct msg *m = events[i].msg;
+		struct target t = { TARGET_ALL, NULL, NULL };
+
+		if (m->seq > cl.last_seen) {
+			cl.last_seen = m->seq;
+			if (m->seq > hub.seq)
+				hub.seq = m->seq;
+			if (strncmp(events[i].key, prefix, sizeof prefix - 1) ==
+			    0) {
+				t.kind = TARGET_LOCATION;
+				t.name = events[i].key + sizeof prefix - 1;
+			}
+			/* A page whose cursor went past it (events sent here
+			 * while down) cannot take it in order: it resyncs. */
+			hub_recipients(&t, resync_if_past, m);
+			hub_send(m, &t);
+			kept++;
+		}
+		msg_unref(m);
+	}
+	if (kept > 0)
+		log_info("redis: replayed %zu events missed while down", kept);
+	free(events);
+}
+
+/*
+ * Back after an outage: replay from the streams what other nodes sent
+ * meanwhile. Pages here that were sent events locally meanwhile may have
+ * cursors past some of those: only they resync (resync_if_past).
+ */
+static void
+cluster_catch_up(void)
+{
+	struct location *loc;
+	char since[32];
+	const char **argv;
+	size_t argc = 0, n = 0;
+
+	if (!cl.ever_up) {
+		cl.ever_up = true;
+		return;
+	}
+	TAILQ_FOREACH(loc, &hub.all, link)
+		n++;
+	argv = xcalloc(n + 6, sizeof *argv);
+	argv[argc++] = "EVAL";
+	argv[argc++] = backfill_script;
+	argv[argc++] = xprintf("%zu", n + 1);
+	TAILQ_FOREACH(loc, &hub.all, link)
+		argv[argc++] = xprintf("livd:history:%s", loc->name);
+	argv[argc++] = xstrdup(KEY_ALL);
+	snprintf(since, sizeof since, "%" PRIu64, cl.last_seen);
+	argv[argc++] = since;
+	argv[argc++] = BACKFILL_MAX;
+	command(cl.cmd, replayed, NULL, (int)argc, argv, NULL);
+	for (size_t i = 2; i < argc - 2; i++)
+		free((char *)argv[i]);
+	free(argv);
+}
+
+/* A gather for who or clients, answered to done. */
+struct gathering {
+	cluster_list_done	 done;
+	void			*arg;
+};
+
+static void
+gathered(redisAsyncContext *ac, void *r, void *arg)
+{
+	struct gathering *g = arg;
+	redisReply *reply = r;
+	json_t *list = NULL;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_ARRAY) {
+		list = json_array();
+		for (size_t i = 0; i < reply->elements; i++)
+			json_array_append_new(list, json_stringn(
+			    reply->element[i]->str, reply->element[i]->len));
+	}
+	g->done(g->arg, list);
+	json_decref(list);
+	free(g);
+}
+
+/*
+ * Every live node's entries of a family ("who": LOCATION\tPRINCIPAL,
+ * "clients": UUID\tPRINCIPAL\tLOCATION) starting with prefix; done gets
+ * them as a list of strings, or NULL when Redis did not answer.
+ */
+void
+cluster_gather(const char *family, const char *prefix, cluster_list_done done,
+    void *arg)
+{
+	struct gathering *g = xcalloc(1, sizeof *g);
+	char now[32], *key = xprintf("livd:%s:", family);
+	bool hash = strcmp(family, "clients") == 0;
+	const char *argv[] = { "EVAL", gather_script, "1", KEY_NODES, now,
+	    key, prefix ? prefix : "", hash ? "hash" : "set" };
+
+	g->done = done;
+	g->arg = arg;
+	snprintf(now, sizeof now, "%.0f", now_ms());
+	if (!cl.up || command(cl.cmd, gathered, g, 8, argv, NULL) != 0)
+		gathered(NULL, NULL, g);
+	free(key);
+}
+
+/* refresh for every node: this one now, the others by message. */
+void
+cluster_refresh(const char *location, double seconds)
+{
+	char value[32], *msg;
+	json_t *o;
+	const char *hset[] = { "HSET", KEY_REFRESH, location ? location : "",
+	    value };
+	const char *publish[3] = { "PUBLISH", CHANNEL_CONTROL, NULL };
+
+	if (!cl.up)
+		return;
+	snprintf(value, sizeof value, "%g", seconds);
+	o = json_pack("{s:s,s:s,s:f}", "cmd", "refresh", "from", cl.node,
+	    "seconds", seconds);
+	if (location != NULL)
+		json_object_set_new(o, "location", json_string(location));
+	msg = json_dumps(o, JSON_COMPACT);
+	publish[2] = msg;
+	command(cl.cmd, NULL, NULL, 4, hset, NULL);
+	command(cl.cmd, NULL, NULL, 3, publish, NULL);
+	free(msg);
+	json_decref(o);
+}
+
+/* reload for every other node; this one reloads itself. */
+void
+cluster_reload(void)
+{
+	char *msg;
+	const char *publish[3] = { "PUBLISH", CHANNEL_CONTROL, NULL };
+
+	if (!cl.up)
+		return;
+	msg = xprintf("{\"cmd\":\"reload\",\"from\":\"%s\"}", cl.node);
+	publish[2] = msg;
+	command(cl.cmd, NULL, NULL, 3, publish, NULL);
+	free(msg);
+}
+
+const char *
+cluster_node(void)
+{
+	return cl.node;
+}
+
+/* Both links are up: lift the seq, register, catch up, then serve. */
+static void
+bumped(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply *reply = r;
+	uint64_t seq;
+
+	(void)ac; (void)arg;
+	if (reply == NULL)
+		return;		/* the link went: it is being handled */
+	if (reply->type != REDIS_REPLY_STRING) {
+		log_warnx("redis: cannot lift livd:seq: %s",
+		    reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
+		return;
+	}
+	seq = strtoull(reply->str, NULL, 10);
+	if (seq > hub.seq)
+		hub.seq = seq;
+	cl.up = true;
+	cl.backoff = 0;
+	log_info("redis: link up (%s:%d, node %s)", cl.host, cl.port, cl.node);
+	register_presence();
+	cluster_catch_up();
+}
+
+static void
+refreshes_loaded(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply *reply = r;
+
+	(void)ac; (void)arg;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+		double s = strtod(reply->element[i + 1]->str, NULL);
+
+		if (s > 0 && s <= 3600)
+			hub_set_refresh(*reply->element[i]->str ?
+			    reply->element[i]->str : NULL, s);
+	}
+}
+
+static void
+cl_link_ready(void)
+{
+	char seq[32];
+	const char *bump[] = { "EVAL", bump_script, "1", KEY_SEQ, seq };
+	const char *refresh[] = { "HGETALL", KEY_REFRESH };
+
+	if (!cl.cmd_ready || !cl.sub_ready || cl.up)
+		return;
+	snprintf(seq, sizeof seq, "%" PRIu64, hub.seq);
+	command(cl.cmd, refreshes_loaded, NULL, 2, refresh, NULL);
+	command(cl.cmd, bumped, NULL, 5, bump, NULL);
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	cluster_connect();
+}
+
+/* Drop both links and try again soon: 0.25 s, doubling, at most 2 s. */
+static void
+link_lost(const char *why)
+{
+	struct timeval tv;
+	redisAsyncContext *cmd = cl.cmd, *sub = cl.sub;
+
+	if (cl.up || !cl.ever_up || cl.backoff == 0)
+		log_warnx("redis: link down (%s); serving this node's pages "
+		    "alone", why);
+	cl.up = false;
+	cl.cmd_ready = cl.sub_ready = false;
+	cl.cmd = cl.sub = NULL;
+	/* Freeing from inside a context's own callback is not allowed:
+	 * the disconnect callback passes NULL for the context it is in. */
+	if (cmd != NULL)
+		redisAsyncFree(cmd);
+	if (sub != NULL)
+		redisAsyncFree(sub);
+	if (cl.stopping)
+		return;
+	cl.backoff = cl.backoff == 0 ? 0.25 : cl.backoff * 2;
+	if (cl.backoff > 2)
+		cl.backoff = 2;
+	tv.tv_sec = (time_t)cl.backoff;
+	tv.tv_usec = (suseconds_t)((cl.backoff - (double)tv.tv_sec) * 1e6);
+	evtimer_add(cl.retry, &tv);
+}
+
+/*
+ * A context's connect and disconnect callbacks; one we already let go of
+ * (link_lost frees both) is ignored. hiredis frees the context itself
+ * after a failed connect or a disconnect.
+ */
+static void
+on_connect_cb(const redisAsyncContext *ac, int status)
+{
+	if (ac != cl.cmd && ac != cl.sub)
+		return;
+	if (status != REDIS_OK) {
+		/* hiredis frees the context after this callback. */
+		if (ac == cl.cmd)
+			cl.cmd = NULL;
+		if (ac == cl.sub)
+			cl.sub = NULL;
+		link_lost(ac->errstr);
+		return;
+	}
+	if (ac == cl.cmd) {
+		cl.cmd_ready = true;
+		cl_link_ready();
+	}
+}
+
+static void
+on_disconnect_cb(const redisAsyncContext *ac, int status)
+{
+	(void)status;
+	if (cl.stopping || (ac != cl.cmd && ac != cl.sub))
+		return;
+	if (ac == cl.cmd)
+		cl.cmd = NULL;
+	if (ac == cl.sub)
+		cl.sub = NULL;
+	link_lost(ac->errstr[0] ? ac->errstr : "connection closed");
+}
+
+static redisAsyncContext *
+open_link(void)
+{
+	redisAsyncContext *ac = redisAsyncConnect(cl.host, cl.port);
+	char db[16];
+	const char *select[] = { "SELECT", db };
+
+	if (ac == NULL)
+		return NULL;
+	if (ac->err) {
+		log_debug("redis: %s", ac->errstr);
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	redisLibeventAttach(ac, livd.base);
+	redisAsyncSetConnectCallback(ac, on_connect_cb);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect_cb);
+	snprintf(db, sizeof db, "%d", cl.db);
+	command(ac, NULL, NULL, 2, select, NULL);
+	return ac;
+}
+
+static void
+cluster_connect(void)
+{
+	const char *subscribe[] = { "SUBSCRIBE", CHANNEL_EVENTS,
+	    CHANNEL_CONTROL };
+
+	if ((cl.cmd = open_link()) == NULL ||
+	    (cl.sub = open_link()) == NULL) {
+		link_lost("cannot connect");
+		return;
+	}
+	command(cl.sub, on_message, NULL, 3, subscribe, NULL);
+}
+
+/* Parse redis://HOST[:PORT][/DB]. */
+static int
+parse_url(const char *url, char *err, size_t errlen)
+{
+	const char *p = url, *slash, *colon;
+
+	if (strncmp(p, "redis://", 8) != 0) {
+		snprintf(err, errlen, "redis: expected redis://HOST[:PORT][/DB], "
+		    "not '%s'", url);
+		return -1;
+	}
+	p += 8;
+	slash = strchr(p, '/');
+	colon = strchr(p, ':');
+	if (colon != NULL && slash != NULL && colon > slash)
+		colon = NULL;
+	cl.host = xstrndup(p, (size_t)((colon ? colon : slash ? slash :
+	    p + strlen(p)) - p));
+	cl.port = colon ? atoi(colon + 1) : 6379;
+	cl.db = slash ? atoi(slash + 1) : 0;
+	if (*cl.host == '\0' || cl.port <= 0 || cl.port > 65535 || cl.db < 0) {
+		snprintf(err, errlen, "redis: bad address '%s'", url);
+		return -1;
+	}
+	return 0;
+}
+
+/* Turn cluster mode on, if livd.yaml names a redis. */
+int
+cluster_init(char *err, size_t errlen)
+{
+	static const struct cluster_hooks hooks = {
+		on_connect, on_close, on_member, cluster_backfill
+	};
+	struct timeval second = { 1, 0 };
+	char host[256];
+
+	if (livd.cfg.redis == NULL)
+		return 0;
+	if (parse_url(livd.cfg.redis, err, errlen) != 0)
+		return -1;
+	if (livd.cfg.node_id != NULL)
+		cl.node = xstrdup(livd.cfg.node_id);
+	else {
+		gethostname(host, sizeof host);
+		host[sizeof host - 1] = '\0';
+		cl.node = xprintf("%s:%s", host, strrchr(livd.listen_name, ':') +
+		    1);
+	}
+	cl.key_who = xprintf("livd:who:%s", cl.node);
+	cl.key_clients = xprintf("livd:clients:%s", cl.node);
+	cl.retry = evtimer_new(livd.base, retry_cb, NULL);
+	cl.heartbeat = event_new(livd.base, -1, EV_PERSIST, beat, NULL);
+	event_add(cl.heartbeat, &second);
+	hub.cluster = &hooks;
+	cluster_connect();
+	return 0;
+}
+
+void
+cluster_shutdown(void)
+{
+	const char *del[] = { "DEL", cl.key_who, cl.key_clients };
+	const char *zrem[] = { "ZREM", KEY_NODES, cl.node };
+
+	if (cl.node == NULL)
+		return;
+	hub.cluster = NULL;
+	/* Leave presence at once rather than by expiry. */
+	if (cl.up) {
+		command(cl.cmd, NULL, NULL, 3, del, NULL);
+		command(cl.cmd, NULL, NULL, 3, zrem, NULL);
+	}
+	cl.stopping = true;
+	if (cl.cmd != NULL)
+		redisAsyncDisconnect(cl.cmd);	/* sends what is queued */
+	if (cl.sub != NULL)
+		redisAsyncDisconnect(cl.sub);
+	event_base_loop(livd.base, EVLOOP_NONBLOCK);
+	event_free(cl.retry);
+	event_free(cl.heartbeat);
+	free(cl.host);
+	free(cl.node);
+	free(cl.key_who);
+	free(cl.key_clients);
+	memset(&cl, 0, sizeof cl);
+}
