@@ -40,7 +40,7 @@ FUZZ_SECONDS ?= 20
 F = build-fuzz
 
 .PHONY: all deps run check unit bats lint install uninstall clean asan \
-	fuzz fuzz-build
+	fuzz fuzz-build bench
 
 all: $(B)/livd $(B)/livctl
 
@@ -77,6 +77,9 @@ check:
 	bats tests/bats
 	LIVD_BUILD=build-asan bats tests/bats
 	tests/browser/run.sh
+	@$(MAKE) --no-print-directory fuzz-build
+	tools/fuzz.sh 15 $(FUZZ_TARGETS)
+	bench/run.sh --tiny
 
 # libFuzzer targets (clang). make check runs each briefly from the
 # committed corpus; make fuzz runs them longer (FUZZ_SECONDS each).
@@ -136,6 +139,11 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man8/livd.8 \
 	    $(DESTDIR)$(COMPLETIONDIR)/livctl $(DESTDIR)$(UNITDIR)/livd.service
 	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
+
+# livd against nginx + nchan, side by side in one run (see bench/README.md).
+bench: deps
+	@$(MAKE) --no-print-directory all
+	bench/run.sh
 
 lint:
 	mandoc -Tlint -Wwarning man/livd.8 man/livctl.1 man/livd.yaml.5

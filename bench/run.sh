@@ -1,0 +1,422 @@
+#!/bin/bash
+# bench/run.sh: livd against nginx+nchan, side by side, in one run.
+#
+#   bench/run.sh [--tiny] [--repeat K] [--sizes "N ..."] [--rounds R]
+#                [--ingest-events E] [--livd-bin DIR] [--no-install] [--keep]
+#
+# Installs Debian's nginx and libnginx-mod-nchan when missing, builds
+# bench/livbench and livd (make all), then for each N, K times: starts a
+# fresh nchan (one worker) and measures it, then a fresh livd and measures
+# it. Both servers run on CPU 0, livbench on CPU 1. Last, K times, the
+# `livctl send -` ingest rate with 1,000 clients held (re-polling, and
+# answered once only). Prints the table
+# (medians over the K repeats) and writes it, with every raw key=value
+# line, to bench/results/DATE.txt and bench/results/latest.txt.
+#
+# livd and livctl come from --livd-bin DIR, else from the working tree's
+# build (make all), else, when the tree does not build, from HEAD built in a
+# temporary directory; the table says which.
+#
+# --tiny: N=50, 10 rounds, 5,000 ingest events, K=1, about 5 s; writes
+# bench/results/tiny.txt only. It proves the benchmark works and asserts
+# nothing about speed.
+#
+# Exit status: 0 when every run delivered every event exactly once and
+# livctl send - succeeded; 1 when a run lost or duplicated a delivery or
+# failed; 2 on a usage error.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+tiny=0
+repeat=3
+sizes="1000 10000 18000"
+rounds=""
+ingest_events=300000
+ingest_n=1000
+install=1
+keep=0
+livd_bin=""
+
+usage() {
+	sed -n '4,5p' "$0" | sed 's/^# *//' >&2
+	exit 2
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--tiny) tiny=1 ;;
+	--repeat) [ $# -ge 2 ] || usage; repeat=$2; shift ;;
+	--sizes) [ $# -ge 2 ] || usage; sizes=$2; shift ;;
+	--rounds) [ $# -ge 2 ] || usage; rounds=$2; shift ;;
+	--ingest-events) [ $# -ge 2 ] || usage; ingest_events=$2; shift ;;
+	--no-install) install=0 ;;
+	--livd-bin) [ $# -ge 2 ] || usage; livd_bin=$2; shift ;;
+	--keep) keep=1 ;;
+	-h|--help) usage ;;
+	*) echo "run.sh: unknown option '$1'" >&2; usage ;;
+	esac
+	shift
+done
+if [ "$tiny" = 1 ]; then
+	sizes=50
+	rounds=${rounds:-10}
+	ingest_events=5000
+	ingest_n=50
+	repeat=1
+fi
+case "$repeat" in ''|*[!0-9]*|0) echo "run.sh: bad --repeat '$repeat'" >&2; usage ;; esac
+
+say() { printf '%s\n' "run.sh: $*" >&2; }
+fail() { say "$*"; exit 1; }
+
+# --- what we need ----------------------------------------------------------
+
+nchan_so=/usr/lib/nginx/modules/ngx_nchan_module.so
+if ! command -v nginx >/dev/null 2>&1 || [ ! -f "$nchan_so" ]; then
+	[ "$install" = 1 ] || fail "nginx or $nchan_so missing (and --no-install)"
+	say "installing nginx and libnginx-mod-nchan"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+	    install -y -q nginx libnginx-mod-nchan >&2 ||
+	    fail "apt-get install nginx libnginx-mod-nchan failed"
+fi
+make -s -C "$here" livbench >&2 || fail "cannot build livbench"
+
+tmp=$(mktemp -d /tmp/livbench.XXXXXX) || fail "mktemp failed"
+trap 'rm -rf "$tmp"' EXIT
+
+# livd and livctl: --livd-bin DIR, else the working tree's build (make
+# all), else, when the tree does not build, HEAD built privately. They
+# are copied, in the tree's layout so livd finds share/livd beside them:
+# a rebuild by someone else cannot swap the binary mid-run.
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+src="$root"
+if [ -n "$livd_bin" ]; then
+	bindir=$livd_bin
+	commit="$bindir (commit unknown)"
+elif make -s -C "$root" all >&2 && [ -x "$root/build/livctl" ]; then
+	bindir="$root/build"
+	dirty=$(git -C "$root" status --porcelain -- livd livctl share \
+	    2>/dev/null | head -1)
+	[ -z "$dirty" ] || commit="$commit+working tree"
+else
+	say "warning: the working tree does not build; building HEAD ($commit) privately"
+	mkdir -p "$tmp/src" &&
+	    git -C "$root" archive HEAD | tar -x -C "$tmp/src" &&
+	    make -s -C "$tmp/src" all >&2 || fail "cannot build livd at HEAD"
+	bindir="$tmp/src/build"
+	src="$tmp/src"
+	commit="$commit (HEAD built apart: the working tree did not build)"
+fi
+mkdir -p "$tmp/build" "$tmp/share" &&
+    cp "$bindir/livd" "$bindir/livctl" "$tmp/build/" &&
+    cp -R "$src/share/livd" "$tmp/share/" || fail "cannot copy livd"
+livd="$tmp/build/livd"
+livctl="$tmp/build/livctl"
+livbench="$here/livbench"
+
+ncpu=$(nproc)
+if [ "$ncpu" -ge 2 ]; then
+	srv_pin="taskset -c 0"
+	gen_pin="taskset -c 1"
+	pinning="servers on CPU 0 (nchan: 1 worker, worker_cpu_affinity 01; livd: taskset), livbench on CPU 1"
+else
+	srv_pin=""
+	gen_pin=""
+	pinning="1 CPU: nothing pinned"
+fi
+
+# --- servers ---------------------------------------------------------------
+
+server_pid=""
+
+# Stop the server this script started (by its own pid; nginx: the master
+# from our pid file, which takes its worker with it).
+stop_server() {
+	[ -n "$server_pid" ] || return 0
+	kill -TERM "$server_pid" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -KILL "$server_pid" 2>/dev/null
+	wait "$server_pid" 2>/dev/null
+	server_pid=""
+}
+
+cleanup() {
+	stop_server
+	if [ "$keep" = 1 ]; then
+		say "kept $tmp"
+	else
+		rm -rf "$tmp"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# A loopback port nothing listens on, below the ephemeral range where
+# livbench's clients take theirs.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 12000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+wait_port() {
+	for _ in $(seq 200); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+start_nchan() {
+	local prefix="$tmp/nginx-$1"
+	port=$(free_port)
+	mkdir -p "$prefix/logs" "$prefix/tmp"
+	sed "s/@PORT@/$port/" "$here/nchan.conf" >"$prefix/nchan.conf"
+	# The master daemonizes; we know it by our pid file.
+	$srv_pin nginx -p "$prefix" -c "$prefix/nchan.conf" \
+	    -e "$prefix/logs/error.log" >&2 || fail "nginx did not start"
+	for _ in $(seq 100); do
+		[ -s "$prefix/nginx.pid" ] && break
+		sleep 0.05
+	done
+	server_pid=$(cat "$prefix/nginx.pid" 2>/dev/null)
+	[ -n "$server_pid" ] || fail "nginx wrote no pid file"
+	wait_port "$port" || fail "nchan does not listen on $port"
+}
+
+start_livd() {
+	port=$(free_port)
+	sock="$tmp/livd-$1.sock"
+	$srv_pin "$livd" -l "127.0.0.1:$port" -s "$sock" -r 3600 \
+	    2>"$tmp/livd-$1.log" &
+	server_pid=$!
+	for _ in $(seq 200); do
+		"$livctl" -s "$sock" status >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+	"$livctl" -s "$sock" status >/dev/null 2>&1 ||
+	    fail "livd did not start: $(tail -3 "$tmp/livd-$1.log")"
+}
+
+# --- runs ------------------------------------------------------------------
+
+raw="$tmp/raw.txt"
+: >"$raw"
+status=0
+
+record() {	# WHAT RC OUTPUT
+	[ "$2" -eq 0 ] || { say "$1: livbench reported a failure"; status=1; }
+	[ -n "$3" ] || { say "$1: no result"; status=1; return; }
+	printf '%s\n' "$3" | tee -a "$raw" >&2
+}
+
+run_one() {	# KIND N ROUNDS RUN
+	local kind=$1 n=$2 r=$3 k=$4 out rc
+	if [ "$kind" = nchan ]; then
+		start_nchan "$n-$k"
+		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
+		    -P "$server_pid" -n "$n" -r "$r" -c "b${n}r$k")
+		rc=$?
+	else
+		start_livd "$n-$k"
+		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
+		    -P "$server_pid" -n "$n" -r "$r" -s "$sock")
+		rc=$?
+	fi
+	record "$kind N=$n" "$rc" "$out"
+	stop_server
+}
+
+started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+t0=$(date +%s)
+for n in $sizes; do
+	r=${rounds:-$(( (300000 + n - 1) / n ))}
+	[ -n "$rounds" ] || [ "$r" -ge 20 ] || r=20
+	for k in $(seq "$repeat"); do
+		say "N=$n ($k/$repeat): nchan, $r rounds"
+		run_one nchan "$n" "$r" "$k"
+		say "N=$n ($k/$repeat): livd, $r rounds"
+		run_one livd "$n" "$r" "$k"
+	done
+done
+
+awk -v n="$ingest_events" 'BEGIN { for (i = 1; i <= n; i++)
+    printf "append t <p>ingest %d</p>\n", i }' >"$tmp/ingest.txt"
+# Twice: the clients re-polling after each answer as pages do, then each
+# answered once only (--no-repoll: the events just queue), which times the
+# ingest path alone.
+for k in $(seq "$repeat"); do
+	for mode in repoll no-repoll; do
+		say "ingest ($k/$repeat, $mode): $ingest_events events through one livctl send -, $ingest_n clients held"
+		start_livd "ingest-$mode-$k"
+		flag=""
+		[ "$mode" = repoll ] || flag=--no-repoll
+		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
+		    -P "$server_pid" -n "$ingest_n" -s "$sock" $flag \
+		    --ingest "$tmp/ingest.txt" --livctl "$livctl")
+		record ingest $? "$out"
+		stop_server
+	done
+done
+elapsed=$(( $(date +%s) - t0 ))
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- the table -------------------------------------------------------------
+
+nginx_v=$(nginx -v 2>&1 | sed 's/.*nginx\///')
+nchan_v=$(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)
+nofile=$(grep -o 'nofile=[0-9]*' "$raw" | head -1 | cut -d= -f2)
+
+table() {
+	echo "livd vs nginx+nchan ($started, ${elapsed}s; medians of $repeat runs each)"
+	echo "livd $commit; nginx $nginx_v, nchan $nchan_v; $(uname -sr); $ncpu CPUs"
+	echo "pinning: $pinning"
+	echo "load average at start: $load_start; at end: $load_end (other work on the machine skews rates and latency more than CPU time)"
+	echo "livd -r 3600; nchan longpoll, 1 worker; livbench: N keep-alive long-polls from 127.0.0.2.., RLIMIT_NOFILE ${nofile:-?}"
+	echo "a round publishes one event and waits until all N clients have it; round 0 (warm-up) untimed"
+	echo
+	awk '
+	function kv(line, key,   a, i, n, p) {
+		n = split(line, a, " ")
+		for (i = 1; i <= n; i++) {
+			p = index(a[i], "=")
+			if (substr(a[i], 1, p - 1) == key)
+				return substr(a[i], p + 1)
+		}
+		return ""
+	}
+	# The median of the values of key over the lines of (server, n).
+	function med(s, n, key,   i, j, c, v, t, x) {
+		c = 0
+		for (i = 1; i <= cnt[s, n]; i++) {
+			x = kv(L[s, n, i], key)
+			if (x == "" || x == "na")
+				continue
+			v[++c] = x + 0
+		}
+		if (c == 0)
+			return ""
+		for (i = 2; i <= c; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
+				t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+			}
+		return c % 2 ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+	}
+	function total(s, n, key,   i, sum) {
+		sum = 0
+		for (i = 1; i <= cnt[s, n]; i++)
+			sum += kv(L[s, n, i], key)
+		return cnt[s, n] ? sum : ""
+	}
+	function fmt(f, x) { return x == "" ? "-" : sprintf(f, x) }
+	function line(name, l, c, f, target,   r) {
+		r = "-"
+		if (l != "" && c != "" && c + 0 != 0)
+			r = sprintf("%.2f", l / c)
+		printf "%-34s %6s %11s %11s %7s  %s\n", name, n, fmt(f, l),
+		    fmt(f, c), r, target
+	}
+	function row(name, key, f, target) {
+		line(name, med("livd", n, key), med("nchan", n, key), f,
+		    target)
+	}
+	function sumrow(name, key, target) {
+		line(name, total("livd", n, key), total("nchan", n, key), "%d",
+		    target)
+	}
+	$1 == "mode=fanout" {
+		s = kv($0, "server"); n = kv($0, "n")
+		L[s, n, ++cnt[s, n]] = $0
+		if (!(n in seen)) { seen[n] = 1; order[++k] = n }
+	}
+	$1 == "mode=ingest" {
+		m = kv($0, "repoll")
+		L["ingest", m, ++cnt["ingest", m]] = $0
+	}
+	END {
+		printf "%-34s %6s %11s %11s %7s  %s\n", "figure", "N",
+		    "livd", "nchan", "l/n", "target"
+		for (i = 1; i <= k; i++) {
+			n = order[i]
+			row("set-up rate (clients/s)", "setup_rate", "%.0f", "")
+			row("RSS per held poll (bytes)", "rss_per_client_b",
+			    "%.0f", "l/n <= 0.20")
+			row("deliveries/s (generator-bound)",
+			    "deliveries_per_s", "%.0f", "")
+			row("server CPU per delivery (us)",
+			    "srv_sched_us_per_delivery", "%.2f",
+			    (n == 1000 || n == 10000) ? "l/n <= 0.50" : "")
+			row("  of which user space (us)",
+			    "srv_user_us_per_delivery", "%.2f", "")
+			row("generator CPU per delivery (us)",
+			    "bench_cpu_us_per_delivery", "%.2f", "")
+			row("server busy (CPU s / wall s)", "srv_util",
+			    "%.2f", "")
+			row("latency p50 (ms)", "lat_p50_ms", "%.2f", "")
+			row("latency p99 (ms)", "lat_p99_ms", "%.2f",
+			    n == 10000 ? "l/n <= 1" : "")
+			row("latency max (ms)", "lat_max_ms", "%.2f", "")
+			sumrow("lost deliveries (all runs)", "lost", "0")
+			sumrow("duplicates (all runs)", "dup", "0")
+			row("livd own fan-out p50 (ms)", "livd_fanout_ms_p50",
+			    "%.2f", "")
+			row("livd own fan-out max (ms)", "livd_fanout_ms_max",
+			    "%.2f", n == 10000 ? "livd <= 30" : "")
+			row("rounds per run", "rounds", "%d", "")
+			print ""
+			last = n
+		}
+		x = med("livd", last, "rss_per_client_b")
+		if (x != "")
+			printf "projection: 1,000,000 held polls = %.2f GB of livd RSS at %d bytes each (N=%s), plus kernel socket buffers\n\n",
+			    x * 1e6 / 1e9, x, last
+		s = "ingest"
+		for (m = 1; m >= 0; m--) {
+			if (!cnt[s, m])
+				continue
+			printf "livctl send - ingest, %s: %.0f events/s%s\n  (median of %d; %s events, %s clients at /bench; %.2f s; livd CPU %.2f s = %.2f us/event; livctl CPU %.2f s; %.0f poll answers)\n",
+			    m ? "pages re-polling" : "each poll answered once",
+			    med(s, m, "ingest_events_per_s"),
+			    m ? "   target >= 200000" : "", cnt[s, m],
+			    kv(L[s, m, 1], "events"), kv(L[s, m, 1], "n"),
+			    med(s, m, "ingest_s"), med(s, m, "srv_cpu_s"),
+			    med(s, m, "srv_cpu_us_per_event"),
+			    med(s, m, "livctl_cpu_s"),
+			    med(s, m, "poll_answers")
+		}
+	}' "$raw"
+	echo
+	echo "server CPU per delivery: on-CPU time of the server's processes over the timed"
+	echo "rounds (/proc/PID/task/*/schedstat; srv_cpu_us_per_delivery in the raw lines is"
+	echo "the same from utime+stime), divided by deliveries; it includes reading each"
+	echo "re-poll, and on loopback the kernel's receive path of the client's socket."
+	echo "RSS per held poll: (VmRSS summed over the server's processes with N polls held,"
+	echo "minus the same before connecting) / N. livd own fan-out: livd's metric"
+	echo "fanout_seconds_last (control command stats), read after each round."
+	echo "reproduce: make bench (bench/run.sh)"
+	echo
+	echo "raw:"
+	cat "$raw"
+}
+
+mkdir -p "$here/results"
+if [ "$tiny" = 1 ]; then
+	table | tee "$here/results/tiny.txt"
+else
+	file="$here/results/$(date -u +%Y-%m-%dT%H%M%SZ).txt"
+	table | tee "$file"
+	cp "$file" "$here/results/latest.txt"
+	say "wrote $file and bench/results/latest.txt"
+fi
+exit $status

@@ -1,0 +1,327 @@
+#!/usr/bin/env bats
+# Cluster mode (livd.yaml: redis, node_id): two and three livd nodes with
+# one redis-server, started by each test on free loopback ports.
+
+load helper
+
+NODE_PIDS=()
+REDIS_PORT=
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+redis_start() {
+	REDIS_PORT=${REDIS_PORT:-$(free_port)}
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
+	    --appendonly no --daemonize yes \
+	    --logfile "$BATS_TEST_TMPDIR/redis.log" \
+	    --pidfile "$BATS_TEST_TMPDIR/redis.pid" >/dev/null
+	for ((i = 0; i < 100; i++)); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "redis-server did not start" >&2
+	return 1
+}
+
+redis_stop() {
+	redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+	for ((i = 0; i < 100; i++)); do
+		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || return 0
+		sleep 0.05
+	done
+}
+
+# node_start N [config lines...]: livd node N on its own port and socket.
+node_start() {
+	local n=$1 conf="$BATS_TEST_TMPDIR/n$1.yaml"
+	shift
+	{
+		echo "redis: redis://127.0.0.1:$REDIS_PORT/0"
+		echo "node_id: n$n"
+		echo "refresh: 1"
+		echo "presence_timeout: 3"
+		printf '%s\n' "$@"
+	} >"$conf"
+	"$LIVD" -c "$conf" -l 127.0.0.1:0 -s "$BATS_TEST_TMPDIR/n$n.sock" \
+	    </dev/null 2>"$BATS_TEST_TMPDIR/n$n.log" 3>&- &
+	NODE_PIDS[$n]=$!
+	for ((i = 0; i < 200; i++)); do
+		if "$LIVCTL" -s "$BATS_TEST_TMPDIR/n$n.sock" status \
+		    >"$BATS_TEST_TMPDIR/n$n.status" 2>/dev/null &&
+		    grep -q '^redis: up' "$BATS_TEST_TMPDIR/n$n.status"; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "node $n did not come up" >&2
+	cat "$BATS_TEST_TMPDIR/n$n.log" >&2
+	return 1
+}
+
+n() {
+	local n=$1
+	shift
+	"$LIVCTL" -s "$BATS_TEST_TMPDIR/n$n.sock" "$@"
+}
+
+node_url() {
+	echo "http://$(sed -n 's/^listen: //p' "$BATS_TEST_TMPDIR/n$1.status")"
+}
+
+# node_connect N LOCATION PRINCIPAL: prints "uuid seq".
+node_connect() {
+	curl -s -d "location=$2" -d "principal=$3" "$(node_url "$1")/connect" |
+	    jget 'd["uuid"] + " " + str(d["seq"])'
+}
+
+node_poll() {
+	curl -s -m 5 "$(node_url "$1")/client/$2/output?since=$3"
+}
+
+setup() {
+	redis_start
+}
+
+teardown() {
+	local n status
+	for n in "${!NODE_PIDS[@]}"; do
+		kill -TERM "${NODE_PIDS[$n]}" 2>/dev/null || continue
+		status=0
+		wait "${NODE_PIDS[$n]}" || status=$?
+		if [ "$status" != 0 ] && [ "$status" != 137 ]; then
+			echo "node $n exited $status" >&3
+		fi
+	done
+	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+		for n in "${!NODE_PIDS[@]}"; do
+			echo "--- n$n.log ---" >&3
+			cat "$BATS_TEST_TMPDIR/n$n.log" >&3
+		done
+	fi
+	redis_stop
+}
+
+@test "cluster: an event sent through one node reaches a page on another" {
+	node_start 1
+	node_start 2
+	read -r u seq < <(node_connect 2 /chat bob)
+	n 1 send -l /chat append target '<p>x</p>'
+	node_poll 2 "$u" "$seq" | jassert '[(e["verb"], e["html"]) for e in d["events"]] == [("append", "<p>x</p>")]'
+	run n 1 status
+	assert_contains "$output" $'\nredis: up'
+}
+
+@test "cluster: events sent one after another through different nodes arrive in order" {
+	node_start 1
+	node_start 2
+	node_start 3
+	read -r u seq < <(node_connect 3 /order carol)
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		n $(( i % 2 + 1 )) send -l /order append log "$i"
+	done
+	node_poll 3 "$u" "$seq" | jassert '[e["html"] for e in d["events"]] == [str(i) for i in range(1, 11)] and [e["seq"] for e in d["events"]] == sorted(e["seq"] for e in d["events"])'
+}
+
+@test "cluster: who lists every principal online anywhere, sorted and unique; --local only this node's" {
+	node_start 1
+	node_start 2
+	node_connect 1 /chat zorg.member.uwe >/dev/null
+	node_connect 2 /chat zorg.member.dominik >/dev/null
+	node_connect 2 /chat zorg.member.uwe >/dev/null
+	node_connect 2 /other zorg.member.anna >/dev/null
+	run n 1 who /chat
+	assert_lines zorg.member.dominik zorg.member.uwe
+	run n 2 who
+	assert_lines '/chat zorg.member.dominik' '/chat zorg.member.uwe' '/other zorg.member.anna'
+	run n 1 who --local /chat
+	assert_lines zorg.member.uwe
+	run n 1 clients /chat
+	[ "${#lines[@]}" = 3 ]
+	run n 1 clients --local
+	[ "${#lines[@]}" = 1 ]
+}
+
+@test "cluster: send -c reaches another node's client; an unknown uuid is an error" {
+	node_start 1
+	node_start 2
+	read -r u seq < <(node_connect 2 /x bob)
+	n 1 send -c "$u" text box hi
+	node_poll 2 "$u" "$seq" | jassert '[e["text"] for e in d["events"]] == ["hi"]'
+	run --separate-stderr n 1 send -c "$NOUUID" text box hi
+	assert_status 1
+	assert_eq "$stderr" "livctl: unknown client '$NOUUID'"
+}
+
+@test "cluster: refresh and reload act on every node; --local on this one" {
+	node_start 1
+	node_start 2
+	n 1 refresh 7
+	run n 2 refresh
+	assert_eq "$output" 7
+	n 2 refresh --local 3
+	run n 1 refresh
+	assert_eq "$output" 7
+	# A verb added to the files reaches every node with one reload.
+	cp "$SHIPPED_VERBS" "$BATS_TEST_TMPDIR/verbs1.yaml"
+	cp "$SHIPPED_VERBS" "$BATS_TEST_TMPDIR/verbs2.yaml"
+	kill -TERM "${NODE_PIDS[1]}" "${NODE_PIDS[2]}"
+	wait "${NODE_PIDS[1]}" "${NODE_PIDS[2]}" || true
+	node_start 1 "verbs: $BATS_TEST_TMPDIR/verbs1.yaml"
+	node_start 2 "verbs: $BATS_TEST_TMPDIR/verbs2.yaml"
+	run --separate-stderr n 2 send special 42
+	assert_status 1
+	for i in 1 2; do
+		printf '\nspecial: {args: [arg]}\n' >>"$BATS_TEST_TMPDIR/verbs$i.yaml"
+	done
+	n 1 reload
+	for ((i = 0; i < 40; i++)); do
+		n 2 verbs | grep -q '^special arg$' && break
+		sleep 0.05
+	done
+	run n 2 verbs
+	assert_contains "$output" "special arg"
+	run n 2 reload --local
+	assert_status 0
+}
+
+@test "cluster: a page whose node is killed reconnects to another and misses nothing" {
+	node_start 1
+	node_start 2
+	read -r u seq < <(node_connect 1 /room carol)
+	n 2 send -l /room append log one
+	cursor=$(node_poll 1 "$u" "$seq" | jget 'd["seq"]')
+	kill -KILL "${NODE_PIDS[1]}"
+	wait "${NODE_PIDS[1]}" 2>/dev/null || true
+	unset 'NODE_PIDS[1]'
+	for i in two three four; do
+		n 2 send -l /room append log "$i"
+	done
+	read -r u2 _ < <(node_connect 2 /room carol)
+	node_poll 2 "$u2" "$cursor" | jassert '[e["html"] for e in d["events"]] == ["two", "three", "four"]'
+}
+
+@test "cluster: a node that has no history of the location fills it from Redis" {
+	node_start 1
+	read -r u seq < <(node_connect 1 /room carol)
+	n 1 send -l /room append log one
+	cursor=$(node_poll 1 "$u" "$seq" | jget 'd["seq"]')
+	n 1 send -l /room append log two
+	n 1 send -l /room append log three
+	node_start 2
+	read -r u2 _ < <(node_connect 2 /room carol)
+	node_poll 2 "$u2" "$cursor" | jassert '[e["html"] for e in d["events"]] == ["two", "three"]'
+}
+
+@test "cluster: a cursor older than the history gets a reload" {
+	node_start 1 "history_limit: 2"
+	read -r u seq < <(node_connect 1 /room carol)
+	for i in 1 2 3 4 5; do
+		n 1 send -l /room append log "$i"
+	done
+	node_start 2 "history_limit: 2"
+	read -r u2 _ < <(node_connect 2 /room carol)
+	node_poll 2 "$u2" "$seq" | jassert '[e["verb"] for e in d["events"]] == ["reload"]'
+}
+
+@test "cluster: a dead node's principals leave who within the presence timeout" {
+	node_start 1
+	node_start 2
+	node_connect 1 /chat ghost >/dev/null
+	node_connect 2 /chat alive >/dev/null
+	run n 2 who /chat
+	assert_lines alive ghost
+	kill -KILL "${NODE_PIDS[1]}"
+	wait "${NODE_PIDS[1]}" 2>/dev/null || true
+	unset 'NODE_PIDS[1]'
+	for ((i = 0; i < 50; i++)); do
+		run n 2 who /chat
+		[ "$output" = alive ] && break
+		sleep 0.1
+	done
+	assert_lines alive
+}
+
+@test "cluster: with Redis down a local send still reaches a local page; back up, all is as before" {
+	node_start 1
+	node_start 2
+	read -r u seq < <(node_connect 2 /out erin)
+	redis_stop
+	for ((i = 0; i < 40; i++)); do
+		n 2 status | grep -q '^redis: down' && break
+		sleep 0.05
+	done
+	run n 2 status
+	assert_contains "$output" $'\nredis: down'
+	n 2 send -l /out append t during
+	cursor=$(node_poll 2 "$u" "$seq" | jassert '[e["html"] for e in d["events"]] == ["during"]' && node_poll 2 "$u" "$seq" | jget 'd["seq"]')
+	redis_start
+	for ((i = 0; i < 100; i++)); do
+		n 2 status | grep -q '^redis: up' && n 1 status | grep -q '^redis: up' && break
+		sleep 0.05
+	done
+	run n 2 status
+	assert_contains "$output" $'\nredis: up'
+	# Presence is registered again in the restarted Redis.
+	run n 1 who /out
+	assert_lines erin
+	n 1 send -l /out append t after
+	node_poll 2 "$u" "$cursor" | jassert '[e["html"] for e in d["events"]] == ["after"]'
+	grep -q 'redis: link down' "$BATS_TEST_TMPDIR/n2.log"
+}
+
+@test "cluster: Redis stopped and restarted under load: livd keeps serving, pages lose nothing silently" {
+	node_start 1
+	node_start 2
+	read -r u seq < <(node_connect 2 /load reader)
+	(
+		for i in $(seq 1 400); do
+			echo "append log $i"
+			sleep 0.005
+		done
+	) | n 1 send -l /load - 2>"$BATS_TEST_TMPDIR/send.err" &
+	sender=$!
+	sleep 0.5
+	redis_stop
+	sleep 0.5
+	redis_start
+	wait "$sender" || true
+	for ((i = 0; i < 100; i++)); do
+		n 1 status | grep -q '^redis: up' && break
+		sleep 0.05
+	done
+	n 1 send -l /load append log last
+	# Read everything: every event once and in order, or a reload.
+	cursor=$seq
+	seen=
+	for ((i = 0; i < 50; i++)); do
+		body=$(node_poll 2 "$u" "$cursor")
+		cursor=$(printf '%s' "$body" | jget 'd["seq"]')
+		seen="$seen $(printf '%s' "$body" | jget '" ".join(e.get("html", e["verb"]) for e in d["events"])')"
+		case $seen in *last*|*reload*) break ;; esac
+	done
+	printf '%s\n' "$seen" | python3 -c '
+import sys
+words = sys.stdin.read().split()
+assert words, "nothing arrived"
+if "reload" not in words:
+	nums = [int(w) for w in words if w != "last"]
+	assert nums == sorted(nums) and len(set(nums)) == len(nums), words
+	assert words[-1] == "last", words
+'
+	run n 1 status
+	assert_status 0
+	run n 2 status
+	assert_status 0
+}
+
+@test "standalone: status has no redis line" {
+	SOCK="$BATS_TEST_TMPDIR/livd.sock"
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK"
+	run livctl status
+	[[ "$output" != *redis:* ]]
+	kill -TERM "$LIVD_PID"
+	wait "$LIVD_PID"
+	LIVD_PID=
+}
