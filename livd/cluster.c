@@ -69,7 +69,15 @@ static const char send_script[] =
     "local s = string.format('%.0f', redis.call('INCR', KEYS[1]))\n"
     "local e = '{\"seq\":' .. s .. ',' .. ARGV[1]\n"
     "if KEYS[2] ~= '' then\n"
-    "  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], s .. '-0', 'e', e)\n"
+    "  redis.call('XADD', KEYS[2], s .. '-0', 'e', e)\n"
+    /* XDEL, unlike MAXLEN, moves max-deleted-entry-id: the stream then
+     * says how far back it is complete. */
+    "  local over = redis.call('XLEN', KEYS[2]) - tonumber(ARGV[3])\n"
+    "  if over > 0 then\n"
+    "    for _, old in ipairs(redis.call('XRANGE', KEYS[2], '-', '+',"
+    " 'COUNT', math.min(over, 100))) do\n"
+    "      redis.call('XDEL', KEYS[2], old[1]) end\n"
+    "  end\n"
     "  redis.call('PEXPIRE', KEYS[2], ARGV[4])\n"
     "end\n"
     "redis.call('PUBLISH', ARGV[7], ARGV[2] .. e .. '}')\n"

@@ -107,8 +107,10 @@ conn_arm(struct conn *c, short events, double seconds)
 	if (c->armed != events) {
 		if (c->armed != 0)
 			event_del(&c->ev);
-		event_assign(&c->ev, livd.base, c->fd, events | EV_PERSIST,
-		    conn_cb, c);
+		/* Reads are edge-triggered (conn_read drains the socket), so
+		 * epoll does not look at every waiting socket twice. */
+		event_assign(&c->ev, livd.base, c->fd, events | EV_PERSIST |
+		    (events & EV_READ ? EV_ET | EV_CLOSED : 0), conn_cb, c);
 		c->armed = events;
 	}
 	event_add(&c->ev, tv);
@@ -248,35 +250,82 @@ conn_flush(struct conn *c)
 		conn_replied(c);
 }
 
-/* Format the response head; returns its length. */
+/* A response head being written into a fixed buffer. */
+struct head {
+	char	*p;
+	char	*end;
+};
+
+static void
+head_put(struct head *h, const char *s, size_t n)
+{
+	if (n > (size_t)(h->end - h->p))
+		n = (size_t)(h->end - h->p);
+	memcpy(h->p, s, n);
+	h->p += n;
+}
+
+#define HEAD_PUT(h, literal)	head_put((h), (literal), sizeof(literal) - 1)
+
+static void
+head_number(struct head *h, size_t v)
+{
+	char digits[24], *d = digits + sizeof digits;
+
+	do
+		*--d = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	head_put(h, d, (size_t)(digits + sizeof digits - d));
+}
+
+/*
+ * Format the response head; returns its length. Written by hand, not
+ * with printf: every answer has one, and a fan-out makes thousands.
+ */
 static size_t
-format_head(struct conn *c, char *head, size_t size, int status,
+format_head(struct conn *c, char *buf, size_t size, int status,
     const char *ctype, const char *extra, size_t bodylen)
 {
-	static char date[64];
+	static char date[48];
+	static size_t datelen;
 	static time_t date_at;
 	time_t now = time(NULL);
-	char length[48] = "";
-	int n;
+	const char *reason = status_reason(status);
+	struct head h = { buf, buf + size };
 
 	if (now != date_at) {
 		struct tm tm;
 
 		gmtime_r(&now, &tm);
-		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		datelen = strftime(date, sizeof date,
+		    "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 		date_at = now;
 	}
-	if (bodylen != HTTP_NO_LENGTH)
-		snprintf(length, sizeof length, "Content-Length: %zu\r\n",
-		    bodylen);
-	n = snprintf(head, size, "HTTP/1.1 %d %s\r\nServer: livd/"
-	    LIVD_VERSION "\r\nDate: %s\r\n%s%s%s%s"
-	    "Cache-Control: no-store\r\n%s%s\r\n", status,
-	    status_reason(status), date, ctype ? "Content-Type: " : "",
-	    ctype ? ctype : "", ctype ? "\r\n" : "", length,
-	    !c->keep_alive ? "Connection: close\r\n" : c->http10 ?
-	    "Connection: keep-alive\r\n" : "", extra ? extra : "");
-	return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
+	HEAD_PUT(&h, "HTTP/1.1 ");
+	head_number(&h, (size_t)status);
+	HEAD_PUT(&h, " ");
+	head_put(&h, reason, strlen(reason));
+	HEAD_PUT(&h, "\r\nServer: livd/" LIVD_VERSION "\r\n");
+	head_put(&h, date, datelen);
+	if (ctype != NULL) {
+		HEAD_PUT(&h, "Content-Type: ");
+		head_put(&h, ctype, strlen(ctype));
+		HEAD_PUT(&h, "\r\n");
+	}
+	if (bodylen != HTTP_NO_LENGTH) {
+		HEAD_PUT(&h, "Content-Length: ");
+		head_number(&h, bodylen);
+		HEAD_PUT(&h, "\r\n");
+	}
+	HEAD_PUT(&h, "Cache-Control: no-store\r\n");
+	if (!c->keep_alive)
+		HEAD_PUT(&h, "Connection: close\r\n");
+	else if (c->http10)
+		HEAD_PUT(&h, "Connection: keep-alive\r\n");
+	if (extra != NULL)
+		head_put(&h, extra, strlen(extra));
+	HEAD_PUT(&h, "\r\n");
+	return (size_t)(h.p - buf);
 }
 
 /* Reply with a body copied from the caller (or none). */
@@ -485,9 +534,10 @@ conn_process(struct conn *c)
 }
 
 /*
- * Read what the socket has into one buffer shared by all connections, then
- * keep it in c->in, sized to fit: a connection that is only waiting holds
- * no input buffer at all. -1 when the connection is gone.
+ * Read all the socket has (reads are edge-triggered) into one buffer
+ * shared by all connections, then keep it in c->in, sized to fit: a
+ * connection that is only waiting holds no input buffer at all. -1 when
+ * the connection is gone or sent more than any request may be.
  */
 static int
 conn_read(struct conn *c)
@@ -496,22 +546,25 @@ conn_read(struct conn *c)
 	size_t limit = livd.cfg.max_header + livd.cfg.max_body + 4096;
 	ssize_t n;
 
-	do
-		n = read(c->fd, chunk, sizeof chunk);
-	while (n < 0 && errno == EINTR);
-	if (n == 0 || (n < 0 && errno != EAGAIN))
-		return -1;
-	if (n < 0)
-		return 0;
-	if (c->inlen + (size_t)n > limit)
-		return -1;	/* more than any request may be */
-	if (c->incap < c->inlen + (size_t)n) {
-		c->incap = c->inlen + (size_t)n;
-		c->in = xrealloc(c->in, c->incap);
+	for (;;) {
+		n = recv(c->fd, chunk, sizeof chunk, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0)
+			return -1;
+		if (c->inlen + (size_t)n > limit)
+			return -1;
+		if (c->incap < c->inlen + (size_t)n) {
+			c->incap = c->inlen + (size_t)n;
+			c->in = xrealloc(c->in, c->incap);
+		}
+		memcpy(c->in + c->inlen, chunk, (size_t)n);
+		c->inlen += (size_t)n;
+		if ((size_t)n < sizeof chunk)
+			return 0;	/* drained: the next read would block */
 	}
-	memcpy(c->in + c->inlen, chunk, (size_t)n);
-	c->inlen += (size_t)n;
-	return 0;
 }
 
 static void
@@ -541,13 +594,20 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->state == CONN_CLOSING)
 			return;
 	}
-	if (what & EV_READ) {
+	if (what & (EV_READ | EV_CLOSED)) {
 		if (conn_read(c) != 0) {
 			conn_fail(c);
 			return;
 		}
 		if (c->state == CONN_READING)
 			conn_process(c);
+		/* The peer is done sending: what it asked is answered (or
+		 * being written); a poll it left behind is dropped. */
+		if ((what & EV_CLOSED) && c->state != CONN_CLOSING) {
+			c->keep_alive = false;
+			if (c->state != CONN_WRITING)
+				conn_fail(c);
+		}
 	}
 }
 

@@ -6,26 +6,45 @@
 #include "httpparse.h"
 #include "util.h"
 
-/* Characters of an HTTP token (RFC 9110, 5.6.2). */
+/* Characters of an HTTP token (RFC 9110, 5.6.2), as a table. */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+};
+
 static bool
 is_tchar(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || (c != 0 && strchr("!#$%&'*+-.^_`|~",
-	    c) != NULL);
+	return tchar[c] != 0;
 }
 
 /* Find the end of the head: the byte after CRLF CRLF (or LF LF). */
 static size_t
 head_end(const char *buf, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n')
-			continue;
+	const char *p = buf, *end = buf + len;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		size_t i = (size_t)(p - buf);
+
 		if (i + 1 < len && buf[i + 1] == '\n')
 			return i + 2;
 		if (i + 2 < len && buf[i + 1] == '\r' && buf[i + 2] == '\n')
 			return i + 3;
+		p++;
 	}
 	return 0;
 }
@@ -72,11 +91,26 @@ bad(const char **err, const char *why)
 	return HTTP_PARSE_BAD;
 }
 
-/* Handle one "Name: value" line; name and value are NUL-terminated. */
+/*
+ * Handle one "Name: value" line; name and value are NUL-terminated.
+ * Most headers (Host, User-Agent, Accept...) concern livd not at all: a
+ * look at the name's length sends them away before any comparison.
+ */
 static enum http_parse
-header(struct http_head *h, const char *name, const char *value,
-    const char **err)
+header(struct http_head *h, const char *name, size_t namelen,
+    const char *value, const char **err)
 {
+	switch (namelen) {
+	case 6:		/* expect, origin */
+	case 10:	/* connection */
+	case 12:	/* content-type */
+	case 13:	/* last-event-id */
+	case 14:	/* content-length */
+	case 17:	/* transfer-encoding */
+		break;
+	default:
+		return HTTP_PARSE_OK;
+	}
 	if (strcasecmp(name, "content-length") == 0) {
 		int64_t n;
 
@@ -135,9 +169,8 @@ http_parse_head(char *buf, size_t len, size_t max, struct http_head *h,
 	}
 	h->size = skip + end;
 	buf += skip;
-	for (size_t i = 0; i < end; i++)
-		if (buf[i] == '\0')
-			return bad(err, "NUL in request head");
+	if (memchr(buf, '\0', end) != NULL)
+		return bad(err, "NUL in request head");
 	buf[end - 1] = '\0';
 
 	/* Request line: METHOD SP target SP HTTP/1.x */
@@ -178,6 +211,7 @@ http_parse_head(char *buf, size_t len, size_t max, struct http_head *h,
 
 	for (line = eol + 1; line < buf + end; line = next) {
 		char *colon, *value, *vend;
+		size_t namelen;
 
 		if ((eol = strchr(line, '\n')) == NULL)
 			eol = line + strlen(line);
@@ -194,6 +228,7 @@ http_parse_head(char *buf, size_t len, size_t max, struct http_head *h,
 			colon++;
 		if (colon == line || *colon != ':')
 			return bad(err, "malformed header");
+		namelen = (size_t)(colon - line);
 		*colon = '\0';
 		value = colon + 1;
 		while (*value == ' ' || *value == '\t')
@@ -205,7 +240,7 @@ http_parse_head(char *buf, size_t len, size_t max, struct http_head *h,
 			if (((unsigned char)*q < 0x20 && *q != '\t') ||
 			    *q == 0x7f)
 				return bad(err, "control character in header");
-		if ((rc = header(h, line, value, err)) != HTTP_PARSE_OK)
+		if ((rc = header(h, line, namelen, value, err)) != HTTP_PARSE_OK)
 			return rc;
 	}
 	if (h->chunked && h->content_length >= 0)

@@ -39,17 +39,18 @@ static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
 
+/* The busiest first: a page polls far more often than it does the rest. */
 static const struct route routes[] = {
-	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
-	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
-	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
-	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
-	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
 	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output },
 	{ "GET",  "events",		MATCH_CLIENT,	sse_events },
 	{ "POST", "input",		MATCH_CLIENT,	route_input },
 	{ "POST", "close",		MATCH_CLIENT,	route_close },
 	{ "GET",  "who",		MATCH_CLIENT,	route_who },
+	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
+	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
+	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
+	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
+	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
 };
 
 /*
