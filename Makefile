@@ -40,7 +40,7 @@ FUZZ_SECONDS ?= 20
 F = build-fuzz
 
 .PHONY: all deps run check unit bats lint install uninstall clean asan \
-	fuzz fuzz-build bench
+	fuzz fuzz-build bench check-valgrind
 
 all: $(B)/livd $(B)/livctl
 
@@ -80,6 +80,16 @@ check:
 	@$(MAKE) --no-print-directory fuzz-build
 	tools/fuzz.sh 15 $(FUZZ_TARGETS)
 	bench/run.sh --tiny
+
+# The bats suites with livd under valgrind: any error or leak makes livd
+# exit 99, which each test's teardown catches. Slow, so not in check.
+check-valgrind: all
+	@mkdir -p build-valgrind
+	@printf '#!/bin/sh\nexec valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99 "%s/build/livd" "$$@"\n' \
+	    "$$(pwd)" >build-valgrind/livd
+	@chmod +x build-valgrind/livd
+	@ln -sf ../build/livctl build-valgrind/livctl
+	LIVD_BUILD=build-valgrind bats tests/bats
 
 # libFuzzer targets (clang). make check runs each briefly from the
 # committed corpus; make fuzz runs them longer (FUZZ_SECONDS each).
@@ -149,4 +159,4 @@ lint:
 	mandoc -Tlint -Wwarning man/livd.8 man/livctl.1 man/livd.yaml.5
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-valgrind
