@@ -119,6 +119,22 @@ wait_free(struct cluster_wait *w)
 	free(w);
 }
 
+/*
+ * Did the cluster answer someone still waiting? If not, the wait is over
+ * (and freed): dropped when the connection went, an error otherwise.
+ */
+static bool
+wait_usable(struct cluster_wait *w, json_t *list)
+{
+	if (!w->gone && list == NULL)
+		ctl_slot_error(w->slot, "redis: no answer");
+	if (w->gone || list == NULL) {
+		wait_free(w);
+		return false;
+	}
+	return true;
+}
+
 /* Read an optional string key; false (with an answer sent) if mistyped. */
 static bool
 get_string(struct ctl_conn *c, json_t *req, const char *key,
@@ -429,15 +445,8 @@ who_gathered(void *arg, json_t *list)
 	size_t i, n = 0;
 	char **copies;
 
-	if (w->gone) {
-		wait_free(w);
+	if (!wait_usable(w, list))
 		return;
-	}
-	if (list == NULL) {
-		ctl_slot_error(w->slot, "redis: no answer");
-		wait_free(w);
-		return;
-	}
 	all = xcalloc(json_array_size(list) + 1, sizeof *all);
 	copies = xcalloc(json_array_size(list) + 1, sizeof *copies);
 	json_array_foreach(list, i, item) {
@@ -605,15 +614,8 @@ clients_gathered(void *arg, json_t *list)
 	json_t *out, *item;
 	size_t i;
 
-	if (w->gone) {
-		wait_free(w);
+	if (!wait_usable(w, list))
 		return;
-	}
-	if (list == NULL) {
-		ctl_slot_error(w->slot, "redis: no answer");
-		wait_free(w);
-		return;
-	}
 	out = json_array();
 	json_array_foreach(list, i, item) {
 		char *copy = xstrdup(json_string_value(item)), *p, *l;

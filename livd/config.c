@@ -38,6 +38,7 @@ static const struct config_key config_keys[] = {
 	KEY(keepalive_timeout,	CONFIG_SECONDS,	0.1, 3600,	"75"),
 	KEY(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088"),
 	KEY(log_level,		CONFIG_STRING,	0, 0,		"info"),
+	KEY(max_args,		CONFIG_COUNT,	1, 16,		"16"),
 	KEY(max_body,		CONFIG_SIZE,	256, MIB(64),	"64K"),
 	KEY(max_clients,	CONFIG_COUNT,	1, 1e8,		"1000000"),
 	KEY(max_connections,	CONFIG_COUNT,	1, 1e8,		"1000000"),

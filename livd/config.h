@@ -25,6 +25,7 @@ struct config {
 	double		 presence_timeout;	/* 0: twice refresh plus 5 s */
 	uint64_t	 queue_limit;
 	uint64_t	 history_limit;
+	uint64_t	 max_args;
 	uint64_t	 max_body;
 	uint64_t	 max_header;
 	uint64_t	 max_line;

@@ -21,7 +21,7 @@
 #include "verbs.h"
 
 /* Answers made per loop turn, so a big fan-out cannot stall the loop. */
-#define HUB_FLUSH_SLICE		4096
+#define HUB_FLUSH_SLICE		16384
 
 struct hub hub;
 

@@ -171,7 +171,9 @@ livd_reload(char *err, size_t errlen)
 		log_warnx("reload: %s", err);
 		return -1;
 	}
-	if ((verbs = verbs_load(cfg.verbs, &yerr)) == NULL) {
+	if ((verbs = verbs_load(cfg.verbs, &yerr)) == NULL ||
+	    verbs_check_args(verbs, cfg.max_args, &yerr) != 0) {
+		verbs_free(verbs);
 		config_free(&cfg);
 		log_warnx("reload: %s", err);
 		return -1;
@@ -292,8 +294,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if ((livd.verbs = verbs_load(livd.cfg.verbs, &yerr)) == NULL) {
+	if ((livd.verbs = verbs_load(livd.cfg.verbs, &yerr)) == NULL ||
+	    verbs_check_args(livd.verbs, livd.cfg.max_args, &yerr) != 0) {
 		fprintf(stderr, "%s\n", err);
+		verbs_free(livd.verbs);
 		return 1;
 	}
 	if (livd.cfg.secret_file != NULL &&

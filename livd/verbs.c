@@ -269,6 +269,7 @@ parse_verb(struct yamlfile *yf, struct verb *v, yaml_node_t *key,
 		return yamlfile_error(yf, key, err, "invalid verb name '%s'",
 		    name ? name : "");
 	v->name = xstrdup(name);
+	v->line = yamlfile_line(key);
 	v->id_arg = -1;
 	if (body->type == YAML_SCALAR_NODE && body->data.scalar.length == 0)
 		return 0;	/* "verb:" alone: no arguments, no dom */
@@ -465,4 +466,19 @@ verb_arg(const struct verb *v, const char *name)
 		if (strcmp(v->args[i], name) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* The config's max_args: no verb may take more arguments. */
+int
+verbs_check_args(const struct verbs *vs, size_t max, struct yamlerr *err)
+{
+	for (size_t i = 0; i < vs->count; i++)
+		if (vs->list[i].nargs > max) {
+			snprintf(err->text, err->size, "%s:%d: verb '%s' takes "
+			    "%zu arguments, more than max_args (%zu)", vs->path,
+			    vs->list[i].line, vs->list[i].name,
+			    vs->list[i].nargs, max);
+			return -1;
+		}
+	return 0;
 }

@@ -31,6 +31,7 @@ struct verb {
 	bool		 raw;
 	bool		 coalesce;
 	char		*summary;
+	int		 line;		/* where the verbs file names it */
 };
 
 /* A loaded table; replaced whole on reload, never changed in place. */
@@ -50,5 +51,7 @@ const struct verb	*verbs_find(const struct verbs *, const char *);
 int			 verb_arg(const struct verb *, const char *);
 const char		*verbs_dom_name(enum verb_dom);
 bool			 verbs_reserved(const char *);
+int			 verbs_check_args(const struct verbs *, size_t,
+			    struct yamlerr *);
 
 #endif
