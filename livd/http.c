@@ -432,13 +432,6 @@ http_streaming(const struct conn *c)
 	return c->state == CONN_STREAMING;
 }
 
-/* The reply being made is the connection's last. */
-void
-http_close_after(struct conn *c)
-{
-	c->keep_alive = false;
-}
-
 static void
 continue_once(struct conn *c)
 {

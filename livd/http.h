@@ -73,7 +73,6 @@ void	 http_reply_blob(struct conn *, int, const char *, struct blob *);
 void	 http_error(struct conn *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 http_hold(struct conn *, double, void (*)(struct conn *));
-void	 http_close_after(struct conn *);
 void	 http_stream_start(struct conn *, const char *, double,
 	    void (*)(struct conn *));
 void	 http_stream_write(struct conn *, const char *, size_t);

@@ -180,13 +180,6 @@ buf_json_string(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 }
 
-/* Append a number the way %g prints it: 0.1, 25. */
-void
-buf_number(struct buf *b, double v)
-{
-	buf_printf(b, "%g", v);
-}
-
 /* Hand the buffer's memory to the caller. */
 char *
 buf_steal(struct buf *b)

@@ -45,7 +45,6 @@ void	 buf_addc(struct buf *, char);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_json_string(struct buf *, const char *, size_t);
-void	 buf_number(struct buf *, double);
 char	*buf_steal(struct buf *);
 
 /* Bytes shared by reference count, such as one encoded answer. */
