@@ -60,6 +60,8 @@ stdin_request(const char *line, size_t len, json_t *target, struct buf *out,
 			if (v != NULL)
 				json_object_set(req, target_keys[k], v);
 		}
+		if (json_is_true(json_object_get(target, "dry_run")))
+			json_object_set_new(req, "dry_run", json_true());
 		json_object_set_new(req, "cmd", json_string("send"));
 		text = json_dumps(req, JSON_COMPACT);
 		json_decref(req);
@@ -78,6 +80,8 @@ stdin_request(const char *line, size_t len, json_t *target, struct buf *out,
 		buf_printf(out, ",\"%s\":", target_keys[k]);
 		buf_json_string(out, v, strlen(v));
 	}
+	if (json_is_true(json_object_get(target, "dry_run")))
+		buf_adds(out, ",\"dry_run\":true");
 	buf_adds(out, ",\"line\":");
 	buf_json_string(out, line, len);
 	buf_adds(out, "}\n");

@@ -159,6 +159,8 @@ synopsis(FILE *f, const struct command *cmd)
 void
 usage_line(FILE *f, const struct command *cmd)
 {
+	if (in_shell && f == stderr)
+		return;		/* one line per error; help COMMAND says more */
 	fputs("usage: livctl [-j] [-s SOCKET] ", f);
 	synopsis(f, cmd);
 	if (strcmp(cmd->name, "send") == 0)

@@ -5,6 +5,7 @@
  * the shell knows nothing livd does not say. History is kept in
  * ~/.livctl_history; Ctrl-D leaves.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,18 @@ help(const char *name)
 	printf("\n  %s\n", cmd->summary);
 }
 
+/* Ctrl-C clears the line being typed, as in a shell; it does not leave. */
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	if (write(STDOUT_FILENO, "\n", 1) < 0)
+		return;
+	rl_on_new_line();
+	rl_replace_line("", 0);
+	rl_redisplay();
+}
+
 static char *
 history_path(void)
 {
@@ -286,14 +299,18 @@ history_path(void)
 	return home && *home ? xprintf("%s/.livctl_history", home) : NULL;
 }
 
-/* The interactive shell; returns the exit status of its last command. */
+/*
+ * The interactive shell; leaving it (Ctrl-D, quit) exits 0. Each line
+ * goes to the history file as it is entered, so a killed shell keeps it.
+ */
 int
 shell(void)
 {
+	struct sigaction sa;
+
 	char *prompt = xprintf("livctl %s> ", socket_path);
 	char *history = history_path(), *line;
 	char *words[SHELL_MAX_WORDS];
-	int rc = 0;
 
 	in_shell = true;
 	rl_readline_name = "livctl";
@@ -303,14 +320,20 @@ shell(void)
 	stifle_history(1000);
 	if (history != NULL)
 		read_history(history);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_interrupt;
+	sigaction(SIGINT, &sa, NULL);
 	while ((line = readline(prompt)) != NULL) {
 		char *copy = xstrdup(line);
 		int n = shell_split(copy, words, SHELL_MAX_WORDS);
 
-		if (n != 0)
+		if (n != 0) {
 			add_history(line);
+			if (history != NULL && append_history(1, history) != 0)
+				write_history(history);
+		}
 		if (n < 0)
-			rc = complain(2, "unterminated quote");
+			complain(2, "unterminated quote");
 		else if (n > 0 && strcmp(words[0], "help") == 0)
 			help(n > 1 ? words[1] : NULL);
 		else if (n > 0 && (strcmp(words[0], "quit") == 0 ||
@@ -319,9 +342,9 @@ shell(void)
 			free(line);
 			break;
 		} else if (n > 0 && strcmp(words[0], "shell") == 0)
-			rc = complain(2, "already in the shell");
+			complain(2, "already in the shell");
 		else if (n > 0)
-			rc = run_command(n, words);
+			run_command(n, words);
 		fflush(stdout);
 		free(copy);
 		free(line);
@@ -329,10 +352,10 @@ shell(void)
 	if (line == NULL)
 		putchar('\n');
 	if (history != NULL)
-		write_history(history);
+		history_truncate_file(history, 1000);
 	clear_candidates();
 	clear_history();
 	free(history);
 	free(prompt);
-	return rc;
+	return 0;
 }

@@ -78,6 +78,7 @@ struct stream {
 	bool		 skipping;	/* discarding an overlong line */
 	int		 errors;
 	int		 fatal;		/* 3: livd went away */
+	bool		 dry_run;	/* print who would receive each */
 };
 
 static void
@@ -182,6 +183,11 @@ take_answer(struct stream *s, const char *line, size_t len)
 	lineno = pending_pop(&s->pending).line;
 	if (json_output)
 		printf("%.*s\n", (int)len, line);
+	else if (s->dry_run && (answer = json_loadb(line, len, 0, NULL)) !=
+	    NULL) {
+		print_clients(answer, s->target);	/* who would get it */
+		json_decref(answer);
+	}
 	if (len < 10 || memcmp(line, "{\"ok\":true", 10) != 0) {
 		if ((answer = json_loadb(line, len, 0, &jerr)) == NULL) {
 			s->fatal = complain(3, "unreadable answer from livd: "
@@ -238,6 +244,7 @@ send_stdin(json_t *target)
 		return 3;
 	memset(&s, 0, sizeof s);
 	s.target = target;
+	s.dry_run = json_is_true(json_object_get(target, "dry_run"));
 	buf_init(&s.in);
 	buf_init(&s.out);
 	buf_init(&s.answers);

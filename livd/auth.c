@@ -182,7 +182,8 @@ auth_load(const char *path, char *err, size_t errlen)
 	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 65536)
 		buf_add(&b, chunk, n);
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077) != 0)
-		log_warnx("secret_file %s can be read by others", path);
+		log_warnx("secret_file %s can be read by group or others",
+		    path);
 	fclose(f);
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' ||
 	    b.data[b.len - 1] == '\r'))

@@ -860,7 +860,7 @@ link_lost(const char *why)
 	struct timeval tv;
 	redisAsyncContext *cmd = cl.cmd, *sub = cl.sub;
 
-	if (cl.up || !cl.ever_up || cl.backoff == 0)
+	if (cl.up || cl.backoff == 0)	/* once per outage */
 		log_warnx("redis: link down (%s); serving this node's pages "
 		    "alone", why);
 	cl.up = false;

@@ -356,7 +356,7 @@ cmd_send(struct ctl_conn *c, json_t *req)
 		}
 	}
 	if (json_is_true(json_object_get(req, "dry_run"))) {
-		json_t *list = json_array();
+		json_t *list;
 
 		if (publish_check(&in, err, sizeof err) != PUBLISH_OK) {
 			ctl_error(c, "%s", err);
@@ -364,6 +364,7 @@ cmd_send(struct ctl_conn *c, json_t *req)
 			return;
 		}
 		free(copy);
+		list = json_array();
 		hub_recipients(&t, add_recipient, list);
 		json_array_sort_clients(list);
 		ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "util.h"
@@ -162,6 +163,13 @@ config_set(struct config *cfg, const char *name, const char *value,
 			    "such as 0660, not '%s'", value);
 			return -1;
 		}
+		if (strcmp(name, "redis") == 0 && (strncmp(value, "redis://",
+		    8) != 0 || value[8] == '\0' || value[8] == ':' ||
+		    value[8] == '/')) {
+			snprintf(err, errlen, "redis must be redis://HOST[:PORT]"
+			    "[/DB], not '%s'", value);
+			return -1;
+		}
 		if (*value == '\0') {
 			snprintf(err, errlen, "%s must not be empty", name);
 			return -1;
@@ -172,10 +180,12 @@ config_set(struct config *cfg, const char *name, const char *value,
 		*(char **)field = xstrdup(value);
 		return 0;
 	case CONFIG_BOOL:
-		if (strcmp(value, "true") == 0 || strcmp(value, "yes") == 0)
+		/* YAML 1.1's spellings, as in the verbs file. */
+		if (strcasecmp(value, "true") == 0 ||
+		    strcasecmp(value, "yes") == 0 || strcasecmp(value, "on") == 0)
 			*(bool *)field = true;
-		else if (strcmp(value, "false") == 0 ||
-		    strcmp(value, "no") == 0)
+		else if (strcasecmp(value, "false") == 0 ||
+		    strcasecmp(value, "no") == 0 || strcasecmp(value, "off") == 0)
 			*(bool *)field = false;
 		else {
 			snprintf(err, errlen, "%s must be true or false, not "

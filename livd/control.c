@@ -59,6 +59,7 @@ struct ctl_conn {
 
 static struct evconnlistener	*listener;
 static struct event		*accept_pause;
+static bool			 accept_failing;
 static char			*socket_path;
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
@@ -274,8 +275,10 @@ ctl_seen(struct observer *o, struct msg *m, const struct target *t)
 	    !hub_reaches(t, c->tail_location)))
 		return;
 	if (evbuffer_get_length(out) > livd.cfg.max_output) {
-		ctl_write(c, "{\"ok\":false,\"error\":\"tail: too far "
-		    "behind\"}", 42);
+		static const char behind[] =
+		    "{\"ok\":false,\"error\":\"tail: too far behind\"}";
+
+		ctl_write(c, behind, sizeof behind - 1);
 		hub_unobserve(&c->observer);
 		c->tailing = false;
 		c->closing = true;
@@ -498,6 +501,7 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	(void)l; (void)sa; (void)salen; (void)arg;
+	accept_failing = false;
 	control_adopt(fd);
 }
 
@@ -508,14 +512,19 @@ ctl_resume_accept(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(arg);
 }
 
-/* Out of descriptors: pause a moment rather than spin on the listener. */
+/*
+ * Out of descriptors: pause a moment rather than spin on the listener,
+ * and say so once per shortage.
+ */
 static void
 ctl_accept_error_cb(struct evconnlistener *l, void *arg)
 {
 	struct timeval pause = { 0, 200000 };
 
 	(void)arg;
-	log_warn("control: accept");
+	if (!accept_failing)
+		log_warn("control: accept (pausing until it works again)");
+	accept_failing = true;
 	evconnlistener_disable(l);
 	if (accept_pause == NULL)
 		accept_pause = evtimer_new(livd.base, ctl_resume_accept, l);

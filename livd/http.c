@@ -480,6 +480,7 @@ conn_process(struct conn *c)
 		c->keep_alive = r.head.minor >= 1 ? !r.head.close :
 		    r.head.keep_alive && !r.head.close;
 		if (r.head.chunked) {
+			c->keep_alive = false;	/* the body would follow */
 			http_error(c, 411, "chunked request bodies are not "
 			    "supported: send Content-Length");
 			c->inlen = 0;
@@ -518,6 +519,7 @@ conn_process(struct conn *c)
 	if (used > 0) {
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
+		c->request_at = 0;	/* the next request's clock starts anew */
 	}
 	if (c->inlen == 0 && c->in != NULL) {
 		free(c->in);
@@ -560,6 +562,23 @@ conn_read(struct conn *c)
 	}
 }
 
+/*
+ * A request must arrive whole within keepalive_timeout of its first byte:
+ * a client trickling bytes (each of which would restart the idle timer)
+ * cannot hold a connection open.
+ */
+static bool
+request_too_slow(struct conn *c)
+{
+	double now = now_mono();
+
+	if (c->request_at == 0 || c->request_at > now) {
+		c->request_at = now;
+		return false;
+	}
+	return now - c->request_at > livd.cfg.keepalive_timeout;
+}
+
 static void
 conn_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -574,6 +593,7 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->state == CONN_HELD && c->deadline != NULL)
 			c->deadline(c);
 		else if (c->state == CONN_READING && c->inlen > 0) {
+			c->keep_alive = false;
 			http_error(c, 408, "request timeout");
 			c->inlen = 0;
 		} else if (c->state != CONN_STREAMING || c->deadline == NULL)
@@ -594,6 +614,12 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (c->state == CONN_READING)
 			conn_process(c);
+		if (c->state == CONN_READING && c->inlen > 0 &&
+		    request_too_slow(c)) {
+			c->keep_alive = false;
+			http_error(c, 408, "request timeout");
+			c->inlen = 0;
+		}
 		/* The peer is done sending: what it asked is answered (or
 		 * being written); a poll it left behind is dropped. */
 		if ((what & EV_CLOSED) && c->state != CONN_CLOSING) {
@@ -710,7 +736,7 @@ static int
 parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
 {
 	struct addrinfo hints, *res;
-	char host[256], *colon, *end;
+	char host[256], portbuf[16], *colon, *end;
 	const char *port;
 	long n;
 
@@ -725,7 +751,8 @@ parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
 		snprintf(host, sizeof host, "127.0.0.1");
 	} else {
 		*colon = '\0';
-		port = colon + 1;
+		snprintf(portbuf, sizeof portbuf, "%s", colon + 1);
+		port = portbuf;
 		if (host[0] == '[') {
 			size_t len = strlen(host);
 

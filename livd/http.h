@@ -43,6 +43,7 @@ struct conn {
 	struct waiter		 waiter;	/* while a poll is held */
 	void			(*deadline)(struct conn *);
 	float			 hold;		/* a stream's heartbeat */
+	double			 request_at;	/* first byte of a partial request */
 	TAILQ_ENTRY(conn)	 link;
 };
 

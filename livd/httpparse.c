@@ -179,6 +179,10 @@ http_parse_head(char *buf, size_t len, size_t max, struct http_head *h,
 	*eol = '\0';
 	if (eol > line && eol[-1] == '\r')
 		eol[-1] = '\0';
+	if (strcmp(line, "PRI * HTTP/2.0") == 0) {
+		*err = "HTTP version not supported";
+		return HTTP_PARSE_VERSION;
+	}
 	p = line;
 	while (is_tchar((unsigned char)*p))
 		p++;
@@ -357,7 +361,10 @@ form_get(const struct form *f, const char *name)
 	return NULL;
 }
 
-/* Copy the decoded value of one query parameter; -1 if absent or bad. */
+/*
+ * Copy the decoded value of one query parameter: 0, or -1 when absent, or
+ * -2 when malformed (a bad escape, or longer than out).
+ */
 int
 query_get(const char *query, const char *name, char *out, size_t size)
 {
@@ -371,10 +378,10 @@ query_get(const char *query, const char *name, char *out, size_t size)
 			size_t vlen = len - n - 1, outlen;
 
 			if (vlen >= size)
-				return -1;
+				return -2;
 			memcpy(out, query + n + 1, vlen);
 			if (url_decode(out, vlen, &outlen) != 0)
-				return -1;
+				return -2;
 			out[outlen] = '\0';
 			return 0;
 		}

@@ -813,6 +813,8 @@ hub_recipients(const struct target *t, void (*fn)(struct client *, void *),
 			}
 		break;
 	case TARGET_CLIENT:
+		if (t->client == NULL)
+			break;		/* another node's client */
 		fn(t->client, arg);
 		n = 1;
 		break;

@@ -154,6 +154,14 @@ apply_log_level(void)
 			log_level = (int)i;
 }
 
+/* auth: open lets anyone in as anyone: only on loopback, unless told. */
+static bool
+open_refused(const struct config *cfg, const char *bound)
+{
+	return strcmp(cfg->auth, "open") == 0 && !cfg->insecure_open &&
+	    strncmp(bound, "127.", 4) != 0 && strncmp(bound, "[::1]", 5) != 0;
+}
+
 /*
  * Re-read config and verbs (SIGHUP, livctl reload). On any error the old
  * ones stay and err holds "FILE:LINE: message". The listen address and
@@ -185,6 +193,16 @@ livd_reload(char *err, size_t errlen)
 		log_warnx("reload: %s", err);
 		return -1;
 	}
+	if (open_refused(&cfg, livd.listen_name)) {
+		snprintf(err, errlen, "auth: open on %s needs insecure_open",
+		    livd.listen_name);
+		verbs_free(verbs);
+		config_free(&cfg);
+		log_warnx("reload: %s", err);
+		return -1;
+	}
+	if (cfg.secret_file == NULL)
+		auth_free();
 	if (strcmp(cfg.listen, livd.cfg.listen) != 0 ||
 	    strcmp(cfg.socket, livd.cfg.socket) != 0 ||
 	    (cfg.redis == NULL) != (livd.cfg.redis == NULL) ||
@@ -322,13 +340,10 @@ main(int argc, char **argv)
 	/* seq starts from the clock, so it grows across restarts. */
 	hub_init(livd.base, (uint64_t)(now_wall() * 1e6), livd.cfg.refresh);
 	load_share();
-	if (livd.cfg.state_file != NULL)
-		state_restore(livd.cfg.state_file);
 	if (http_listen(livd.cfg.listen, bound, sizeof bound) != 0)
 		return 1;
 	livd.listen_name = xstrdup(bound);
-	if (strcmp(livd.cfg.auth, "open") == 0 && !livd.cfg.insecure_open &&
-	    strncmp(bound, "127.", 4) != 0 && strncmp(bound, "[::1]", 5) != 0) {
+	if (open_refused(&livd.cfg, bound)) {
 		log_warnx("auth: open lets anyone connect as anyone; on %s use "
 		    "auth: token, or --insecure-open if you mean it", bound);
 		http_shutdown();
@@ -338,6 +353,9 @@ main(int argc, char **argv)
 		http_shutdown();
 		return 1;
 	}
+	/* Only now: a livd that cannot start must not use up the file. */
+	if (livd.cfg.state_file != NULL)
+		state_restore(livd.cfg.state_file);
 	if (cluster_init(err, sizeof err) != 0) {
 		log_warnx("%s", err);
 		control_shutdown();

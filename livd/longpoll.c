@@ -83,9 +83,11 @@ longpoll_output(struct conn *c, struct request *r)
 	struct client *client = r->client;
 	char since[32];
 	uint64_t seq;
+	int rc;
 
-	if (query_get(r->head.query, "since", since, sizeof since) == 0) {
-		if (longpoll_parse_seq(since, &seq) != 0) {
+	if ((rc = query_get(r->head.query, "since", since, sizeof since)) !=
+	    -1) {
+		if (rc != 0 || longpoll_parse_seq(since, &seq) != 0) {
 			http_error(c, 400, "invalid since");
 			return;
 		}

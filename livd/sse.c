@@ -73,14 +73,15 @@ sse_events(struct conn *c, struct request *r)
 	const char *since = r->head.last_event_id;
 	char query[32];
 	uint64_t seq;
+	int rc;
 
 	if (client->waiter == NULL && hub.waiting >= livd.cfg.max_polls) {
 		http_error(c, 503, "too many polls");
 		return;
 	}
-	if (since == NULL && query_get(r->head.query, "since", query,
-	    sizeof query) == 0)
-		since = query;
+	if (since == NULL && (rc = query_get(r->head.query, "since", query,
+	    sizeof query)) != -1)
+		since = rc == 0 ? query : "-";	/* malformed: refused below */
 	if (since != NULL) {
 		if (longpoll_parse_seq(since, &seq) != 0) {
 			http_error(c, 400, "invalid since");

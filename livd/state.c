@@ -139,8 +139,11 @@ state_restore(const char *path)
 	size_t i, nclients = 0;
 	char err[256];
 
-	if (access(path, F_OK) != 0)
+	if (access(path, F_OK) != 0) {
+		log_info("state file %s: %s: starting empty", path,
+		    strerror(errno));
 		return;
+	}
 	if ((state = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL || json_integer_value(json_object_get(state, "livd_state")) !=
 	    STATE_VERSION) {
@@ -151,6 +154,10 @@ state_restore(const char *path)
 	}
 	if (get_seq(state, "seq") > hub.seq)
 		hub.seq = get_seq(state, "seq");
+	if (json_number_value(json_object_get(state, "refresh")) > 0 &&
+	    json_number_value(json_object_get(state, "refresh")) <= 3600)
+		hub.refresh = json_number_value(json_object_get(state,
+		    "refresh"));
 	hub.quiet = true;	/* these pages knew each other already */
 	json_array_foreach(json_object_get(state, "locations"), i, o) {
 		const char *name = json_string_value(json_object_get(o, "name"));
