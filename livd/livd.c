@@ -264,6 +264,31 @@ raise_nofile(void)
 	}
 }
 
+/*
+ * Let go of everything, whatever stage livd reached, and return rc: the
+ * one way out of main, so that valgrind finds nothing on any path.
+ */
+static int
+livd_exit(int rc)
+{
+	if (livd.base != NULL) {
+		cluster_shutdown();
+		hub_shutdown();		/* held polls are answered idle */
+	}
+	http_shutdown();
+	control_shutdown();
+	if (livd.base != NULL)
+		event_base_free(livd.base);
+	verbs_free(livd.verbs);
+	auth_free();
+	metrics_free();
+	blob_unref(livd.livepage_js);
+	blob_unref(livd.demo_html);
+	free(livd.listen_name);
+	config_free(&livd.cfg);
+	return rc;
+}
+
 static void
 add_flag(const char *key, const char *value)
 {
@@ -310,25 +335,20 @@ main(int argc, char **argv)
 	}
 	if (config_build(&livd.cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
-		return 1;
+		return livd_exit(1);
 	}
 	if ((livd.verbs = verbs_load(livd.cfg.verbs, &yerr)) == NULL ||
 	    verbs_check_args(livd.verbs, livd.cfg.max_args, &yerr) != 0) {
 		fprintf(stderr, "%s\n", err);
-		verbs_free(livd.verbs);
-		return 1;
+		return livd_exit(1);
 	}
 	if (livd.cfg.secret_file != NULL &&
 	    auth_load(livd.cfg.secret_file, err, sizeof err) != 0) {
 		fprintf(stderr, "livd: %s\n", err);
-		return 1;
+		return livd_exit(1);
 	}
-	if (test) {
-		auth_free();
-		verbs_free(livd.verbs);
-		config_free(&livd.cfg);
-		return 0;
-	}
+	if (test)
+		return livd_exit(0);
 	apply_log_level();
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
@@ -341,26 +361,21 @@ main(int argc, char **argv)
 	hub_init(livd.base, (uint64_t)(now_wall() * 1e6), livd.cfg.refresh);
 	load_share();
 	if (http_listen(livd.cfg.listen, bound, sizeof bound) != 0)
-		return 1;
+		return livd_exit(1);
 	livd.listen_name = xstrdup(bound);
 	if (open_refused(&livd.cfg, bound)) {
 		log_warnx("auth: open lets anyone connect as anyone; on %s use "
 		    "auth: token, or --insecure-open if you mean it", bound);
-		http_shutdown();
-		return 1;
+		return livd_exit(1);
 	}
-	if (control_listen(livd.cfg.socket) != 0) {
-		http_shutdown();
-		return 1;
-	}
+	if (control_listen(livd.cfg.socket) != 0)
+		return livd_exit(1);
 	/* Only now: a livd that cannot start must not use up the file. */
 	if (livd.cfg.state_file != NULL)
 		state_restore(livd.cfg.state_file);
 	if (cluster_init(err, sizeof err) != 0) {
 		log_warnx("%s", err);
-		control_shutdown();
-		http_shutdown();
-		return 1;
+		return livd_exit(1);
 	}
 	sig_hup = evsignal_new(livd.base, SIGHUP, signal_cb, NULL);
 	sig_term = evsignal_new(livd.base, SIGTERM, signal_cb, NULL);
@@ -376,21 +391,10 @@ main(int argc, char **argv)
 
 	if (livd.cfg.state_file != NULL)
 		state_save(livd.cfg.state_file);
-	cluster_shutdown();
-	hub_shutdown();		/* held polls are answered idle */
-	http_shutdown();
-	control_shutdown();
 	event_free(sig_hup);
 	event_free(sig_term);
 	event_free(sig_int);
-	event_base_free(livd.base);
-	verbs_free(livd.verbs);
-	auth_free();
-	metrics_free();
-	blob_unref(livd.livepage_js);
-	blob_unref(livd.demo_html);
-	free(livd.listen_name);
-	config_free(&livd.cfg);
+	livd_exit(0);
 	log_info("stopped");
 	return 0;
 }

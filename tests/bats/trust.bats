@@ -1,0 +1,390 @@
+#!/usr/bin/env bats
+# Who may connect: signed tokens (auth: token), auth: open only on
+# loopback, allowed_origins, the per-client input rate, and the control
+# socket (its mode and group, a stale socket replaced, a live one never
+# stolen).
+
+load helper
+
+config() {
+	printf '%s\n' "$@" >"$BATS_TEST_TMPDIR/livd.yaml"
+	printf '%s' "$BATS_TEST_TMPDIR/livd.yaml"
+}
+
+# A secret of 32 random bytes, readable by its owner only.
+make_secret() {
+	SECRET="$BATS_TEST_TMPDIR/secret"
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$SECRET")
+}
+
+start_token_livd() {
+	make_secret
+	livd_start -r 1 -c "$(config 'auth: token' "secret_file: $SECRET" "$@")"
+}
+
+# POST /connect with url-encoded fields NAME=VALUE...
+connect_form() {
+	local a args=()
+	for a in "$@"; do
+		args+=(--data-urlencode "$a")
+	done
+	http POST /connect "${args[@]}"
+}
+
+# The first line of $output (the status) and the rest (the body).
+split_answer() {
+	code=${output%%$'\n'*}
+	body=${output#*$'\n'}
+}
+
+@test "token: livctl token mints one; POST /connect with it is 200 with the token's principal" {
+	start_token_livd
+	run livctl token -l /chat -p alice
+	assert_status 0
+	[ "${#lines[@]}" = 1 ]
+	token=$output
+	run connect_form location=/chat "token=$token"
+	split_answer
+	assert_eq "$code" 200
+	printf '%s' "$body" | jassert '
+d["principal"] == "alice" and d["location"] == "/chat"
+and len(d["uuid"]) == 32 and isinstance(d["seq"], int)'
+	uuid=$(printf '%s' "$body" | jget 'd["uuid"]')
+	# A principal field cannot override the token's.
+	run connect_form location=/chat "token=$token" principal=mallory
+	split_answer
+	assert_eq "$code" 200
+	printf '%s' "$body" | jassert 'd["principal"] == "alice"'
+	run livctl who /chat
+	assert_lines alice
+	# The client is a real one: it polls and gets its events.
+	livctl send -c "$uuid" append log hello
+	output "$uuid" | jassert '[e["html"] for e in d["events"]] == ["hello"]'
+	# -j: the token and its expiry (an hour by default).
+	livctl -j token -l /chat -p alice | jassert '
+d["ok"] is True and isinstance(d["token"], str)
+and abs(d["expires"] - __import__("time").time() - 3600) < 60'
+}
+
+@test "token: a bad or tampered token is 403 'invalid token'" {
+	start_token_livd
+	token=$(livctl token -l /chat -p alice)
+	for bad in "garbage" "${token}x" "x$token" "${token%.*}" \
+	    "${token%.*}.AAAA" "." ""; do
+		run connect_form location=/chat "token=$bad"
+		split_answer
+		assert_eq "$code" 403
+		assert_eq "$body" '{"error":"invalid token"}'
+	done
+	# The payload changed to another principal, the signature kept.
+	forged=$(python3 -c '
+import base64, sys
+t = sys.argv[1]
+p, mac = t.split(".")
+raw = base64.urlsafe_b64decode(p + "=" * (-len(p) % 4))
+raw = raw.replace(b"alice", b"admin")
+print(base64.urlsafe_b64encode(raw).rstrip(b"=").decode() + "." + mac)' "$token")
+	[ "$forged" != "$token" ]
+	run connect_form location=/chat "token=$forged"
+	split_answer
+	assert_eq "$code" 403
+	assert_eq "$body" '{"error":"invalid token"}'
+	# A token signed with another secret.
+	other=$(python3 -c '
+import base64, hashlib, hmac, sys, time
+payload = ("v1\n%d\n/chat\nalice" % (time.time() + 3600)).encode()
+mac = hmac.new(b"not the secret of this livd!!!!!", payload, hashlib.sha256).digest()
+e = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+print(e(payload) + "." + e(mac))')
+	run connect_form location=/chat "token=$other"
+	split_answer
+	assert_eq "$code" 403
+	assert_eq "$body" '{"error":"invalid token"}'
+	run livctl clients
+	assert_status 0
+	assert_eq "$output" ""
+}
+
+@test "token: an expired token is 403 'token expired'" {
+	start_token_livd
+	run livctl token -l /chat -p alice --ttl 1
+	assert_status 0
+	token=$output
+	sleep 2.1
+	run connect_form location=/chat "token=$token"
+	split_answer
+	assert_eq "$code" 403
+	assert_eq "$body" '{"error":"token expired"}'
+	run livctl token -l /chat -p alice --ttl 0
+	assert_status 1
+}
+
+@test "token: a token for another location is 403 'token is for another location'" {
+	start_token_livd
+	token=$(livctl token -l /chat -p alice)
+	run connect_form location=/admin "token=$token"
+	split_answer
+	assert_eq "$code" 403
+	assert_eq "$body" '{"error":"token is for another location"}'
+	run livctl clients
+	assert_eq "$output" ""
+}
+
+@test "token: a connect without a token is 400 \"missing field 'token'\"" {
+	start_token_livd
+	run connect_form location=/chat principal=alice
+	split_answer
+	assert_eq "$code" 400
+	assert_eq "$body" "{\"error\":\"missing field 'token'\"}"
+	run livctl clients
+	assert_eq "$output" ""
+}
+
+@test "token: auth: token without a secret_file is a FILE:LINE error for livd -t" {
+	cfg=$(config 'refresh: 1' 'auth: token')
+	run "$LIVD" -t -c "$cfg"
+	assert_status 1
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" =~ ^"$cfg":[0-9]+:\ .*secret_file ]] || {
+		echo "not a FILE:LINE: message about secret_file: $output"
+		return 1
+	}
+}
+
+@test "token: a secret shorter than 16 bytes is refused" {
+	(umask 077 && printf 'short\n' >"$BATS_TEST_TMPDIR/secret")
+	cfg=$(config 'auth: token' "secret_file: $BATS_TEST_TMPDIR/secret")
+	run "$LIVD" -t -c "$cfg"
+	assert_status 1
+	assert_contains "$output" "at least 16 bytes"
+	SOCK="$BATS_TEST_TMPDIR/livd.sock"
+	run timeout 10 "$LIVD" -l 127.0.0.1:0 -s "$SOCK" -c "$cfg"
+	assert_status 1
+	assert_contains "$output" "at least 16 bytes"
+	[ ! -e "$SOCK" ]
+	# A secret file that does not exist.
+	cfg=$(config 'auth: token' "secret_file: $BATS_TEST_TMPDIR/nothing")
+	run "$LIVD" -t -c "$cfg"
+	assert_status 1
+	assert_contains "$output" "$BATS_TEST_TMPDIR/nothing"
+}
+
+@test "token: with a good secret livd -t is happy; open mode mints no token" {
+	make_secret
+	run "$LIVD" -t -c "$(config 'auth: token' "secret_file: $SECRET")"
+	assert_status 0
+	livd_start -r 1
+	run livctl token -l /chat -p alice
+	assert_status 1
+	assert_contains "$output" "secret_file"
+}
+
+@test "auth: open on a non-loopback address is refused unless --insecure-open" {
+	SOCK="$BATS_TEST_TMPDIR/livd.sock"
+	run timeout 10 "$LIVD" -l 0.0.0.0:0 -s "$SOCK" -r 1
+	assert_status 1
+	assert_contains "$output" "--insecure-open"
+	[ ! -e "$SOCK" ]
+	run timeout 10 "$LIVD" -c "$(config 'listen: 0.0.0.0:0')" -s "$SOCK" -r 1
+	assert_status 1
+	[ ! -e "$SOCK" ]
+	for addr in '*:0' '[::]:0'; do
+		run timeout 10 "$LIVD" -l "$addr" -s "$SOCK" -r 1
+		assert_status 1
+		assert_contains "$output" "--insecure-open"
+	done
+	[ ! -e "$SOCK" ]
+	# Loopback is fine, IPv6 too.
+	if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+		livd_spawn -l '[::1]:0' -s "$SOCK" -r 1
+		livd_stop
+	fi
+	livd_spawn -l 0.0.0.0:0 -s "$SOCK" -r 1 --insecure-open
+	run livctl status
+	assert_contains "$output" $'\nlisten: 0.0.0.0:'
+	u=$(connect /chat uwe)
+	[ ${#u} = 32 ]
+	livd_stop
+	livd_spawn -s "$SOCK" -r 1 -c "$(config 'listen: 0.0.0.0:0' 'insecure_open: true')"
+	run livctl status
+	assert_contains "$output" $'\nlisten: 0.0.0.0:'
+}
+
+@test "auth: token may listen on a non-loopback address" {
+	make_secret
+	SOCK="$BATS_TEST_TMPDIR/livd.sock"
+	livd_spawn -l 0.0.0.0:0 -s "$SOCK" -r 1 \
+	    -c "$(config 'auth: token' "secret_file: $SECRET")"
+	token=$(livctl token -l /chat -p alice)
+	run connect_form location=/chat "token=$token"
+	split_answer
+	assert_eq "$code" 200
+}
+
+@test "allowed_origins: a foreign Origin is 403 'origin not allowed'; a listed one or none is 200" {
+	livd_start -r 1 -c "$(config \
+	    'allowed_origins: [https://good.example, http://localhost:8080]')"
+	run http POST /connect -H 'Origin: https://evil.example' \
+	    --data 'location=/chat&principal=eve'
+	split_answer
+	assert_eq "$code" 403
+	assert_eq "$body" '{"error":"origin not allowed"}'
+	run livctl clients
+	assert_eq "$output" ""
+	for origin in https://good.example http://localhost:8080; do
+		run http POST /connect -H "Origin: $origin" \
+		    --data 'location=/chat&principal=uwe'
+		split_answer
+		assert_eq "$code" 200
+	done
+	run http POST /connect --data 'location=/chat&principal=uwe'
+	split_answer
+	assert_eq "$code" 200
+	u=$(printf '%s' "$body" | jget 'd["uuid"]')
+	# Input too: a page on a foreign origin may not post as this client.
+	run http POST "/client/$u/input" -H 'Origin: https://evil.example' \
+	    --data 'verb=append&id=log&html=x'
+	split_answer
+	assert_eq "$code" 403
+	assert_eq "$body" '{"error":"origin not allowed"}'
+	# A near miss is foreign too.
+	run http POST "/client/$u/input" -H 'Origin: https://good.example.evil' \
+	    --data 'verb=append&id=log&html=x'
+	split_answer
+	assert_eq "$code" 403
+	run http POST "/client/$u/input" -H 'Origin: https://good.example' \
+	    --data 'verb=append&id=log&html=ok'
+	split_answer
+	assert_eq "$code" 200
+	output "$u" | jassert '[e["html"] for e in d["events"]] == ["ok"]'
+}
+
+@test "input_rate: past the burst input is 429, allowed again after a pause, per client" {
+	livd_start -r 1 -c "$(config 'input_rate: 1' 'input_burst: 3')"
+	u=$(connect /chat uwe)
+	v=$(connect /chat vera)
+	for i in 1 2 3; do
+		run input "$u" verb=append id=log "html=m$i"
+		assert_eq "${lines[0]}" 200
+	done
+	run input "$u" verb=append id=log html=m4
+	split_answer
+	assert_eq "$code" 429
+	assert_eq "$body" '{"error":"too many events: at most 1 a second"}'
+	# Another client is not limited by this one.
+	run input "$v" verb=append id=log html=v1
+	assert_eq "${lines[0]}" 200
+	sleep 1.2
+	run input "$u" verb=append id=log html=m5
+	assert_eq "${lines[0]}" 200
+	run input "$u" verb=append id=log html=m6
+	assert_eq "${lines[0]}" 429
+	# The refused events were not sent.
+	output "$v" | jassert '[e["html"] for e in d["events"]] == ["m1", "m2", "m3", "v1", "m5"]'
+}
+
+@test "control socket: mode 0600 by default, in a directory made 0700" {
+	SOCK="$BATS_TEST_TMPDIR/rundir/livd.sock"
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK" -r 1
+	[ -S "$SOCK" ]
+	assert_eq "$(stat -c %a "$SOCK")" 600
+	assert_eq "$(stat -c %a "$BATS_TEST_TMPDIR/rundir")" 700
+	# Whatever the umask of whoever starts it.
+	livd_stop
+	SOCK="$BATS_TEST_TMPDIR/livd.sock"
+	umask 000
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK" -r 1
+	umask 022
+	assert_eq "$(stat -c %a "$SOCK")" 600
+}
+
+@test "control socket: socket_mode and socket_group from the config" {
+	group=$(id -gn)
+	SOCK="$BATS_TEST_TMPDIR/livd.sock"
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK" -r 1 \
+	    -c "$(config 'socket_mode: 0660' "socket_group: $group")"
+	assert_eq "$(stat -c %a "$SOCK")" 660
+	assert_eq "$(stat -c %G "$SOCK")" "$group"
+	run livctl status
+	assert_status 0
+	livd_stop
+	run "$LIVD" -t -c "$(config 'socket_mode: rw-rw----')"
+	assert_status 1
+	assert_contains "$output" "socket_mode"
+}
+
+@test "control socket: a stale socket from a dead livd is replaced" {
+	livd_start -r 1
+	kill -KILL "$LIVD_PID"
+	wait "$LIVD_PID" || true
+	LIVD_PID=
+	[ -S "$SOCK" ]
+	run livctl status
+	assert_status 3
+	livd_start -r 1
+	run livctl status
+	assert_status 0
+	u=$(connect /chat uwe)
+	livctl send -l /chat append log again
+	output "$u" | jassert '[e["html"] for e in d["events"]] == ["again"]'
+}
+
+@test "control socket: a second livd on a live socket exits 1 with a clear message; the first keeps serving" {
+	livd_start -r 1
+	u=$(connect /chat uwe)
+	inode=$(stat -c %i "$SOCK")
+	run timeout 10 "$LIVD" -l 127.0.0.1:0 -s "$SOCK" -r 1
+	assert_status 1
+	assert_contains "$output" "another livd is running on $SOCK"
+	[ -S "$SOCK" ]
+	assert_eq "$(stat -c %i "$SOCK")" "$inode"
+	running "$LIVD_PID"
+	run livctl status
+	assert_status 0
+	assert_contains "$output" $'\nclients: 1'
+	livctl send -l /chat append log still
+	output "$u" | jassert '[e["html"] for e in d["events"]] == ["still"]'
+}
+
+@test "token: a reload with a new secret invalidates old tokens; a broken secret keeps the old one" {
+	start_token_livd
+	old=$(livctl token -l /chat -p alice)
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$SECRET")
+	run livctl reload
+	assert_status 0
+	run connect_form location=/chat "token=$old"
+	split_answer
+	assert_eq "$code" 403
+	assert_eq "$body" '{"error":"invalid token"}'
+	new=$(livctl token -l /chat -p alice)
+	run connect_form location=/chat "token=$new"
+	split_answer
+	assert_eq "$code" 200
+	# A secret made too short: the reload fails, the secret in force stays.
+	(umask 077 && printf 'tiny\n' >"$SECRET")
+	run livctl reload
+	assert_status 1
+	assert_contains "$output" "at least 16 bytes"
+	running "$LIVD_PID"
+	run connect_form location=/chat "token=$new"
+	split_answer
+	assert_eq "$code" 200
+}
+
+@test "auth: a reload to auth: open on a non-loopback address is refused; tokens are still required" {
+	make_secret
+	SOCK="$BATS_TEST_TMPDIR/livd.sock"
+	cfg=$(config 'auth: token' "secret_file: $SECRET" 'listen: 0.0.0.0:0')
+	livd_spawn -s "$SOCK" -r 1 -c "$cfg"
+	config 'auth: open' 'listen: 0.0.0.0:0' >/dev/null
+	run livctl reload
+	assert_status 1
+	assert_contains "$output" "open"
+	kill -HUP "$LIVD_PID"
+	sleep 0.3
+	running "$LIVD_PID"
+	run connect_form location=/chat principal=eve
+	split_answer
+	assert_eq "$code" 400
+	assert_eq "$body" "{\"error\":\"missing field 'token'\"}"
+}
