@@ -59,7 +59,7 @@ struct ctl_conn {
 
 static struct evconnlistener	*listener;
 static struct event		*accept_pause;
-static bool			 accept_failing;
+static double			 accept_failed_at = -100;
 static char			*socket_path;
 static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
@@ -501,7 +501,6 @@ ctl_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
 	(void)l; (void)sa; (void)salen; (void)arg;
-	accept_failing = false;
 	control_adopt(fd);
 }
 
@@ -522,9 +521,10 @@ ctl_accept_error_cb(struct evconnlistener *l, void *arg)
 	struct timeval pause = { 0, 200000 };
 
 	(void)arg;
-	if (!accept_failing)
+	/* One line per shortage: a burst ends after 10 s without failing. */
+	if (now_mono() - accept_failed_at > 10)
 		log_warn("control: accept (pausing until it works again)");
-	accept_failing = true;
+	accept_failed_at = now_mono();
 	evconnlistener_disable(l);
 	if (accept_pause == NULL)
 		accept_pause = evtimer_new(livd.base, ctl_resume_accept, l);

@@ -37,6 +37,7 @@ static struct evconnlistener	*listener;
 static struct event		*resume_ev;
 static int			 reserve_fd = -1;	/* spent on a 503 */
 static bool			 starving;		/* out of descriptors */
+static double			 starved_at = -100;	/* last accept failure */
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 static char			*scratch;	/* a copy of the head being parsed */
 static size_t			 scratch_size;
@@ -654,7 +655,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	int one = 1;
 
 	(void)l; (void)sa; (void)salen; (void)arg;
-	if (starving) {
+	if (starving && now_mono() - starved_at > 10) {
 		log_info("accepting connections again");
 		starving = false;
 	}
@@ -698,10 +699,12 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 		log_warnx("accept: %s", evutil_socket_error_to_string(error));
 		return;
 	}
+	/* One line per shortage: a burst ends after 10 s without failing. */
 	if (!starving)
 		log_warnx("accept: %s: answering new connections 503 until "
 		    "descriptors free up", evutil_socket_error_to_string(error));
 	starving = true;
+	starved_at = now_mono();
 	for (int i = 0; i < 64 && reserve_fd >= 0; i++) {
 		close(reserve_fd);
 		reserve_fd = -1;
