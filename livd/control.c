@@ -531,7 +531,12 @@ ctl_accept_error_cb(struct evconnlistener *l, void *arg)
 	event_add(accept_pause, &pause);
 }
 
-/* Make the default socket's directory, readable by its owner only. */
+/*
+ * The socket's directory must be one only its owner can write, or another
+ * user could put a socket of their own in its place. livd makes a missing
+ * directory 0700. An existing one that others can write is refused, but
+ * for a sticky one such as /tmp, where others cannot replace our socket.
+ */
 static int
 make_socket_dir(const char *path)
 {
@@ -540,13 +545,28 @@ make_socket_dir(const char *path)
 	struct stat st;
 
 	snprintf(dir, sizeof dir, "%s", path);
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT || mkdir(dir, 0700) != 0) {
+			log_warn("cannot make %s", dir);
+			return -1;
+		}
 		return 0;
-	*slash = '\0';
-	if (stat(dir, &st) == 0)
-		return 0;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		log_warn("cannot make %s", dir);
+	}
+	if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		log_warnx("%s can be written by others: not putting the "
+		    "control socket there", dir);
+		return -1;
+	}
+	if (st.st_uid != getuid() && st.st_uid != 0 &&
+	    (st.st_mode & S_ISVTX) == 0) {
+		log_warnx("%s belongs to another user: not putting the "
+		    "control socket there", dir);
 		return -1;
 	}
 	return 0;

@@ -388,3 +388,14 @@ print(e(payload) + "." + e(mac))')
 	assert_eq "$code" 400
 	assert_eq "$body" "{\"error\":\"missing field 'token'\"}"
 }
+
+@test "control socket: a directory others can write is refused; a missing one is made 0700" {
+	mkdir -m 777 "$BATS_TEST_TMPDIR/open"
+	chmod 777 "$BATS_TEST_TMPDIR/open"
+	run "$LIVD" -l 127.0.0.1:0 -s "$BATS_TEST_TMPDIR/open/livd.sock"
+	assert_status 1
+	assert_contains "$output" "can be written by others"
+	SOCK="$BATS_TEST_TMPDIR/new/livd.sock"
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK"
+	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new")" = 700 ]
+}
