@@ -16,6 +16,14 @@
  * event before the next is published. Server CPU is the utime+stime
  * delta (/proc/PID/stat) of the server process and its descendants
  * over the timed rounds; the schedstat figure is the same in ns.
+ *
+ * Several servers (a livd cluster): -a, -s and -P may each be given
+ * more than once (or as a comma list). Client i connects to and polls
+ * the i-th address round-robin; events are published on the first
+ * control socket only; livd's own fan-out time is read from every
+ * socket after each round and the maximum over nodes kept; CPU and RSS
+ * are summed over every -P pid (and descendants), and each pid's share
+ * is printed as well (srvK_* keys, K in -P order from 1).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -49,6 +57,7 @@
 
 #define READ_CHUNK	65536
 #define MAX_PIDS	64
+#define MAX_SRVS	16	/* -a addresses, -s sockets, -P pids */
 
 enum kind { K_LIVD, K_NCHAN };
 enum state {
@@ -81,7 +90,7 @@ static struct {
 	enum kind	 kind;
 	const char	*kind_name;
 	const char	*label;
-	struct sockaddr_in srv;
+	struct sockaddr_in srv;		/* the first -a: nchan publishes there */
 	char		 host[64];
 	int		 n;
 	int		 rounds;
@@ -90,12 +99,10 @@ static struct {
 	double		 round_timeout;
 	const char	*location;
 	const char	*channel;
-	const char	*socket_path;
 	const char	*stats_cmd;
 	const char	*stats_key;
 	const char	*ingest_file;
 	const char	*livctl;
-	pid_t		 server_pid;
 	bool		 verbose;
 	bool		 no_repoll;	/* ingest: each client polls once */
 } opt = {
@@ -103,6 +110,17 @@ static struct {
 	.location = "/bench", .channel = "bench", .stats_key =
 	"fanout_seconds_last", .stats_cmd = "stats", .label = "",
 };
+
+/* Where the clients go: client i to srvs[i % nsrvs]. */
+static struct {
+	struct sockaddr_in addr;
+	char		 host[64];	/* HOST:PORT, for Host: */
+} srvs[MAX_SRVS];
+static int		 nsrvs;
+
+/* The server processes named by -P; each one's descendants count too. */
+static pid_t		 roots[MAX_SRVS];
+static int		 nroots;
 
 static struct cl	*cls;
 static int		 ep;
@@ -117,8 +135,11 @@ static size_t		 nlat, latcap;
 static uint64_t		 seen_events;	/* markers seen at all */
 static uint64_t		 answers;	/* poll answers with a body */
 
-/* The publisher: livd's control socket or nchan's /pub connection. */
-static struct {
+/*
+ * A control connection: livd's control socket (several with several
+ * -s; the first publishes) or nchan's /pub connection. epoll id: N + i.
+ */
+struct ctl {
 	int		 fd;
 	char		*in;
 	size_t		 inlen, incap;
@@ -129,9 +150,14 @@ static struct {
 	char		 status[65536];	/* last stats answer */
 	bool		 status_wait;
 	bool		 status_done;
-} pub = { .fd = -1 };
+};
+static struct ctl	 ctls[MAX_SRVS];
+static int		 nctls = 1;	/* nchan: the one /pub connection */
+static const char	*sockets[MAX_SRVS];
+static int		 nsockets;
 
 static pid_t		 pids[MAX_PIDS];
+static int		 pid_root[MAX_PIDS];	/* index into roots[] */
 static int		 npids;
 
 static void	die(const char *, ...) __attribute__((format(printf, 1, 2),
@@ -184,14 +210,17 @@ xrealloc(void *p, size_t n)
 
 /* --- the server's processes, from /proc --------------------------------- */
 
-/* The server pid and every descendant of it. */
+/* The server pids and every descendant of them. */
 static void
 proc_collect(void)
 {
 	bool added = true;
 
 	npids = 0;
-	pids[npids++] = opt.server_pid;
+	for (int i = 0; i < nroots; i++) {
+		pid_root[npids] = i;
+		pids[npids++] = roots[i];
+	}
 	while (added) {
 		DIR *d = opendir("/proc");
 		struct dirent *de;
@@ -221,6 +250,7 @@ proc_collect(void)
 				for (int i = 0; i < npids; i++)
 					if (pids[i] == ppid &&
 					    npids < MAX_PIDS) {
+						pid_root[npids] = pid_root[i];
 						pids[npids++] = (pid_t)pid;
 						added = true;
 						break;
@@ -234,10 +264,10 @@ proc_collect(void)
 
 /*
  * Sum of utime+stime of the server's processes, in clock ticks; the
- * user part alone in *user.
+ * user part alone in *user. root: those of roots[root] only, or -1: all.
  */
 static uint64_t
-srv_cpu_ticks(uint64_t *user)
+srv_cpu_ticks_of(int root, uint64_t *user)
 {
 	uint64_t sum = 0;
 
@@ -248,6 +278,8 @@ srv_cpu_ticks(uint64_t *user)
 		unsigned long long ut, st;
 		FILE *f;
 
+		if (root >= 0 && pid_root[i] != root)
+			continue;
 		snprintf(path, sizeof path, "/proc/%d/stat", (int)pids[i]);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
@@ -263,9 +295,15 @@ srv_cpu_ticks(uint64_t *user)
 	return sum;
 }
 
+static uint64_t
+srv_cpu_ticks(uint64_t *user)
+{
+	return srv_cpu_ticks_of(-1, user);
+}
+
 /* Time on CPU of every thread of the server's processes, in ns. */
 static uint64_t
-srv_cpu_ns(void)
+srv_cpu_ns_of(int root)
 {
 	uint64_t sum = 0;
 
@@ -274,6 +312,8 @@ srv_cpu_ns(void)
 		DIR *d;
 		struct dirent *de;
 
+		if (root >= 0 && pid_root[i] != root)
+			continue;
 		snprintf(path, sizeof path, "/proc/%d/task", (int)pids[i]);
 		if ((d = opendir(path)) == NULL)
 			continue;
@@ -297,9 +337,15 @@ srv_cpu_ns(void)
 	return sum;
 }
 
+static uint64_t
+srv_cpu_ns(void)
+{
+	return srv_cpu_ns_of(-1);
+}
+
 /* Sum over the server's processes of a "Key:  N kB" line, in kB. */
 static long
-srv_kb(const char *file, const char *key)
+srv_kb_of(int root, const char *file, const char *key)
 {
 	long sum = 0;
 	size_t klen = strlen(key);
@@ -308,6 +354,8 @@ srv_kb(const char *file, const char *key)
 		char path[64], line[256];
 		FILE *f;
 
+		if (root >= 0 && pid_root[i] != root)
+			continue;
 		snprintf(path, sizeof path, "/proc/%d/%s", (int)pids[i], file);
 		if ((f = fopen(path, "r")) == NULL)
 			continue;
@@ -322,8 +370,8 @@ srv_kb(const char *file, const char *key)
 	return sum;
 }
 
-static long srv_rss_kb(void) { return srv_kb("status", "VmRSS"); }
-static long srv_pss_kb(void) { return srv_kb("smaps_rollup", "Pss"); }
+static long srv_rss_kb(void) { return srv_kb_of(-1, "status", "VmRSS"); }
+static long srv_pss_kb(void) { return srv_kb_of(-1, "smaps_rollup", "Pss"); }
 
 /* --- small parsers ------------------------------------------------------- */
 
@@ -495,6 +543,13 @@ cl_write(struct cl *c, const char *buf, size_t len)
 	}
 }
 
+/* The server client c talks to: round-robin over the -a addresses. */
+static int
+cl_srv(const struct cl *c)
+{
+	return (int)(c - cls) % nsrvs;
+}
+
 static void
 cl_send_connect(struct cl *c)
 {
@@ -505,7 +560,8 @@ cl_send_connect(struct cl *c)
 	    opt.location, (int)(c - cls));
 	len = snprintf(req, sizeof req, "POST /connect HTTP/1.1\r\n"
 	    "Host: %s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-	    "Content-Length: %d\r\n\r\n%s", opt.host, blen, body);
+	    "Content-Length: %d\r\n\r\n%s", srvs[cl_srv(c)].host, blen,
+	    body);
 	c->state = ST_CONNECT_SENT;
 	cl_write(c, req, (size_t)len);
 }
@@ -513,21 +569,22 @@ cl_send_connect(struct cl *c)
 static void
 cl_send_poll(struct cl *c)
 {
+	const char *host = srvs[cl_srv(c)].host;
 	char req[512];
 	int len;
 
 	if (opt.kind == K_LIVD)
 		len = snprintf(req, sizeof req, "GET /client/%s/output?since="
 		    "%" PRIu64 " HTTP/1.1\r\nHost: %s\r\n\r\n", c->uuid,
-		    c->since, opt.host);
+		    c->since, host);
 	else if (c->has_cursor)
 		len = snprintf(req, sizeof req, "GET /sub/%s HTTP/1.1\r\n"
 		    "Host: %s\r\nIf-Modified-Since: %s\r\n"
-		    "If-None-Match: %s\r\n\r\n", opt.channel, opt.host,
+		    "If-None-Match: %s\r\n\r\n", opt.channel, host,
 		    c->lastmod, c->etag);
 	else
 		len = snprintf(req, sizeof req, "GET /sub/%s HTTP/1.1\r\n"
-		    "Host: %s\r\n\r\n", opt.channel, opt.host);
+		    "Host: %s\r\n\r\n", opt.channel, host);
 	if (c->state != ST_POLL)
 		held++;
 	c->state = ST_POLL;
@@ -555,8 +612,8 @@ cl_connect(struct cl *c)
 	c->fd = fd;
 	c->state = ST_CONNECTING;
 	inflight++;
-	if (connect(fd, (struct sockaddr *)&opt.srv, sizeof opt.srv) == -1 &&
-	    errno != EINPROGRESS)
+	if (connect(fd, (struct sockaddr *)&srvs[cl_srv(c)].addr,
+	    sizeof srvs[0].addr) == -1 && errno != EINPROGRESS)
 		die("connect (client %d): %s", id, strerror(errno));
 	c->wantout = 1;
 	ep_mod(fd, (uint64_t)id, EPOLLOUT, EPOLL_CTL_ADD);
@@ -818,21 +875,23 @@ cl_writable(struct cl *c)
 
 /* --- the publisher ------------------------------------------------------- */
 
+/* Open control connection i: livd's socket i, or nchan's /pub. */
 static void
-pub_open(void)
+pub_open(int i)
 {
+	struct ctl *p = &ctls[i];
 	int fd;
 
 	if (opt.kind == K_LIVD) {
 		struct sockaddr_un sun = { .sun_family = AF_UNIX };
 
-		if (strlen(opt.socket_path) >= sizeof sun.sun_path)
+		if (strlen(sockets[i]) >= sizeof sun.sun_path)
 			die("socket path too long");
-		strcpy(sun.sun_path, opt.socket_path);
+		strcpy(sun.sun_path, sockets[i]);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd == -1 || connect(fd, (struct sockaddr *)&sun,
 		    sizeof sun) == -1)
-			die("cannot connect to %s: %s", opt.socket_path,
+			die("cannot connect to %s: %s", sockets[i],
 			    strerror(errno));
 	} else {
 		int one = 1;
@@ -845,15 +904,17 @@ pub_open(void)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	pub.fd = fd;
-	ep_mod(fd, (uint64_t)opt.n, EPOLLIN, EPOLL_CTL_ADD);
+	p->fd = fd;
+	ep_mod(fd, (uint64_t)(opt.n + i), EPOLLIN, EPOLL_CTL_ADD);
 }
 
 static void
-pub_write(const char *buf, size_t len)
+pub_write(struct ctl *p, const char *buf, size_t len)
 {
-	if (pub.outlen == pub.outoff) {
-		ssize_t n = write(pub.fd, buf, len);
+	uint64_t id = (uint64_t)(opt.n + (p - ctls));
+
+	if (p->outlen == p->outoff) {
+		ssize_t n = write(p->fd, buf, len);
 
 		if (n < 0) {
 			if (errno != EAGAIN)
@@ -864,36 +925,38 @@ pub_write(const char *buf, size_t len)
 			return;
 		buf += n;
 		len -= (size_t)n;
-		pub.outlen = pub.outoff = 0;
+		p->outlen = p->outoff = 0;
 	}
-	pub.out = xrealloc(pub.out, pub.outlen + len);
-	memcpy(pub.out + pub.outlen, buf, len);
-	pub.outlen += len;
-	ep_mod(pub.fd, (uint64_t)opt.n, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+	p->out = xrealloc(p->out, p->outlen + len);
+	memcpy(p->out + p->outlen, buf, len);
+	p->outlen += len;
+	ep_mod(p->fd, id, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
 }
 
 static void
-pub_writable(void)
+pub_writable(struct ctl *p)
 {
-	while (pub.outoff < pub.outlen) {
-		ssize_t n = write(pub.fd, pub.out + pub.outoff,
-		    pub.outlen - pub.outoff);
+	while (p->outoff < p->outlen) {
+		ssize_t n = write(p->fd, p->out + p->outoff,
+		    p->outlen - p->outoff);
 
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return;
 			die("publisher: %s", strerror(errno));
 		}
-		pub.outoff += (size_t)n;
+		p->outoff += (size_t)n;
 	}
-	pub.outlen = pub.outoff = 0;
-	ep_mod(pub.fd, (uint64_t)opt.n, EPOLLIN, EPOLL_CTL_MOD);
+	p->outlen = p->outoff = 0;
+	ep_mod(p->fd, (uint64_t)(opt.n + (p - ctls)), EPOLLIN,
+	    EPOLL_CTL_MOD);
 }
 
-/* Publish round r's event, stamped now. */
+/* Publish round r's event, stamped now, on the first connection. */
 static void
 publish(int r)
 {
+	struct ctl *p = &ctls[0];
 	char html[96], req[512];
 	int hlen, len;
 
@@ -908,62 +971,68 @@ publish(int r)
 		    "Host: %s\r\nContent-Type: text/html\r\n"
 		    "Content-Length: %d\r\n\r\n%s", opt.channel, opt.host,
 		    hlen, html);
-	pub.pending++;
-	pub_write(req, (size_t)len);
+	p->pending++;
+	pub_write(p, req, (size_t)len);
 }
 
 /* Ask livd for its counters (the hook for livd's own fan-out time). */
 static void
-ctl_status(void)
+ctl_status(struct ctl *p)
 {
 	char req[128];
 	int len;
 
 	len = snprintf(req, sizeof req, "{\"cmd\":\"%s\"}\n", opt.stats_cmd);
-	pub.status_wait = true;
-	pub.status_done = false;
-	pub.pending++;
-	pub_write(req, (size_t)len);
+	p->status_wait = true;
+	p->status_done = false;
+	p->pending++;
+	pub_write(p, req, (size_t)len);
 }
 
 static void
-pub_readable(void)
+pub_readable(struct ctl *p)
 {
 	ssize_t n;
 	size_t off = 0;
 
-	if (pub.inlen + READ_CHUNK > pub.incap) {
-		pub.incap = pub.inlen + READ_CHUNK;
-		pub.in = xrealloc(pub.in, pub.incap);
+	if (p->inlen + READ_CHUNK > p->incap) {
+		p->incap = p->inlen + READ_CHUNK;
+		p->in = xrealloc(p->in, p->incap);
 	}
-	n = read(pub.fd, pub.in + pub.inlen, READ_CHUNK);
+	n = read(p->fd, p->in + p->inlen, READ_CHUNK);
 	if (n <= 0) {
 		if (n < 0 && errno == EAGAIN)
 			return;
-		die("publisher connection: %s", n ? strerror(errno) :
-		    "closed");
+		if (p == ctls)
+			die("publisher connection: %s", n ?
+			    strerror(errno) : "closed");
+		die("control connection %s: %s", sockets[p - ctls], n ?
+		    strerror(errno) : "closed");
 	}
-	pub.inlen += (size_t)n;
+	p->inlen += (size_t)n;
 	for (;;) {
 		if (opt.kind == K_LIVD) {
-			char *nl = memchr(pub.in + off, '\n', pub.inlen - off);
+			char *nl = memchr(p->in + off, '\n', p->inlen - off);
 			size_t llen;
 
 			if (nl == NULL)
 				break;
-			llen = (size_t)(nl - (pub.in + off));
-			if (llen < 10 || memcmp(pub.in + off, "{\"ok\":true",
+			llen = (size_t)(nl - (p->in + off));
+			if (llen < 10 || memcmp(p->in + off, "{\"ok\":true",
 			    10) != 0) {
-				if (pub.pub_errors++ < 5)
-					warnx("control answer: %.*s",
-					    (int)llen, pub.in + off);
+				if (p->pub_errors++ < 5)
+					warnx("control answer%s%s%s: %.*s",
+					    p == ctls ? "" : " (",
+					    p == ctls ? "" : sockets[p - ctls],
+					    p == ctls ? "" : ")",
+					    (int)llen, p->in + off);
 			}
-			pub.pending--;
-			if (pub.status_wait && pub.pending == 0) {
-				copy_header(pub.status, sizeof pub.status,
-				    pub.in + off, llen);
-				pub.status_wait = false;
-				pub.status_done = true;
+			p->pending--;
+			if (p->status_wait && p->pending == 0) {
+				copy_header(p->status, sizeof p->status,
+				    p->in + off, llen);
+				p->status_wait = false;
+				p->status_done = true;
 			}
 			off += llen + 1;
 		} else {
@@ -971,8 +1040,8 @@ pub_readable(void)
 			const char *body;
 			size_t blen;
 			bool closes;
-			ssize_t r = parse_response(pub.in + off,
-			    pub.inlen - off, &status, &body, &blen, NULL,
+			ssize_t r = parse_response(p->in + off,
+			    p->inlen - off, &status, &body, &blen, NULL,
 			    &closes);
 
 			if (r < 0)
@@ -980,14 +1049,14 @@ pub_readable(void)
 			if (r == 0)
 				break;
 			if (status != 201 && status != 202 &&
-			    pub.pub_errors++ < 5)
+			    p->pub_errors++ < 5)
 				warnx("publish answered %d", status);
-			pub.pending--;
+			p->pending--;
 			off += (size_t)r;
 		}
 	}
-	memmove(pub.in, pub.in + off, pub.inlen - off);
-	pub.inlen -= off;
+	memmove(p->in, p->in + off, p->inlen - off);
+	p->inlen -= off;
 }
 
 /* --- the loop ------------------------------------------------------------ */
@@ -1014,11 +1083,13 @@ loop_once(int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		uint64_t id = evs[i].data.u64;
 
-		if (id == (uint64_t)opt.n) {
+		if (id >= (uint64_t)opt.n) {
+			struct ctl *p = &ctls[id - (uint64_t)opt.n];
+
 			if (evs[i].events & EPOLLOUT)
-				pub_writable();
+				pub_writable(p);
 			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-				pub_readable();
+				pub_readable(p);
 			continue;
 		}
 		struct cl *c = &cls[id];
@@ -1047,7 +1118,10 @@ serve_for(int ms)
 
 /*
  * Serve until the server's CPU time stops moving: returns the time of the
- * last sample in which it still moved.
+ * last sample in which it still moved. "Moving": more than 0.3 ms in a
+ * 10 ms sample, per -P pid (an idle redis-server's 10 Hz cron alone takes
+ * about 0.3 ms a tick, which would keep a threshold of 0.3 ms in all from
+ * ever settling).
  */
 static uint64_t
 wait_quiet(double max_s)
@@ -1060,7 +1134,7 @@ wait_quiet(double max_s)
 
 		serve_for(10);
 		c2 = srv_cpu_ns();
-		if (c2 - cpu > 300000u) {	/* > 0.3 ms in 10 ms */
+		if (c2 - cpu > 300000u * (uint64_t)nroots) {
 			quiet = 0;
 			last_busy = now_ns();
 		} else
@@ -1176,7 +1250,7 @@ run_ingest(long nofile, double setup_s)
 		if (line[0] != '\n' && line[0] != '#')
 			lines++;
 	fclose(f);
-	snprintf(sock, sizeof sock, "%s", opt.socket_path);
+	snprintf(sock, sizeof sock, "%s", sockets[0]);
 	cpu0 = cpu_self_s();
 	scpu0 = srv_cpu_ns();
 	t0 = now_ns();
@@ -1222,18 +1296,36 @@ run_ingest(long nofile, double setup_s)
 	    answers - answers0, errors);
 }
 
+static void	usage(void) __attribute__((noreturn));
+
+/* Append the comma-separated items of arg to list (at most MAX_SRVS). */
+static void
+add_list(char *arg, const char **list, int *n, const char *what)
+{
+	for (char *item = strtok(arg, ","); item != NULL;
+	    item = strtok(NULL, ",")) {
+		if (*n == MAX_SRVS)
+			die("too many %s values (at most %d)", what, MAX_SRVS);
+		list[(*n)++] = item;
+	}
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr,
 "usage: livbench -k livd|nchan -a HOST:PORT -P SERVER_PID -n N [options]\n"
 "  -k KIND        livd or nchan\n"
-"  -a HOST:PORT   the server's HTTP address\n"
-"  -P PID         the server's pid (its descendants are counted too)\n"
+"  -a HOST:PORT   the server's HTTP address; several (-a repeated or a\n"
+"                 comma list): clients split round-robin across them\n"
+"  -P PID         the server's pid (its descendants are counted too);\n"
+"                 several: CPU and RSS summed, each also apart (srvK_*)\n"
 "  -n N           clients to hold\n"
 "  -r ROUNDS      timed fan-out rounds (default 20; plus one warm-up)\n"
 "  -w WINDOW      clients being set up at once (default 128)\n"
-"  -s SOCKET      livd: control socket (publishing, status)\n"
+"  -s SOCKET      livd: control socket (publishing, status); several:\n"
+"                 the first publishes, stats are read from all and\n"
+"                 livd's own fan-out is the maximum over them\n"
 "  -l LOCATION    livd: the clients' location (default /bench)\n"
 "  -c CHANNEL     nchan: channel id (default bench)\n"
 "  --per-addr K   clients per source address 127.0.0.2... (default 10000)\n"
@@ -1265,7 +1357,9 @@ main(int argc, char **argv)
 		{ "no-repoll", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *addr = NULL, *kind = NULL;
+	const char *kind = NULL;
+	const char *addrs[MAX_SRVS];
+	int naddrs = 0;
 	long nofile, rss0, rss1, rss2, pss0, pss1;
 	uint64_t t_start, t_held, t_quiet, fan_ns = 0, ticks0, ticks1, ns0,
 	    user0, user1, t_begin, t_end,
@@ -1273,6 +1367,12 @@ main(int argc, char **argv)
 	double self0, self1, *fanout = NULL, livd_fan_p50 = -1,
 	    livd_fan_max = -1;
 	int ch, rounds_done = 0, nfan = 0;
+	/* per -P pid (with several) and per control socket (with several) */
+	uint64_t rticks0[MAX_SRVS], rticks1[MAX_SRVS], ruser0[MAX_SRVS],
+	    ruser1[MAX_SRVS], rns0[MAX_SRVS], rns1[MAX_SRVS];
+	long rrss0[MAX_SRVS], rrss1[MAX_SRVS];
+	double *nodefan[MAX_SRVS] = { NULL };
+	int nnodefan[MAX_SRVS] = { 0 };
 	bool ok = true;
 	char *colon;
 
@@ -1280,12 +1380,25 @@ main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'k': kind = optarg; break;
-		case 'a': addr = optarg; break;
-		case 'P': opt.server_pid = (pid_t)atoi(optarg); break;
+		case 'a': add_list(optarg, addrs, &naddrs, "-a"); break;
+		case 'P': {
+			const char *v[MAX_SRVS];
+			int nv = 0;
+
+			add_list(optarg, v, &nv, "-P");
+			for (int i = 0; i < nv; i++) {
+				if (nroots == MAX_SRVS)
+					die("too many -P pids (at most %d)",
+					    MAX_SRVS);
+				if ((roots[nroots++] = (pid_t)atoi(v[i])) <= 0)
+					usage();
+			}
+			break;
+		}
 		case 'n': opt.n = atoi(optarg); break;
 		case 'r': opt.rounds = atoi(optarg); break;
 		case 'w': opt.window = atoi(optarg); break;
-		case 's': opt.socket_path = optarg; break;
+		case 's': add_list(optarg, sockets, &nsockets, "-s"); break;
 		case 'l': opt.location = optarg; break;
 		case 'c': opt.channel = optarg; break;
 		case 'v': opt.verbose = true; break;
@@ -1300,8 +1413,8 @@ main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (kind == NULL || addr == NULL || opt.n <= 0 ||
-	    opt.server_pid <= 0 || opt.rounds < 1 || opt.window < 1 ||
+	if (kind == NULL || naddrs == 0 || opt.n <= 0 ||
+	    nroots == 0 || opt.rounds < 1 || opt.window < 1 ||
 	    opt.per_addr < 1 || optind != argc)
 		usage();
 	if (strcmp(kind, "livd") == 0)
@@ -1311,22 +1424,34 @@ main(int argc, char **argv)
 	else
 		usage();
 	opt.kind_name = kind;
-	if (opt.kind == K_LIVD && opt.socket_path == NULL)
+	if (opt.kind == K_LIVD && nsockets == 0)
 		die("livd needs -s SOCKET (its control socket)");
+	if (opt.kind == K_NCHAN && (naddrs > 1 || nsockets > 0))
+		die("nchan takes one -a and no -s");
+	if (opt.kind == K_LIVD)
+		nctls = nsockets;
 	if (opt.ingest_file != NULL && (opt.kind != K_LIVD ||
 	    opt.livctl == NULL))
 		die("--ingest needs -k livd and --livctl PATH");
 	if (opt.no_repoll && opt.ingest_file == NULL)
 		die("--no-repoll goes with --ingest");
-	snprintf(opt.host, sizeof opt.host, "%s", addr);
-	if ((colon = strrchr(opt.host, ':')) == NULL)
-		usage();
-	*colon = '\0';
-	opt.srv.sin_family = AF_INET;
-	opt.srv.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, opt.host, &opt.srv.sin_addr) != 1)
-		die("%s: not an IPv4 address", opt.host);
-	*colon = ':';
+	for (int i = 0; i < naddrs; i++) {
+		char *host = srvs[i].host;
+		struct sockaddr_in *sa = &srvs[i].addr;
+
+		snprintf(host, sizeof srvs[i].host, "%s", addrs[i]);
+		if ((colon = strrchr(host, ':')) == NULL)
+			usage();
+		*colon = '\0';
+		sa->sin_family = AF_INET;
+		sa->sin_port = htons((uint16_t)atoi(colon + 1));
+		if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+			die("%s: not an IPv4 address", host);
+		*colon = ':';
+	}
+	nsrvs = naddrs;
+	opt.srv = srvs[0].addr;
+	snprintf(opt.host, sizeof opt.host, "%s", srvs[0].host);
 	if (opt.n / opt.per_addr + 2 > 254)
 		die("too many clients for 127.0.0.2-254 at --per-addr %d",
 		    opt.per_addr);
@@ -1335,6 +1460,9 @@ main(int argc, char **argv)
 	nofile = raise_nofile(opt.n + 64);
 	fprintf(stderr, "livbench: RLIMIT_NOFILE %ld (wanted %d)\n", nofile,
 	    opt.n + 64);
+	if (nsrvs > 1)
+		fprintf(stderr, "livbench: %d clients split across %d "
+		    "servers\n", opt.n, nsrvs);
 	if (nofile < opt.n + 16)
 		die("RLIMIT_NOFILE is %ld: too few descriptors for %d clients",
 		    nofile, opt.n);
@@ -1346,14 +1474,19 @@ main(int argc, char **argv)
 	}
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
-	if (kill(opt.server_pid, 0) == -1)
-		die("server pid %d: %s", (int)opt.server_pid, strerror(errno));
+	for (int i = 0; i < nroots; i++)
+		if (kill(roots[i], 0) == -1)
+			die("server pid %d: %s", (int)roots[i],
+			    strerror(errno));
 	proc_collect();
 
-	pub_open();
+	for (int i = 0; i < nctls; i++)
+		pub_open(i);
 	serve_for(100);
 	rss0 = srv_rss_kb();
 	pss0 = srv_pss_kb();
+	for (int i = 0; nroots > 1 && i < nroots; i++)
+		rrss0[i] = srv_kb_of(i, "status", "VmRSS");
 
 	/* Set-up: every client connected and its poll written. */
 	t_start = now_ns();
@@ -1366,6 +1499,8 @@ main(int argc, char **argv)
 		t_quiet = t_held;
 	rss1 = srv_rss_kb();
 	pss1 = srv_pss_kb();
+	for (int i = 0; nroots > 1 && i < nroots; i++)
+		rrss1[i] = srv_kb_of(i, "status", "VmRSS");
 	fprintf(stderr, "livbench: %s: %d clients held (%d dead) in %.3f s, "
 	    "server quiet after %.3f s; RSS %ld -> %ld kB\n", kind, held,
 	    dead, (double)(t_held - t_start) / 1e9,
@@ -1384,8 +1519,14 @@ main(int argc, char **argv)
 		serve_for(50);
 	}
 	fanout = calloc((size_t)opt.rounds, sizeof *fanout);
+	for (int i = 0; i < nctls; i++)
+		nodefan[i] = calloc((size_t)opt.rounds, sizeof *nodefan[i]);
 	self0 = cpu_self_s();
 	ticks0 = srv_cpu_ticks(&user0);
+	for (int i = 0; nroots > 1 && i < nroots; i++) {
+		rticks0[i] = srv_cpu_ticks_of(i, &ruser0[i]);
+		rns0[i] = srv_cpu_ns_of(i);
+	}
 	t_begin = now_ns();
 	ns0 = srv_cpu_ns();
 	for (int r = 1; ok && r <= opt.rounds; r++) {
@@ -1396,39 +1537,64 @@ main(int argc, char **argv)
 		ok = run_round(r, &took);
 		fan_ns += took;
 		if (opt.verbose) {
-			uint32_t mx = 0;
+			uint32_t mx = 0, mn = UINT32_MAX;
 
-			for (size_t i = lat0; i < nlat; i++)
+			for (size_t i = lat0; i < nlat; i++) {
 				mx = lat[i] > mx ? lat[i] : mx;
-			fprintf(stderr, "livbench: round %d: %.1f ms, latest "
-			    "receipt %.1f ms after send\n", r,
-			    (double)took / 1e6, mx / 1e3);
+				mn = lat[i] < mn ? lat[i] : mn;
+			}
+			fprintf(stderr, "livbench: round %d: %.1f ms, first "
+			    "receipt %.1f ms, latest %.1f ms after send\n", r,
+			    (double)took / 1e6, nlat > lat0 ? mn / 1e3 : 0.0,
+			    mx / 1e3);
 		}
 		rounds_done = r;
 		if (ok && opt.kind == K_LIVD) {
-			uint64_t t0 = now_ns(), vns;
+			uint64_t t0 = now_ns();
+			double mx = -1;
+			bool all;
 
-			/* livd's own figure, when it reports one */
-			ctl_status();
-			while (!pub.status_done && now_ns() - t0 < 5000000000u)
-				loop_once(10);
-			vns = now_ns() - t0;
-			if (pub.status_done) {
+			/*
+			 * livd's own figure, when it reports one; with
+			 * several nodes, the slowest node's.
+			 */
+			for (int i = 0; i < nctls; i++)
+				ctl_status(&ctls[i]);
+			do {
+				all = true;
+				for (int i = 0; i < nctls; i++)
+					all &= ctls[i].status_done;
+				if (!all)
+					loop_once(10);
+			} while (!all && now_ns() - t0 < 5000000000u);
+			for (int i = 0; i < nctls; i++) {
+				struct ctl *p = &ctls[i];
 				size_t vlen;
-				const char *v = json_top(pub.status,
-				    strlen(pub.status), opt.stats_key, &vlen);
+				const char *v;
 
+				if (!p->status_done)
+					continue;
+				v = json_top(p->status, strlen(p->status),
+				    opt.stats_key, &vlen);
 				if (v != NULL && (isdigit((unsigned char)*v) ||
-				    *v == '.'))
-					fanout[nfan++] = atof(v);
+				    *v == '.')) {
+					double x = atof(v);
+
+					nodefan[i][nnodefan[i]++] = x;
+					mx = x > mx ? x : mx;
+				}
 			}
-			/* keep the server's CPU for the status out */
-			(void)vns;
+			if (mx >= 0)
+				fanout[nfan++] = mx;
 		}
 	}
 	t_end = now_ns();
 	ticks1 = srv_cpu_ticks(&user1);
 	ns1 = srv_cpu_ns();
+	for (int i = 0; nroots > 1 && i < nroots; i++) {
+		rticks1[i] = srv_cpu_ticks_of(i, &ruser1[i]);
+		rns1[i] = srv_cpu_ns_of(i);
+	}
 	self1 = cpu_self_s();
 	serve_for(300);		/* late copies would show as duplicates */
 	rss2 = srv_rss_kb();
@@ -1467,7 +1633,7 @@ main(int argc, char **argv)
 		    "srv_user_share=%.2f srv_user_us_per_delivery=%.2f "
 		    "bench_cpu_us_per_delivery=%.2f srv_util=%.2f "
 		    "bench_util=%.2f "
-		    "livd_fanout_ms_p50=%s livd_fanout_ms_max=%s\n",
+		    "livd_fanout_ms_p50=%s livd_fanout_ms_max=%s",
 		    kind, opt.label[0] ? " label=" : "", opt.label, opt.n,
 		    nofile, (double)(t_quiet - t_start) / 1e9,
 		    opt.n / ((double)(t_quiet - t_start) / 1e9),
@@ -1487,8 +1653,43 @@ main(int argc, char **argv)
 		    (double)(ns1 - ns0) / (double)(t_end - t_begin),
 		    (self1 - self0) * 1e9 / (double)(t_end - t_begin),
 		    fan50, fanmax);
+		/* several servers: each -P pid's share, each node's fan-out */
+		for (int i = 0; nroots > 1 && i < nroots; i++)
+			printf(" srv%d_pid=%d srv%d_rss_before_kb=%ld "
+			    "srv%d_rss_held_kb=%ld srv%d_cpu_s=%.2f "
+			    "srv%d_sched_us_per_delivery=%.2f "
+			    "srv%d_user_us_per_delivery=%.2f srv%d_util=%.2f",
+			    i + 1, (int)roots[i], i + 1, rrss0[i], i + 1,
+			    rrss1[i], i + 1, (double)(rticks1[i] -
+			    rticks0[i]) / (double)hz, i + 1,
+			    (double)(rns1[i] - rns0[i]) / 1e3 / deliveries,
+			    i + 1, (double)(ruser1[i] - ruser0[i]) * 1e6 /
+			    (double)hz / deliveries, i + 1,
+			    (double)(rns1[i] - rns0[i]) /
+			    (double)(t_end - t_begin));
+		for (int i = 0; nctls > 1 && i < nctls; i++) {
+			int k = nnodefan[i];
+
+			if (k == 0) {
+				printf(" node%d_fanout_ms_p50=na "
+				    "node%d_fanout_ms_max=na", i + 1, i + 1);
+				continue;
+			}
+			qsort(nodefan[i], (size_t)k, sizeof *nodefan[i],
+			    cmp_double);
+			printf(" node%d_fanout_ms_p50=%.2f "
+			    "node%d_fanout_ms_max=%.2f", i + 1,
+			    nodefan[i][(k - 1) / 2] * 1e3, i + 1,
+			    nodefan[i][k - 1] * 1e3);
+		}
+		if (nroots > 1 || nctls > 1)
+			printf(" servers=%d\n", nsrvs);
+		else
+			printf("\n");
 	}
 	fflush(stdout);
+	for (int i = 0; i < nctls; i++)
+		free(nodefan[i]);
 	free(fanout);
 	free(lat);
 	return (lost > 0 || dups > 0 || !ok) ? 1 : 0;

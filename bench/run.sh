@@ -3,21 +3,28 @@
 #
 #   bench/run.sh [--tiny] [--repeat K] [--sizes "N ..."] [--rounds R]
 #                [--ingest-events E] [--livd-bin DIR] [--no-install] [--keep]
+#                [--no-cluster] [--cluster-sizes "N ..."]
 #
-# Installs Debian's nginx and libnginx-mod-nchan when missing, builds
-# bench/livbench and livd (make all), then for each N, K times: starts a
-# fresh nchan (one worker) and measures it, then a fresh livd and measures
-# it. Both servers run on CPU 0, livbench on CPU 1. Last, K times, the
+# Installs Debian's nginx and libnginx-mod-nchan (and redis-server) when
+# missing, builds bench/livbench and livd (make all), then for each N, K
+# times: starts a fresh nchan (one worker) and measures it, then a fresh
+# livd and measures it, then (for the cluster sizes) a fresh livd cluster:
+# a private redis-server and two livd nodes, the N clients split across
+# them, events published through node 1. Every server (both nodes and
+# Redis too) runs on CPU 0, livbench on CPU 1. Last, K times, the
 # `livctl send -` ingest rate with 1,000 clients held (re-polling, and
 # answered once only). Prints the table
 # (medians over the K repeats) and writes it, with every raw key=value
 # line, to bench/results/DATE.txt and bench/results/latest.txt.
 #
+# Cluster sizes: --cluster-sizes, else the --sizes given, else 1,000 and
+# 10,000; --tiny: 50. --no-cluster skips the cluster runs.
+#
 # livd and livctl come from --livd-bin DIR, else from the working tree's
 # build (make all), else, when the tree does not build, from HEAD built in a
 # temporary directory; the table says which.
 #
-# --tiny: N=50, 10 rounds, 5,000 ingest events, K=1, about 5 s; writes
+# --tiny: N=50, 10 rounds, 5,000 ingest events, K=1, about 6 s; writes
 # bench/results/tiny.txt only. It proves the benchmark works and asserts
 # nothing about speed.
 #
@@ -38,9 +45,12 @@ ingest_n=1000
 install=1
 keep=0
 livd_bin=""
+cluster=1
+cluster_sizes=""
+sizes_given=0
 
 usage() {
-	sed -n '4,5p' "$0" | sed 's/^# *//' >&2
+	sed -n '4,6p' "$0" | sed 's/^# *//' >&2
 	exit 2
 }
 
@@ -48,7 +58,9 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--tiny) tiny=1 ;;
 	--repeat) [ $# -ge 2 ] || usage; repeat=$2; shift ;;
-	--sizes) [ $# -ge 2 ] || usage; sizes=$2; shift ;;
+	--sizes) [ $# -ge 2 ] || usage; sizes=$2; sizes_given=1; shift ;;
+	--cluster-sizes) [ $# -ge 2 ] || usage; cluster_sizes=$2; shift ;;
+	--no-cluster) cluster=0 ;;
 	--rounds) [ $# -ge 2 ] || usage; rounds=$2; shift ;;
 	--ingest-events) [ $# -ge 2 ] || usage; ingest_events=$2; shift ;;
 	--no-install) install=0 ;;
@@ -61,12 +73,24 @@ while [ $# -gt 0 ]; do
 done
 if [ "$tiny" = 1 ]; then
 	sizes=50
+	cluster_sizes=${cluster_sizes:-50}
 	rounds=${rounds:-10}
 	ingest_events=5000
 	ingest_n=50
 	repeat=1
 fi
+if [ -z "$cluster_sizes" ]; then
+	if [ "$sizes_given" = 1 ]; then
+		cluster_sizes=$sizes
+	else
+		cluster_sizes="1000 10000"
+	fi
+fi
+[ "$cluster" = 1 ] || cluster_sizes=""
 case "$repeat" in ''|*[!0-9]*|0) echo "run.sh: bad --repeat '$repeat'" >&2; usage ;; esac
+for n in $sizes $cluster_sizes; do
+	case "$n" in ''|*[!0-9]*|0) echo "run.sh: bad size '$n'" >&2; usage ;; esac
+done
 
 say() { printf '%s\n' "run.sh: $*" >&2; }
 fail() { say "$*"; exit 1; }
@@ -80,6 +104,13 @@ if ! command -v nginx >/dev/null 2>&1 || [ ! -f "$nchan_so" ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
 	    install -y -q nginx libnginx-mod-nchan >&2 ||
 	    fail "apt-get install nginx libnginx-mod-nchan failed"
+fi
+if [ -n "$cluster_sizes" ] && ! command -v redis-server >/dev/null 2>&1; then
+	[ "$install" = 1 ] || fail "redis-server missing (and --no-install; --no-cluster skips the cluster runs)"
+	say "installing redis-server"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+	    install -y -q redis-server >&2 ||
+	    fail "apt-get install redis-server failed"
 fi
 make -s -C "$here" livbench >&2 || fail "cannot build livbench"
 
@@ -120,7 +151,7 @@ ncpu=$(nproc)
 if [ "$ncpu" -ge 2 ]; then
 	srv_pin="taskset -c 0"
 	gen_pin="taskset -c 1"
-	pinning="servers on CPU 0 (nchan: 1 worker, worker_cpu_affinity 01; livd: taskset), livbench on CPU 1"
+	pinning="servers on CPU 0 (nchan: 1 worker, worker_cpu_affinity 01; livd: taskset${cluster_sizes:+; cluster: both livd nodes and redis-server share CPU 0, by taskset}), livbench on CPU 1"
 else
 	srv_pin=""
 	gen_pin=""
@@ -130,6 +161,8 @@ fi
 # --- servers ---------------------------------------------------------------
 
 server_pid=""
+node_pids=""
+redis_pid=""
 
 # Stop the server this script started (by its own pid; nginx: the master
 # from our pid file, which takes its worker with it).
@@ -145,8 +178,26 @@ stop_server() {
 	server_pid=""
 }
 
+# Stop the cluster this script started: the livd nodes, then Redis (by
+# the pids of the processes we started, never by name).
+stop_cluster() {
+	local p
+	for p in $node_pids $redis_pid; do
+		kill -TERM "$p" 2>/dev/null
+		for _ in $(seq 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	node_pids=""
+	redis_pid=""
+}
+
 cleanup() {
 	stop_server
+	stop_cluster
 	if [ "$keep" = 1 ]; then
 		say "kept $tmp"
 	else
@@ -208,6 +259,58 @@ start_livd() {
 	    fail "livd did not start: $(tail -3 "$tmp/livd-$1.log")"
 }
 
+redis_ping() {	# PORT: answers PONG?
+	local line
+	(
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf 'PING\r\n' >&3
+		read -r -t 2 line <&3 && [ "${line%$'\r'}" = +PONG ]
+	) 2>/dev/null
+}
+
+# A livd cluster: a redis-server of our own (a free loopback port, a
+# private directory, nothing saved) and two livd nodes, n1 and n2, all on
+# CPU 0. Sets redis_pid, node_pids, node_addrs, node_socks, node_plist.
+start_cluster() {
+	local dir="$tmp/cluster-$1" rport i nport
+	mkdir -p "$dir/redis"
+	rport=$(free_port)
+	$srv_pin redis-server --port "$rport" --bind 127.0.0.1 \
+	    --save '' --appendonly no --daemonize no --dir "$dir/redis" \
+	    --logfile "$dir/redis/redis.log" >/dev/null 2>&1 &
+	redis_pid=$!
+	for _ in $(seq 200); do
+		redis_ping "$rport" && break
+		sleep 0.05
+	done
+	redis_ping "$rport" ||
+	    fail "redis-server did not start: $(tail -3 "$dir/redis/redis.log")"
+	node_addrs=""
+	node_socks=""
+	node_plist=""
+	for i in 1 2; do
+		nport=$(free_port)
+		printf 'redis: redis://127.0.0.1:%s/0\nnode_id: n%s\n' \
+		    "$rport" "$i" >"$dir/n$i.yaml"
+		$srv_pin "$livd" -c "$dir/n$i.yaml" -l "127.0.0.1:$nport" \
+		    -s "$dir/n$i.sock" -r 3600 2>"$dir/n$i.log" &
+		node_pids="$node_pids $!"
+		node_plist="$node_plist${node_plist:+,}$!"
+		node_addrs="$node_addrs${node_addrs:+,}127.0.0.1:$nport"
+		node_socks="$node_socks -s $dir/n$i.sock"
+	done
+	for i in 1 2; do
+		for _ in $(seq 200); do
+			"$livctl" -s "$dir/n$i.sock" status 2>/dev/null |
+			    grep -q '^redis: up' && break
+			sleep 0.05
+		done
+		"$livctl" -s "$dir/n$i.sock" status 2>/dev/null |
+		    grep -q '^redis: up' ||
+		    fail "livd node n$i did not come up: $(tail -3 "$dir/n$i.log")"
+	done
+}
+
 # --- runs ------------------------------------------------------------------
 
 raw="$tmp/raw.txt"
@@ -227,6 +330,18 @@ run_one() {	# KIND N ROUNDS RUN
 		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
 		    -P "$server_pid" -n "$n" -r "$r" -c "b${n}r$k")
 		rc=$?
+	elif [ "$kind" = cluster ]; then
+		# -P: the nodes, then Redis (srv1, srv2, srv3 in the output);
+		# -s: n1 publishes, both are read for livd's own fan-out.
+		start_cluster "$n-$k"
+		# shellcheck disable=SC2086
+		out=$($gen_pin "$livbench" -k livd -a "$node_addrs" \
+		    -P "$node_plist" -P "$redis_pid" -n "$n" -r "$r" \
+		    $node_socks --label cluster)
+		rc=$?
+		record "$kind N=$n" "$rc" "$out"
+		stop_cluster
+		return
 	else
 		start_livd "$n-$k"
 		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
@@ -240,14 +355,30 @@ run_one() {	# KIND N ROUNDS RUN
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(date +%s)
-for n in $sizes; do
+in_list() {	# WORD LIST...
+	local w=$1 x
+	shift
+	for x in "$@"; do [ "$x" = "$w" ] && return 0; done
+	return 1
+}
+# shellcheck disable=SC2086
+all_sizes=$(printf '%s\n' $sizes $cluster_sizes | sort -n -u)
+for n in $all_sizes; do
 	r=${rounds:-$(( (300000 + n - 1) / n ))}
 	[ -n "$rounds" ] || [ "$r" -ge 20 ] || r=20
 	for k in $(seq "$repeat"); do
-		say "N=$n ($k/$repeat): nchan, $r rounds"
-		run_one nchan "$n" "$r" "$k"
-		say "N=$n ($k/$repeat): livd, $r rounds"
-		run_one livd "$n" "$r" "$k"
+		# shellcheck disable=SC2086
+		if in_list "$n" $sizes; then
+			say "N=$n ($k/$repeat): nchan, $r rounds"
+			run_one nchan "$n" "$r" "$k"
+			say "N=$n ($k/$repeat): livd, $r rounds"
+			run_one livd "$n" "$r" "$k"
+		fi
+		# shellcheck disable=SC2086
+		if in_list "$n" $cluster_sizes; then
+			say "N=$n ($k/$repeat): livd cluster (2 nodes + redis-server), $r rounds"
+			run_one cluster "$n" "$r" "$k"
+		fi
 	done
 done
 
@@ -277,11 +408,17 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 nginx_v=$(nginx -v 2>&1 | sed 's/.*nginx\///')
 nchan_v=$(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null)
 nofile=$(grep -o 'nofile=[0-9]*' "$raw" | head -1 | cut -d= -f2)
+redis_v=""
+if [ -n "$cluster_sizes" ]; then
+	redis_v=$(redis-server --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p')
+fi
 
 table() {
 	echo "livd vs nginx+nchan ($started, ${elapsed}s; medians of $repeat runs each)"
-	echo "livd $commit; nginx $nginx_v, nchan $nchan_v; $(uname -sr); $ncpu CPUs"
+	echo "livd $commit; nginx $nginx_v, nchan $nchan_v${redis_v:+; redis-server $redis_v}; $(uname -sr); $ncpu CPUs"
 	echo "pinning: $pinning"
+	[ -z "$cluster_sizes" ] ||
+	    echo "cluster (N=$(echo $cluster_sizes | sed 's/ /, /g')): 2 livd nodes + 1 redis-server, the two nodes and Redis sharing CPU 0 (one CPU for all three, as standalone livd has alone); table below the standalone one"
 	echo "load average at start: $load_start; at end: $load_end (other work on the machine skews rates and latency more than CPU time)"
 	echo "livd -r 3600; nchan longpoll, 1 worker; livbench: N keep-alive long-polls from 127.0.0.2.., RLIMIT_NOFILE ${nofile:-?}"
 	echo "a round publishes one event and waits until all N clients have it; round 0 (warm-up) untimed"
@@ -331,9 +468,38 @@ table() {
 		line(name, med("livd", n, key), med("nchan", n, key), f,
 		    target)
 	}
+	# cluster vs standalone livd: key in the cluster lines, skey in
+	# the standalone ones (none: "-")
+	function crow(name, key, skey, f,   c, l, r) {
+		c = med("cluster", n, key)
+		l = skey == "" ? "" : med("livd", n, skey)
+		r = "-"
+		if (c != "" && l != "" && l + 0 != 0)
+			r = sprintf("%.2f", c / l)
+		printf "%-40s %6s %11s %11s %7s\n", name, n, fmt(f, c),
+		    fmt(f, l), r
+	}
+	function csum(name, key,   c, l) {
+		c = total("cluster", n, key)
+		l = total("livd", n, key)
+		printf "%-40s %6s %11s %11s %7s  %s\n", name, n, fmt("%d", c),
+		    fmt("%d", l), "-", "0"
+	}
 	function sumrow(name, key, target) {
 		line(name, total("livd", n, key), total("nchan", n, key), "%d",
 		    target)
+	}
+	$1 == "mode=fanout" && kv($0, "label") == "cluster" {
+		# the nodes are srv1..srvK (K = servers), Redis srvK+1
+		n = kv($0, "n"); ns = kv($0, "servers"); a = 0
+		for (i = 1; i <= ns; i++)
+			a += kv($0, "srv" i "_sched_us_per_delivery")
+		b = kv($0, "srv" (ns + 1) "_sched_us_per_delivery")
+		L["cluster", n, ++cnt["cluster", n]] = $0 \
+		    " nodes_sched_us_per_delivery=" a \
+		    " redis_sched_us_per_delivery=" b
+		if (!(n in cseen)) { cseen[n] = 1; corder[++ck] = n }
+		next
 	}
 	$1 == "mode=fanout" {
 		s = kv($0, "server"); n = kv($0, "n")
@@ -381,6 +547,51 @@ table() {
 		if (x != "")
 			printf "projection: 1,000,000 held polls = %.2f GB of livd RSS at %d bytes each (N=%s), plus kernel socket buffers\n\n",
 			    x * 1e6 / 1e9, x, last
+		if (ck > 0) {
+			printf "cluster: 2 livd nodes (n1, n2) + redis-server, all three on CPU 0 (livbench on CPU 1);\n"
+			printf "N clients split round-robin across the nodes, each connecting and polling at\n"
+			printf "its node; events sent through n1'"'"'s control socket, reaching both nodes through Redis.\n"
+			printf "standalone: the livd column above (one livd alone on CPU 0). c/s = cluster / standalone.\n\n"
+			printf "%-40s %6s %11s %11s %7s  %s\n", "cluster figure", "N",
+			    "cluster", "standalone", "c/s", "target"
+			for (i = 1; i <= ck; i++) {
+				n = corder[i]
+				crow("deliveries/s (generator-bound)",
+				    "deliveries_per_s", "deliveries_per_s",
+				    "%.0f")
+				crow("latency p50 (ms)", "lat_p50_ms",
+				    "lat_p50_ms", "%.2f")
+				crow("latency p99 (ms)", "lat_p99_ms",
+				    "lat_p99_ms", "%.2f")
+				crow("latency max (ms)", "lat_max_ms",
+				    "lat_max_ms", "%.2f")
+				crow("server CPU/delivery, nodes+redis (us)",
+				    "srv_sched_us_per_delivery",
+				    "srv_sched_us_per_delivery", "%.2f")
+				crow("  livd nodes alone (us)",
+				    "nodes_sched_us_per_delivery",
+				    "srv_sched_us_per_delivery", "%.2f")
+				crow("  redis-server alone (us)",
+				    "redis_sched_us_per_delivery", "", "%.2f")
+				crow("servers busy (CPU s / wall s)",
+				    "srv_util", "srv_util", "%.2f")
+				crow("livd own fan-out p50 (ms, max/nodes)",
+				    "livd_fanout_ms_p50", "livd_fanout_ms_p50",
+				    "%.2f")
+				crow("livd own fan-out max (ms, max/nodes)",
+				    "livd_fanout_ms_max", "livd_fanout_ms_max",
+				    "%.2f")
+				csum("lost deliveries (all runs)", "lost")
+				csum("duplicates (all runs)", "dup")
+				crow("set-up rate (clients/s)", "setup_rate",
+				    "setup_rate", "%.0f")
+				crow("RSS per held poll, nodes+redis (B)",
+				    "rss_per_client_b", "rss_per_client_b",
+				    "%.0f")
+				crow("rounds per run", "rounds", "rounds", "%d")
+				print ""
+			}
+		}
 		s = "ingest"
 		for (m = 1; m >= 0; m--) {
 			if (!cnt[s, m])
@@ -403,7 +614,12 @@ table() {
 	echo "re-poll, and on loopback the kernel's receive path of the client's socket."
 	echo "RSS per held poll: (VmRSS summed over the server's processes with N polls held,"
 	echo "minus the same before connecting) / N. livd own fan-out: livd's metric"
-	echo "fanout_seconds_last (control command stats), read after each round."
+	if [ -n "$cluster_sizes" ]; then
+		echo "fanout_seconds_last (control command stats), read after each round; in the"
+		echo "cluster, from both nodes, the larger kept per round."
+	else
+		echo "fanout_seconds_last (control command stats), read after each round."
+	fi
 	echo "reproduce: make bench (bench/run.sh)"
 	echo
 	echo "raw:"

@@ -38,6 +38,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <openssl/sha.h>
 
 #include "util.h"
 #include "cluster.h"
@@ -107,8 +108,8 @@ static const char gather_script[] =
     "return out\n";
 
 /*
- * The events of two streams after a seq, and whether the streams still
- * hold all of them (nothing after the seq was trimmed away).
+ * The events of some streams after a seq, and whether that is all of them:
+ * nothing after the seq was trimmed away, and no answer was cut at COUNT.
  */
 static const char backfill_script[] =
     "local out = {1}\n"
@@ -121,13 +122,24 @@ static const char backfill_script[] =
     "        if d > tonumber(ARGV[1]) then out[1] = 0 end\n"
     "      end\n"
     "    end\n"
-    "    for _, e in ipairs(redis.call('XRANGE', key, '(' .. ARGV[1] ..\n"
-    "        '-0', '+', 'COUNT', ARGV[2])) do\n"
+    "    local got = redis.call('XRANGE', key, '(' .. ARGV[1] ..\n"
+    "        '-0', '+', 'COUNT', ARGV[2])\n"
+    "    if #got >= tonumber(ARGV[2]) then out[1] = 0 end\n"
+    "    for _, e in ipairs(got) do\n"
     "      table.insert(out, key) table.insert(out, e[2][2])\n"
     "    end\n"
     "  end\n"
     "end\n"
     "return out\n";
+
+/* A live event held back while a reconnected node replays what it missed. */
+struct held {
+	char	*payload;
+	size_t	 len;
+	uint64_t seq;
+};
+
+#define HOLD_MAX	100000
 
 static struct {
 	char			*host;
@@ -144,6 +156,11 @@ static struct {
 	bool			 ever_up;
 	bool			 stopping;
 	uint64_t		 last_seen;	/* newest seq from Redis */
+	bool			 catching_up;	/* live events held till replayed */
+	struct held		*held;		/* in arrival order */
+	size_t			 nheld;
+	size_t			 heldcap;
+	bool			 held_overflow;
 	double			 backoff;
 	struct event		*heartbeat;
 	struct event		*retry;
@@ -357,6 +374,57 @@ obey(const char *payload, size_t len)
 	json_decref(o);
 }
 
+/*
+ * While a reconnected node waits for its replay, live events wait too:
+ * delivered before the older replayed ones, they would move cursors past
+ * them and the replay could not be taken in order.
+ */
+static void
+hold(const char *payload, size_t len)
+{
+	json_t *o, *e;
+
+	if (cl.nheld == HOLD_MAX) {
+		cl.held_overflow = true;
+		return;
+	}
+	if (cl.nheld == cl.heldcap) {
+		cl.heldcap = cl.heldcap ? cl.heldcap * 2 : 256;
+		cl.held = xrealloc(cl.held, cl.heldcap * sizeof *cl.held);
+	}
+	o = json_loadb(payload, len, 0, NULL);
+	e = json_object_get(o, "event");
+	cl.held[cl.nheld].seq = (uint64_t)json_integer_value(json_object_get(e,
+	    "seq"));
+	json_decref(o);
+	cl.held[cl.nheld].payload = xstrndup(payload, len);
+	cl.held[cl.nheld++].len = len;
+}
+
+/* Deliver what was held, in order, and stop holding. */
+static void
+release_held(void)
+{
+	for (size_t i = 0; i < cl.nheld; i++) {
+		deliver(cl.held[i].payload, cl.held[i].len);
+		free(cl.held[i].payload);
+	}
+	free(cl.held);
+	cl.held = NULL;
+	cl.nheld = cl.heldcap = 0;
+	cl.held_overflow = false;
+	cl.catching_up = false;
+}
+
+static void
+drop_held(void)
+{
+	for (size_t i = 0; i < cl.nheld; i++)
+		free(cl.held[i].payload);
+	cl.nheld = 0;
+	cl.held_overflow = false;
+}
+
 static void
 on_message(redisAsyncContext *ac, void *r, void *arg)
 {
@@ -377,9 +445,12 @@ on_message(redisAsyncContext *ac, void *r, void *arg)
 	}
 	if (strcmp(reply->element[0]->str, "message") != 0)
 		return;
-	if (strcmp(reply->element[1]->str, CHANNEL_EVENTS) == 0)
-		deliver(reply->element[2]->str, reply->element[2]->len);
-	else
+	if (strcmp(reply->element[1]->str, CHANNEL_EVENTS) == 0) {
+		if (cl.catching_up)
+			hold(reply->element[2]->str, reply->element[2]->len);
+		else
+			deliver(reply->element[2]->str, reply->element[2]->len);
+	} else
 		obey(reply->element[2]->str, reply->element[2]->len);
 }
 
@@ -390,7 +461,12 @@ struct sending {
 	char		*name;
 	cluster_done	 done;
 	void		*arg;
+	bool		 with_script;	/* EVAL: Redis did not know the sha */
 };
+
+static char send_sha[41];	/* SHA-1 of send_script, for EVALSHA */
+
+static void	issue_send(struct sending *);
 
 /* Send locally: the link is down, or went down with this send pending. */
 static uint64_t
@@ -429,6 +505,12 @@ sent(redisAsyncContext *ac, void *r, void *arg)
 
 		if (s->done != NULL)
 			s->done(s->arg, seq, NULL);
+	} else if (reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0 && !s->with_script) {
+		/* A restarted Redis: send the script itself this once. */
+		s->with_script = true;
+		issue_send(s);
+		return;
 	} else if (reply->type == REDIS_REPLY_ERROR) {
 		if (strstr(reply->str, "unknown client") != NULL)
 			snprintf(msg, sizeof msg, "unknown client '%s'",
@@ -453,12 +535,8 @@ cluster_send(struct msg *m, const struct target *t, cluster_done done,
     void *arg)
 {
 	struct sending *s = xcalloc(1, sizeof *s);
-	char limit[32], now[32], *stream, *body;
 	const char *name = t->kind == TARGET_CLIENT && t->client != NULL ?
 	    t->client->uuid : t->name;
-	struct buf header;
-	const char *argv[14];
-	size_t lens[14];
 
 	s->msg = msg_ref(m);
 	s->target = *t;
@@ -474,6 +552,21 @@ cluster_send(struct msg *m, const struct target *t, cluster_done done,
 		sending_free(s);
 		return;
 	}
+	issue_send(s);
+}
+
+/* Run the send script for s: by its sha, or with its text. */
+static void
+issue_send(struct sending *s)
+{
+	const struct target *t = &s->target;
+	const struct msg *m = s->msg;
+	const char *name = s->name;
+	char limit[32], now[32], *stream, *body;
+	struct buf header;
+	const char *argv[14];
+	size_t lens[14];
+
 	buf_init(&header);
 	buf_printf(&header, "{\"to\":\"%s\"", kinds[t->kind]);
 	if (name != NULL) {
@@ -490,7 +583,9 @@ cluster_send(struct msg *m, const struct target *t, cluster_done done,
 	body = strchr(m->json, ',') + 1;	/* after {"seq":0, */
 	snprintf(limit, sizeof limit, "%" PRIu64, livd.cfg.history_limit);
 	snprintf(now, sizeof now, "%.0f", now_ms());
-	argv[0] = "EVAL"; argv[1] = send_script; argv[2] = "3";
+	argv[0] = s->with_script ? "EVAL" : "EVALSHA";
+	argv[1] = s->with_script ? send_script : send_sha;
+	argv[2] = "3";
 	argv[3] = KEY_SEQ; argv[4] = stream; argv[5] = KEY_NODES;
 	argv[6] = body; argv[7] = header.data; argv[8] = limit;
 	argv[9] = STREAM_TTL_MS; argv[10] = t->kind == TARGET_CLIENT ?
@@ -614,14 +709,16 @@ replayed(redisAsyncContext *ac, void *r, void *arg)
 	size_t n = 0, kept = 0;
 
 	(void)ac; (void)arg;
-	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
-	    reply->elements == 0)
-		return;
-	if (reply->element[0]->integer != 1) {
+	if (reply == NULL)
+		return;		/* the link went again; so will the replay */
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0 ||
+	    reply->element[0]->integer != 1 || cl.held_overflow) {
 		log_warnx("redis: events were missed beyond the history: "
 		    "pages resync");
 		TAILQ_FOREACH(loc, &hub.all, link)
 			hub_resync(loc);
+		drop_held();
+		release_held();
 		return;
 	}
 	events = xcalloc(reply->elements, sizeof *events);
@@ -639,7 +736,9 @@ replayed(redisAsyncContext *ac, void *r, void *arg)
 		struct msg *m = events[i].msg;
 		struct target t = { TARGET_ALL, NULL, NULL };
 
-		if (m->seq > cl.last_seen) {
+		/* What also came live is delivered from there, in order. */
+		if (m->seq > cl.last_seen && (cl.nheld == 0 ||
+		    m->seq < cl.held[0].seq)) {
 			cl.last_seen = m->seq;
 			if (m->seq > hub.seq)
 				hub.seq = m->seq;
@@ -659,6 +758,7 @@ replayed(redisAsyncContext *ac, void *r, void *arg)
 	if (kept > 0)
 		log_info("redis: replayed %zu events missed while down", kept);
 	free(events);
+	release_held();
 }
 
 /*
@@ -676,6 +776,7 @@ cluster_catch_up(void)
 
 	if (!cl.ever_up) {
 		cl.ever_up = true;
+		cl.catching_up = false;
 		return;
 	}
 	TAILQ_FOREACH(loc, &hub.all, link)
@@ -865,6 +966,9 @@ link_lost(const char *why)
 		    "alone", why);
 	cl.up = false;
 	cl.cmd_ready = cl.sub_ready = false;
+	/* The next link replays from last_seen: what was held comes again. */
+	drop_held();
+	cl.catching_up = cl.ever_up;
 	cl.cmd = cl.sub = NULL;
 	/* Freeing from inside a context's own callback is not allowed:
 	 * the disconnect callback passes NULL for the context it is in. */
@@ -997,6 +1101,14 @@ cluster_init(char *err, size_t errlen)
 		return 0;
 	if (parse_url(livd.cfg.redis, err, errlen) != 0)
 		return -1;
+	{
+		unsigned char digest[SHA_DIGEST_LENGTH];
+
+		SHA1((const unsigned char *)send_script, strlen(send_script),
+		    digest);
+		for (size_t i = 0; i < sizeof digest; i++)
+			snprintf(send_sha + 2 * i, 3, "%02x", digest[i]);
+	}
 	if (livd.cfg.node_id != NULL)
 		cl.node = xstrdup(livd.cfg.node_id);
 	else {
@@ -1035,6 +1147,8 @@ cluster_shutdown(void)
 	if (cl.sub != NULL)
 		redisAsyncDisconnect(cl.sub);
 	event_base_loop(livd.base, EVLOOP_NONBLOCK);
+	drop_held();
+	free(cl.held);
 	event_free(cl.retry);
 	event_free(cl.heartbeat);
 	free(cl.host);
