@@ -11,14 +11,12 @@ struct blob;
 struct livd {
 	struct event_base	*base;
 	struct config		 cfg;		/* in force: file, then flags */
-	struct config		 flags;		/* what the command line set */
 	const char		*config_path;
 	struct verbs		*verbs;
 	char			*listen_name;	/* the bound address */
 	double			 started;	/* wall clock */
 	struct blob		*livepage_js;
 	struct blob		*demo_html;
-	const char		*exe_dir;
 };
 
 extern struct livd livd;
