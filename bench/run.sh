@@ -6,16 +6,19 @@
 #                [--no-cluster] [--cluster-sizes "N ..."]
 #
 # Installs Debian's nginx and libnginx-mod-nchan (and redis-server) when
-# missing, builds bench/livbench and livd (make all), then for each N, K
-# times: starts a fresh nchan (one worker) and measures it, then a fresh
+# missing, builds bench/livbench, bench/floor and livd (make all), then
+# for each N, K times: starts a fresh nchan (one worker) and measures it,
+# then a fresh bench/floor (the kernel floor: the least any server can
+# spend per delivery here; driven as nchan) and measures it, then a fresh
 # livd and measures it, then (for the cluster sizes) a fresh livd cluster:
 # a private redis-server and two livd nodes, the N clients split across
 # them, events published through node 1. Every server (both nodes and
 # Redis too) runs on CPU 0, livbench on CPU 1. Last, K times, the
 # `livctl send -` ingest rate with 1,000 clients held (re-polling, and
 # answered once only). Prints the table
-# (medians over the K repeats) and writes it, with every raw key=value
-# line, to bench/results/DATE.txt and bench/results/latest.txt.
+# (medians over the K repeats), then the kernel floor's, and writes them,
+# with every raw key=value line, to bench/results/DATE.txt and
+# bench/results/latest.txt.
 #
 # Cluster sizes: --cluster-sizes, else the --sizes given, else 1,000 and
 # 10,000; --tiny: 50. --no-cluster skips the cluster runs.
@@ -28,8 +31,8 @@
 # bench/results/tiny.txt only. It proves the benchmark works and asserts
 # nothing about speed.
 #
-# Exit status: 0 when every run delivered every event exactly once and
-# livctl send - succeeded; 1 when a run lost or duplicated a delivery or
+# Exit status: 0 when every run (floor's too) delivered every event exactly
+# once and livctl send - succeeded; 1 when a run lost or duplicated a delivery or
 # failed; 2 on a usage error.
 set -u
 
@@ -112,7 +115,7 @@ if [ -n "$cluster_sizes" ] && ! command -v redis-server >/dev/null 2>&1; then
 	    install -y -q redis-server >&2 ||
 	    fail "apt-get install redis-server failed"
 fi
-make -s -C "$here" livbench >&2 || fail "cannot build livbench"
+make -s -C "$here" livbench floor >&2 || fail "cannot build livbench and floor"
 
 tmp=$(mktemp -d /tmp/livbench.XXXXXX) || fail "mktemp failed"
 trap 'rm -rf "$tmp"' EXIT
@@ -146,12 +149,13 @@ mkdir -p "$tmp/build" "$tmp/share" &&
 livd="$tmp/build/livd"
 livctl="$tmp/build/livctl"
 livbench="$here/livbench"
+floor="$here/floor"
 
 ncpu=$(nproc)
 if [ "$ncpu" -ge 2 ]; then
 	srv_pin="taskset -c 0"
 	gen_pin="taskset -c 1"
-	pinning="servers on CPU 0 (nchan: 1 worker, worker_cpu_affinity 01; livd: taskset${cluster_sizes:+; cluster: both livd nodes and redis-server share CPU 0, by taskset}), livbench on CPU 1"
+	pinning="servers on CPU 0 (nchan: 1 worker, worker_cpu_affinity 01; livd and floor: taskset${cluster_sizes:+; cluster: both livd nodes and redis-server share CPU 0, by taskset}), livbench on CPU 1"
 else
 	srv_pin=""
 	gen_pin=""
@@ -259,6 +263,16 @@ start_livd() {
 	    fail "livd did not start: $(tail -3 "$tmp/livd-$1.log")"
 }
 
+# bench/floor, the kernel floor: nchan's protocol as livbench uses it,
+# with the least work a server can do per delivery.
+start_floor() {
+	port=$(free_port)
+	$srv_pin "$floor" -l "127.0.0.1:$port" 2>"$tmp/floor-$1.log" &
+	server_pid=$!
+	wait_port "$port" ||
+	    fail "floor did not start: $(tail -3 "$tmp/floor-$1.log")"
+}
+
 redis_ping() {	# PORT: answers PONG?
 	local line
 	(
@@ -330,6 +344,13 @@ run_one() {	# KIND N ROUNDS RUN
 		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
 		    -P "$server_pid" -n "$n" -r "$r" -c "b${n}r$k")
 		rc=$?
+	elif [ "$kind" = floor ]; then
+		# nchan's client, told apart in the raw lines by its label
+		start_floor "$n-$k"
+		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
+		    -P "$server_pid" -n "$n" -r "$r" -c "b${n}r$k" \
+		    --label floor)
+		rc=$?
 	elif [ "$kind" = cluster ]; then
 		# -P: the nodes, then Redis (srv1, srv2, srv3 in the output);
 		# -s: n1 publishes, both are read for livd's own fan-out.
@@ -371,6 +392,8 @@ for n in $all_sizes; do
 		if in_list "$n" $sizes; then
 			say "N=$n ($k/$repeat): nchan, $r rounds"
 			run_one nchan "$n" "$r" "$k"
+			say "N=$n ($k/$repeat): floor (the kernel's cost), $r rounds"
+			run_one floor "$n" "$r" "$k"
 			say "N=$n ($k/$repeat): livd, $r rounds"
 			run_one livd "$n" "$r" "$k"
 		fi
@@ -485,6 +508,38 @@ table() {
 		printf "%-40s %6s %11s %11s %7s  %s\n", name, n, fmt("%d", c),
 		    fmt("%d", l), "-", "0"
 	}
+	function ratio(a, b) {
+		return a != "" && b != "" && b + 0 != 0 ? sprintf("%.2f", a / b) : "-"
+	}
+	# The kernel floor: server CPU per delivery of bench/floor next to
+	# livd'"'"'s and nchan'"'"'s, per N (medians; lost+dup summed).
+	function floor_table(   i, n, f, l, c, u, s, bad) {
+		if (k == 0)
+			return
+		printf "kernel floor: bench/floor, the least work a server can do per delivery (one\n"
+		printf "recv per request, one send per answer formatted once per publish, edge-triggered\n"
+		printf "epoll), driven as nchan, on CPU 0; its CPU is almost all the kernel'"'"'s TCP loopback\n"
+		printf "path. Server CPU per delivery (us), and each server over the floor; nchan/2 is\n"
+		printf "the target for livd (l/n <= 0.50): below floor, no server on one CPU reaches it.\n\n"
+		printf "%-6s %8s %8s %8s %8s %10s %11s %11s %10s %8s\n", "N",
+		    "floor", "livd", "nchan", "nchan/2", "livd/floor",
+		    "nchan/floor", "floor user", "user share", "lost+dup"
+		for (i = 1; i <= k; i++) {
+			n = order[i]
+			f = med("floor", n, "srv_sched_us_per_delivery")
+			l = med("livd", n, "srv_sched_us_per_delivery")
+			c = med("nchan", n, "srv_sched_us_per_delivery")
+			u = med("floor", n, "srv_user_us_per_delivery")
+			s = med("floor", n, "srv_user_share")
+			bad = total("floor", n, "lost") + total("floor", n, "dup")
+			printf "%-6s %8s %8s %8s %8s %10s %11s %11s %10s %8s\n", n,
+			    fmt("%.2f", f), fmt("%.2f", l), fmt("%.2f", c),
+			    c != "" ? sprintf("%.2f", c / 2) : "-",
+			    ratio(l, f), ratio(c, f), fmt("%.2f", u),
+			    fmt("%.2f", s), cnt["floor", n] ? bad : "-"
+		}
+		print ""
+	}
 	function sumrow(name, key, target) {
 		line(name, total("livd", n, key), total("nchan", n, key), "%d",
 		    target)
@@ -499,6 +554,12 @@ table() {
 		    " nodes_sched_us_per_delivery=" a \
 		    " redis_sched_us_per_delivery=" b
 		if (!(n in cseen)) { cseen[n] = 1; corder[++ck] = n }
+		next
+	}
+	# floor runs are livbench -k nchan (server=nchan) with label=floor
+	$1 == "mode=fanout" && kv($0, "label") == "floor" {
+		n = kv($0, "n")
+		L["floor", n, ++cnt["floor", n]] = $0
 		next
 	}
 	$1 == "mode=fanout" {
@@ -547,6 +608,7 @@ table() {
 		if (x != "")
 			printf "projection: 1,000,000 held polls = %.2f GB of livd RSS at %d bytes each (N=%s), plus kernel socket buffers\n\n",
 			    x * 1e6 / 1e9, x, last
+		floor_table()
 		if (ck > 0) {
 			printf "cluster: 2 livd nodes (n1, n2) + redis-server, all three on CPU 0 (livbench on CPU 1);\n"
 			printf "N clients split round-robin across the nodes, each connecting and polling at\n"
@@ -612,6 +674,10 @@ table() {
 	echo "rounds (/proc/PID/task/*/schedstat; srv_cpu_us_per_delivery in the raw lines is"
 	echo "the same from utime+stime), divided by deliveries; it includes reading each"
 	echo "re-poll, and on loopback the kernel's receive path of the client's socket."
+	echo "kernel floor: bench/floor.c, not a product but the measure of what this kernel"
+	echo "costs per delivery (accept aside: wakeup, recv of the re-poll, send of the answer"
+	echo "and the client socket's receive path); a server's x/floor is how far it is from"
+	echo "what is physically possible, so a target like l/n <= 0.50 can be judged by it."
 	echo "RSS per held poll: (VmRSS summed over the server's processes with N polls held,"
 	echo "minus the same before connecting) / N. livd own fan-out: livd's metric"
 	if [ -n "$cluster_sizes" ]; then
