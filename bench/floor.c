@@ -53,6 +53,8 @@ static size_t		  msglen;
 static uint64_t		  seq;		/* messages published: the Etag */
 
 static char		  rbuf[MAXREQ];
+static double		  fanouts[4096];	/* ms per publish, for the log */
+static size_t		  nfanouts;
 static int		  ep;
 static volatile sig_atomic_t quit;
 
@@ -182,15 +184,49 @@ header(const char *buf, size_t hlen, const char *name)
 	return NULL;
 }
 
-/* Answer every held GET with the new message, head formatted once. */
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* At exit: the fan-out times, as livd's own metric would give them. */
+static void
+log_fanouts(void)
+{
+	if (nfanouts == 0)
+		return;
+	qsort(fanouts, nfanouts, sizeof *fanouts, by_value);
+	fprintf(stderr, "floor_fanouts=%zu floor_fanout_ms_p50=%.2f "
+	    "floor_fanout_ms_max=%.2f\n", nfanouts, fanouts[nfanouts / 2],
+	    fanouts[nfanouts - 1]);
+}
+
+/*
+ * Answer every held GET with the new message, head formatted once, and
+ * time it: from the publish read to the last answer written.
+ */
 static void
 publish(const char *body, size_t blen)
 {
 	char date[64];
 	time_t now = time(NULL);
+	double start = now_ms();
 	struct tm tm;
 	struct conn *c;
 	int hlen;
+	size_t n = nheld;
 
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -206,6 +242,8 @@ publish(const char *body, size_t blen)
 			conn_close(c);
 	}
 	nheld = 0;
+	if (n > 0 && nfanouts < sizeof fanouts / sizeof *fanouts)
+		fanouts[nfanouts++] = now_ms() - start;
 }
 
 /*
@@ -435,5 +473,6 @@ main(int argc, char **argv)
 		}
 	}
 	close(lfd);
+	log_fanouts();
 	return 0;
 }
