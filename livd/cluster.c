@@ -362,11 +362,15 @@ obey(const char *payload, size_t len)
 		return;
 	}
 	if (strcmp(cmd, "refresh") == 0) {
-		double s = json_number_value(json_object_get(o, "seconds"));
+		json_t *seconds = json_object_get(o, "seconds");
+		const char *where = json_string_value(json_object_get(o,
+		    "location"));
+		double s = json_number_value(seconds);
 
-		if (s > 0 && s <= 3600)
-			hub_set_refresh(json_string_value(json_object_get(o,
-			    "location")), s);
+		/* 0: a location's own interval dropped (refresh -u) */
+		if (json_is_number(seconds) && ((s > 0 && s <= 3600) ||
+		    (s == 0 && where != NULL)))
+			hub_set_refresh(where, s);
 	} else if (strcmp(cmd, "reload") == 0) {
 		log_info("redis: node %s asked for a reload", from ? from : "?");
 		livd_reload(err, sizeof err);
@@ -851,8 +855,8 @@ cluster_refresh(const char *location, double seconds)
 {
 	char value[32], *msg;
 	json_t *o;
-	const char *hset[] = { "HSET", KEY_REFRESH, location ? location : "",
-	    value };
+	const char *hset[] = { seconds > 0 ? "HSET" : "HDEL", KEY_REFRESH,
+	    location ? location : "", value };
 	const char *publish[3] = { "PUBLISH", CHANNEL_CONTROL, NULL };
 
 	if (!cl.up)
@@ -864,7 +868,7 @@ cluster_refresh(const char *location, double seconds)
 		json_object_set_new(o, "location", json_string(location));
 	msg = json_dumps(o, JSON_COMPACT);
 	publish[2] = msg;
-	command(cl.cmd, NULL, NULL, 4, hset, NULL);
+	command(cl.cmd, NULL, NULL, seconds > 0 ? 4 : 3, hset, NULL);
 	command(cl.cmd, NULL, NULL, 3, publish, NULL);
 	free(msg);
 	json_decref(o);

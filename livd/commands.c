@@ -501,12 +501,16 @@ cmd_who(struct ctl_conn *c, json_t *req)
 	free(all);
 }
 
-/* refresh: print the interval in force, or set it (globally or at -l). */
+/*
+ * refresh: print the interval in force, or set it (globally or at -l), or
+ * with -u drop a location's own so the global one applies there again.
+ */
 static void
 cmd_refresh(struct ctl_conn *c, json_t *req)
 {
 	const char *location;
 	json_t *seconds = json_object_get(req, "seconds");
+	bool unset = json_is_true(json_object_get(req, "unset"));
 
 	if (!get_string(c, req, "location", &location))
 		return;
@@ -514,7 +518,16 @@ cmd_refresh(struct ctl_conn *c, json_t *req)
 		ctl_error(c, "invalid location");
 		return;
 	}
-	if (seconds != NULL) {
+	if (unset && (location == NULL || seconds != NULL)) {
+		ctl_error(c, "refresh -u takes -l LOCATION and no SECONDS");
+		return;
+	}
+	if (unset) {
+		hub_set_refresh(location, 0);
+		if (cluster_wide(req))
+			cluster_refresh(location, 0);
+		log_info("refresh %s: the global one", location);
+	} else if (seconds != NULL) {
 		double s;
 
 		if (!json_is_number(seconds)) {

@@ -119,11 +119,17 @@ hub_refresh(const struct location *loc)
 void
 hub_set_refresh(const char *name, double seconds)
 {
+	struct location *loc;
+
 	if (name == NULL) {
-		hub.refresh = seconds;
+		if (seconds > 0)
+			hub.refresh = seconds;
 		return;
 	}
-	hub_location_make(name)->refresh = seconds;
+	if (seconds > 0)
+		hub_location_make(name)->refresh = seconds;
+	else if ((loc = hub_location(name)) != NULL)
+		loc->refresh = 0;	/* the global one applies again */
 }
 
 /* How long a client may neither poll nor hold a poll and stay online. */

@@ -163,6 +163,13 @@ teardown() {
 	n 2 refresh --local 3
 	run n 1 refresh
 	assert_eq "$output" 7
+	# a location's own interval, and dropping it, reach every node too
+	n 1 refresh -l /x 5
+	run n 2 refresh -l /x
+	assert_eq "$output" 5
+	n 2 refresh -u -l /x
+	run n 1 refresh -l /x
+	assert_eq "$output" 7
 	# A verb added to the files reaches every node with one reload.
 	cp "$SHIPPED_VERBS" "$BATS_TEST_TMPDIR/verbs1.yaml"
 	cp "$SHIPPED_VERBS" "$BATS_TEST_TMPDIR/verbs2.yaml"

@@ -280,6 +280,31 @@ and d["seq"] >= max(e["seq"] for e in d["events"])'
 	output "$b" | jassert 'd["refresh"] == 0.3'
 }
 
+@test "output: refresh -u -l LOCATION drops the location's own interval" {
+	livd_start -r 0.4
+	a=$(connect /a uwe)
+	livctl refresh -l /a 0.2
+	output "$a" | jassert 'd["refresh"] == 0.2'
+	run livctl refresh -u -l /a
+	assert_status 0
+	assert_eq "$output" 0.4
+	output "$a" | jassert 'd["refresh"] == 0.4'
+	livctl refresh 0.3
+	output "$a" | jassert 'd["refresh"] == 0.3'
+	# a location that never had its own: nothing to drop, no error
+	run livctl refresh -u -l /elsewhere
+	assert_status 0
+	assert_eq "$output" 0.3
+	for bad in "-u" "-u -l /a 5"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr livctl refresh $bad
+		assert_status 1
+		assert_eq "$stderr" "livctl: refresh -u takes -l LOCATION and no SECONDS"
+	done
+	run livctl refresh
+	assert_eq "$output" 0.3
+}
+
 @test "output: a second poll on the same uuid releases the first with an idle answer" {
 	livd_start
 	u=$(connect /chat uwe)
