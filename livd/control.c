@@ -531,10 +531,27 @@ ctl_accept_error_cb(struct evconnlistener *l, void *arg)
 	event_add(accept_pause, &pause);
 }
 
+/* mkdir -p, each missing level 0700. */
+static int
+make_dirs(char *dir)
+{
+	for (char *p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	return mkdir(dir, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 /*
  * The socket's directory must be one only its owner can write, or another
  * user could put a socket of their own in its place. livd makes a missing
- * directory 0700. An existing one that others can write is refused, but
+ * directory (and any missing parents) 0700. An existing one that others can write is refused, but
  * for a sticky one such as /tmp, where others cannot replace our socket.
  */
 static int
@@ -552,7 +569,7 @@ make_socket_dir(const char *path)
 	else
 		*slash = '\0';
 	if (stat(dir, &st) != 0) {
-		if (errno != ENOENT || mkdir(dir, 0700) != 0) {
+		if (errno != ENOENT || make_dirs(dir) != 0) {
 			log_warn("cannot make %s", dir);
 			return -1;
 		}

@@ -398,4 +398,12 @@ print(e(payload) + "." + e(mac))')
 	SOCK="$BATS_TEST_TMPDIR/new/livd.sock"
 	livd_spawn -l 127.0.0.1:0 -s "$SOCK"
 	[ "$(stat -c %a "$BATS_TEST_TMPDIR/new")" = 700 ]
+	livd_stop
+	# missing parents too, as mkdir -p would, each 0700
+	SOCK="$BATS_TEST_TMPDIR/a/b/c/livd.sock"
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK"
+	[ -S "$SOCK" ]
+	for d in a a/b a/b/c; do
+		assert_eq "$(stat -c %a "$BATS_TEST_TMPDIR/$d")" 700
+	done
 }
