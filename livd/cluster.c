@@ -145,6 +145,8 @@ static struct {
 	char			*host;
 	int			 port;
 	int			 db;
+	char			*user;		/* AUTH, when the URL has them */
+	char			*password;
 	char			*node;
 	char			*key_who;	/* livd:who:NODE */
 	char			*key_clients;	/* livd:clients:NODE */
@@ -1028,12 +1030,33 @@ on_disconnect_cb(const redisAsyncContext *ac, int status)
 	link_lost(ac->errstr[0] ? ac->errstr : "connection closed");
 }
 
+/*
+ * AUTH's and SELECT's answers: an error (a wrong password, a Redis that
+ * wants one, a database it does not have) takes the link down, logged.
+ */
+static void
+setup_answered(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply *reply = r;
+	char why[256];
+
+	(void)arg;
+	if (reply == NULL || reply->type != REDIS_REPLY_ERROR ||
+	    (ac != cl.cmd && ac != cl.sub))
+		return;
+	snprintf(why, sizeof why, "%s: %s", ac == cl.cmd ? "commands" :
+	    "subscriber", reply->str);
+	link_lost(why);
+}
+
 static redisAsyncContext *
 open_link(void)
 {
 	redisAsyncContext *ac = redisAsyncConnect(cl.host, cl.port);
 	char db[16];
 	const char *select[] = { "SELECT", db };
+	const char *auth[3] = { "AUTH" };
+	int nauth = 1;
 
 	if (ac == NULL)
 		return NULL;
@@ -1046,7 +1069,13 @@ open_link(void)
 	redisAsyncSetConnectCallback(ac, on_connect_cb);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect_cb);
 	snprintf(db, sizeof db, "%d", cl.db);
-	command(ac, NULL, NULL, 2, select, NULL);
+	if (cl.password != NULL) {	/* first: Redis refuses all else */
+		if (cl.user != NULL)
+			auth[nauth++] = cl.user;
+		auth[nauth++] = cl.password;
+		command(ac, setup_answered, NULL, nauth, auth, NULL);
+	}
+	command(ac, setup_answered, NULL, 2, select, NULL);
 	return ac;
 }
 
@@ -1064,18 +1093,34 @@ cluster_connect(void)
 	command(cl.sub, on_message, NULL, 3, subscribe, NULL);
 }
 
-/* Parse redis://HOST[:PORT][/DB]. */
+/*
+ * Parse redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]. The password ends at
+ * the last @, so it may hold any other character.
+ */
 static int
 parse_url(const char *url, char *err, size_t errlen)
 {
-	const char *p = url, *slash, *colon;
+	const char *p = url, *slash, *colon, *at;
 
 	if (strncmp(p, "redis://", 8) != 0) {
+		/* not echoed when it may hold a password */
 		snprintf(err, errlen, "redis: expected redis://HOST[:PORT][/DB], "
-		    "not '%s'", url);
+		    "not '%s'", strchr(url, '@') ? "..." : url);
 		return -1;
 	}
 	p += 8;
+	if ((at = strrchr(p, '@')) != NULL) {
+		if ((colon = memchr(p, ':', (size_t)(at - p))) == NULL ||
+		    colon + 1 == at) {
+			snprintf(err, errlen, "redis: expected "
+			    "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+			return -1;
+		}
+		if (colon > p)
+			cl.user = xstrndup(p, (size_t)(colon - p));
+		cl.password = xstrndup(colon + 1, (size_t)(at - colon - 1));
+		p = at + 1;
+	}
 	slash = strchr(p, '/');
 	colon = strchr(p, ':');
 	if (colon != NULL && slash != NULL && colon > slash)
@@ -1085,7 +1130,7 @@ parse_url(const char *url, char *err, size_t errlen)
 	cl.port = colon ? atoi(colon + 1) : 6379;
 	cl.db = slash ? atoi(slash + 1) : 0;
 	if (*cl.host == '\0' || cl.port <= 0 || cl.port > 65535 || cl.db < 0) {
-		snprintf(err, errlen, "redis: bad address '%s'", url);
+		snprintf(err, errlen, "redis: bad address '%s'", p);
 		return -1;
 	}
 	return 0;
@@ -1156,6 +1201,8 @@ cluster_shutdown(void)
 	event_free(cl.retry);
 	event_free(cl.heartbeat);
 	free(cl.host);
+	free(cl.user);
+	free(cl.password);
 	free(cl.node);
 	free(cl.key_who);
 	free(cl.key_clients);

@@ -119,6 +119,20 @@ format_bound(char *out, size_t size, enum config_type type, double v)
 		snprintf(out, size, "%.15g", v);
 }
 
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB], the host not empty. */
+static bool
+redis_url_valid(const char *v)
+{
+	const char *at;
+
+	if (strncmp(v, "redis://", 8) != 0)
+		return false;
+	v += 8;
+	if ((at = strrchr(v, '@')) != NULL)
+		v = at + 1;
+	return *v != '\0' && *v != ':' && *v != '/';
+}
+
 static bool
 one_of(const char *s, const char **names, size_t n)
 {
@@ -163,11 +177,9 @@ config_set(struct config *cfg, const char *name, const char *value,
 			    "such as 0660, not '%s'", value);
 			return -1;
 		}
-		if (strcmp(name, "redis") == 0 && (strncmp(value, "redis://",
-		    8) != 0 || value[8] == '\0' || value[8] == ':' ||
-		    value[8] == '/')) {
-			snprintf(err, errlen, "redis must be redis://HOST[:PORT]"
-			    "[/DB], not '%s'", value);
+		if (strcmp(name, "redis") == 0 && !redis_url_valid(value)) {
+			snprintf(err, errlen, "redis must be redis://"
+			    "[[USER]:PASSWORD@]HOST[:PORT][/DB]");
 			return -1;
 		}
 		if (*value == '\0') {

@@ -11,22 +11,28 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# redis_start [redis-server options...]; REDIS_PASSWORD: the default
+# user's, if the options set one, for redis-cli.
 redis_start() {
 	REDIS_PORT=${REDIS_PORT:-$(free_port)}
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
 	    --appendonly no --daemonize yes \
 	    --logfile "$BATS_TEST_TMPDIR/redis.log" \
-	    --pidfile "$BATS_TEST_TMPDIR/redis.pid" >/dev/null
+	    --pidfile "$BATS_TEST_TMPDIR/redis.pid" "$@" >/dev/null
 	for ((i = 0; i < 100; i++)); do
-		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+		rcli ping 2>/dev/null | grep -q PONG && return 0
 		sleep 0.05
 	done
 	echo "redis-server did not start" >&2
 	return 1
 }
 
+rcli() {
+	REDISCLI_AUTH=${REDIS_PASSWORD:-} redis-cli -p "$REDIS_PORT" "$@"
+}
+
 redis_stop() {
-	redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+	rcli shutdown nosave >/dev/null 2>&1 || true
 	for ((i = 0; i < 100; i++)); do
 		redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || return 0
 		sleep 0.05
@@ -38,7 +44,7 @@ node_start() {
 	local n=$1 conf="$BATS_TEST_TMPDIR/n$1.yaml"
 	shift
 	{
-		echo "redis: redis://127.0.0.1:$REDIS_PORT/0"
+		echo "redis: ${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
 		echo "node_id: n$n"
 		echo "refresh: 1"
 		echo "presence_timeout: 3"
@@ -331,4 +337,59 @@ if "reload" not in words:
 	kill -TERM "$LIVD_PID"
 	wait "$LIVD_PID"
 	LIVD_PID=
+}
+
+@test "cluster: a Redis with passwords: USER:PASSWORD@ and :PASSWORD@ link up; a wrong or missing one is logged, the node serves alone" {
+	redis_stop
+	REDIS_PASSWORD='pw@/:x'
+	redis_start --requirepass "$REDIS_PASSWORD"
+	rcli ACL SETUSER livd on '>other pw' '~*' '&*' '+@all' >/dev/null
+	# the password ends at the last @: it may hold @, / and :
+	REDIS_URL="redis://:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/0"
+	node_start 1
+	REDIS_URL="redis://livd:other pw@127.0.0.1:$REDIS_PORT/0"
+	node_start 2
+	read -r u seq < <(node_connect 2 /chat bob)
+	n 1 send -l /chat append target '<p>x</p>'
+	node_poll 2 "$u" "$seq" | jassert 'len(d["events"]) == 1'
+	# neither the status nor the log shows the password
+	run n 1 status
+	assert_contains "$output" $'\nredis: up'
+	! grep -q 'other pw\|pw@' "$BATS_TEST_TMPDIR/n1.log" "$BATS_TEST_TMPDIR/n2.log"
+	local url
+	for url in "redis://:wrong@127.0.0.1:$REDIS_PORT/0" \
+	    "redis://127.0.0.1:$REDIS_PORT/0"; do
+		printf 'redis: %s\nnode_id: n3\n' "$url" >"$BATS_TEST_TMPDIR/n3.yaml"
+		"$LIVD" -c "$BATS_TEST_TMPDIR/n3.yaml" -l 127.0.0.1:0 \
+		    -s "$BATS_TEST_TMPDIR/n3.sock" </dev/null \
+		    2>"$BATS_TEST_TMPDIR/n3.log" 3>&- &
+		NODE_PIDS[3]=$!
+		for ((i = 0; i < 100; i++)); do
+			grep -q 'link down' "$BATS_TEST_TMPDIR/n3.log" && break
+			sleep 0.05
+		done
+		grep -q 'redis: link down (.*\(WRONGPASS\|NOAUTH\)' "$BATS_TEST_TMPDIR/n3.log"
+		n 3 status >"$BATS_TEST_TMPDIR/n3.status"
+		grep -q '^redis: down' "$BATS_TEST_TMPDIR/n3.status"
+		# alone, it serves its own pages
+		read -r u3 seq3 < <(node_connect 3 /chat carol)
+		n 3 send -l /chat append target '<p>y</p>'
+		node_poll 3 "$u3" "$seq3" | jassert 'len(d["events"]) == 1'
+		kill -TERM "${NODE_PIDS[3]}"
+		wait "${NODE_PIDS[3]}"
+		unset 'NODE_PIDS[3]'
+	done
+}
+
+@test "cluster: a redis URL with a user but no password is refused at start" {
+	local bad
+	for bad in "redis://livd@127.0.0.1:$REDIS_PORT" "redis://livd:@127.0.0.1:$REDIS_PORT" \
+	    "redis://:pw@" "redis://:pw@:6379"; do
+		printf 'redis: %s\n' "$bad" >"$BATS_TEST_TMPDIR/bad.yaml"
+		run --separate-stderr "$LIVD" -c "$BATS_TEST_TMPDIR/bad.yaml" \
+		    -l 127.0.0.1:0 -s "$BATS_TEST_TMPDIR/bad.sock"
+		assert_status 1
+		assert_contains "$stderr" "redis"
+		[[ "$stderr" != *pw* ]]
+	done
 }
