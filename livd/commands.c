@@ -92,7 +92,10 @@ cluster_wide(json_t *req)
  */
 struct cluster_wait {
 	struct ctl_slot	*slot;
-	char		*location;
+	char		*location;	/* clients and who: only there */
+	char		*principal;	/* a dry run's: only theirs */
+	char		*uuid;		/* a dry run's: only that client */
+	bool		 dry_run;	/* entries as send --dry-run's */
 	bool		 gone;
 };
 
@@ -116,6 +119,8 @@ static void
 wait_free(struct cluster_wait *w)
 {
 	free(w->location);
+	free(w->principal);
+	free(w->uuid);
 	free(w);
 }
 
@@ -275,6 +280,23 @@ json_array_sort_clients(json_t *list)
 	free(items);
 }
 
+static void	clients_gathered(void *, json_t *);
+
+/* A dry run in a cluster: every live node's clients that the target names. */
+static void
+dry_run_cluster(struct ctl_conn *c, const struct target *t)
+{
+	struct cluster_wait *w = wait_for_cluster(c, t->kind ==
+	    TARGET_LOCATION ? t->name : NULL);
+
+	w->dry_run = true;
+	if (t->kind == TARGET_PRINCIPAL)
+		w->principal = xstrdup(t->name);
+	if (t->kind == TARGET_CLIENT)
+		w->uuid = xstrdup(t->name);
+	cluster_gather("clients", NULL, clients_gathered, w);
+}
+
 /*
  * send: an event given as a text line ("line"), as positional values
  * ("args"), or as named keys, to one target or to every client.
@@ -364,6 +386,10 @@ cmd_send(struct ctl_conn *c, json_t *req)
 			return;
 		}
 		free(copy);
+		if (cluster_wide(req)) {
+			dry_run_cluster(c, &t);
+			return;
+		}
 		list = json_array();
 		hub_recipients(&t, add_recipient, list);
 		json_array_sort_clients(list);
@@ -638,11 +664,24 @@ clients_gathered(void *arg, json_t *list)
 		    (l = strchr(p + 1, '\t')) != NULL) {
 			*p++ = '\0';
 			*l++ = '\0';
-			if (w->location == NULL || strcmp(l, w->location) == 0)
-				json_array_append_new(out,
+			if ((w->location == NULL || strcmp(l, w->location) == 0) &&
+			    (w->principal == NULL || strcmp(p, w->principal) == 0) &&
+			    (w->uuid == NULL || strcmp(copy, w->uuid) == 0))
+				json_array_append_new(out, w->dry_run ?
+				    json_pack("{s:s,s:s,s:s}", "uuid", copy,
+				    "principal", p, "location", l) :
 				    client_entry(copy, p, l));
 		}
 		free(copy);
+	}
+	if (w->uuid != NULL && json_array_size(out) == 0) {
+		char q[80];
+
+		quote_for_error(q, sizeof q, w->uuid);
+		ctl_slot_error(w->slot, "unknown client '%s'", q);
+		json_decref(out);
+		wait_free(w);
+		return;
 	}
 	json_array_sort_clients(out);
 	ctl_slot_ok(w->slot, json_pack("{s:b,s:o}", "ok", 1, "clients", out));

@@ -149,6 +149,34 @@ teardown() {
 	[ "${#lines[@]}" = 1 ]
 }
 
+@test "cluster: send --dry-run lists the clients of every node the target names" {
+	node_start 1
+	node_start 2
+	read -r a _ < <(node_connect 1 /chat uwe)
+	read -r b _ < <(node_connect 2 /chat dominik)
+	read -r c _ < <(node_connect 2 /other uwe)
+	run n 1 send --dry-run -l /chat text box hi
+	assert_status 0
+	assert_lines "$b dominik /chat" "$a uwe /chat"
+	run n 2 send -n -p uwe text box hi
+	assert_lines "$a uwe /chat" "$c uwe /other"
+	run n 1 send -n -c "$c" text box hi
+	assert_lines "$c uwe /other"
+	run n 1 send -n text box hi
+	[ "${#lines[@]}" = 3 ]
+	# the same keys as a standalone dry run's, nothing sent
+	n 1 -j send -n -l /chat text box hi | jassert '[sorted(e) for e in d["clients"]] == [["location", "principal", "uuid"]] * 2'
+	run n 1 stats
+	assert_contains "$output" "events: 0"
+	run --separate-stderr n 1 send -n -c "$NOUUID" text box hi
+	assert_status 1
+	assert_eq "$stderr" "livctl: unknown client '$NOUUID'"
+	# checked as for sending first
+	run --separate-stderr n 2 send -n -l /chat nosuchverb x
+	assert_status 1
+	assert_eq "$stderr" "livctl: unknown verb 'nosuchverb'"
+}
+
 @test "cluster: send -c reaches another node's client; an unknown uuid is an error" {
 	node_start 1
 	node_start 2
