@@ -493,8 +493,10 @@ assert events == want, events
 	for i in 1 2 3 4 5 6 7 8 9 10; do
 		u[$i]=$(connect "/loc$i" "p$i")
 	done
-	python3 "$BATS_TEST_DIRNAME/countproxy.py" "$BATS_TEST_TMPDIR/proxy.sock" \
-	    "$SOCK" "$BATS_TEST_TMPDIR/count" </dev/null >/dev/null 2>&1 3>&- &
+	# exec: $! must be python's own pid, for teardown to end it
+	(exec python3 "$BATS_TEST_DIRNAME/countproxy.py" \
+	    "$BATS_TEST_TMPDIR/proxy.sock" "$SOCK" "$BATS_TEST_TMPDIR/count" \
+	    </dev/null >/dev/null 2>&1 3>&-) &
 	bg_track $!
 	for ((i = 0; i < 100; i++)); do
 		[ -S "$BATS_TEST_TMPDIR/proxy.sock" ] && break

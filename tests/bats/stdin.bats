@@ -130,8 +130,10 @@ load helper
 @test "send -: all lines go over one connection" {
 	livd_start -r 0.2
 	u=$(connect /log ops)
-	python3 "$BATS_TEST_DIRNAME/countproxy.py" "$BATS_TEST_TMPDIR/proxy.sock" \
-	    "$SOCK" "$BATS_TEST_TMPDIR/count" </dev/null >/dev/null 2>&1 3>&- &
+	# exec: $! must be python's own pid, for teardown to end it
+	(exec python3 "$BATS_TEST_DIRNAME/countproxy.py" \
+	    "$BATS_TEST_TMPDIR/proxy.sock" "$SOCK" "$BATS_TEST_TMPDIR/count" \
+	    </dev/null >/dev/null 2>&1 3>&-) &
 	bg_track $!
 	for ((i = 0; i < 100; i++)); do
 		[ -S "$BATS_TEST_TMPDIR/proxy.sock" ] && break
