@@ -51,6 +51,7 @@
 #define KEY_NODES	"livd:nodes"
 #define KEY_REFRESH	"livd:refresh"
 #define KEY_ALL		"livd:all"
+#define KEY_WHO_VERSION	"livd:whoversion"	/* bumped by every who change */
 #define CHANNEL_EVENTS	"livd:events"
 #define CHANNEL_CONTROL	"livd:control"
 #define STREAM_TTL_MS	"604800000"	/* a week without events */
@@ -108,6 +109,26 @@ static const char gather_script[] =
     "return out\n";
 
 /*
+ * The other live nodes' members ("LOCATION\tPRINCIPAL"), each once, after
+ * the who version and the number of live nodes: or only those two and
+ * "same" when neither changed since the caller's last look.
+ */
+static const char snapshot_script[] =
+    "local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')\n"
+    "local v = redis.call('GET', KEYS[2]) or '0'\n"
+    "if v == ARGV[3] and #live == tonumber(ARGV[4]) then\n"
+    "  return {v, #live, 'same'} end\n"
+    "local out, seen = {v, #live, 'full'}, {}\n"
+    "for _, n in ipairs(live) do\n"
+    "  if n ~= ARGV[2] then\n"
+    "    for _, m in ipairs(redis.call('SMEMBERS', 'livd:who:' .. n)) do\n"
+    "      if not seen[m] then seen[m] = true table.insert(out, m) end\n"
+    "    end\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/*
  * The events of some streams after a seq, and whether that is all of them:
  * nothing after the seq was trimmed away, and no answer was cut at COUNT.
  */
@@ -141,6 +162,23 @@ struct held {
 
 #define HOLD_MAX	100000
 
+/*
+ * Who is online on the other nodes, as the last snapshot from Redis said:
+ * locations, each with its principals. Only snapshots change it, applied
+ * in the order they were taken, so it never runs ahead of Redis.
+ */
+struct remote_location {
+	struct hnode	 node;
+	char		*name;
+	struct hmap	 principals;	/* struct remote_principal */
+};
+
+struct remote_principal {
+	struct hnode	 node;
+	char		*name;
+	unsigned	 generation;	/* the last snapshot that had it */
+};
+
 static struct {
 	char			*host;
 	int			 port;
@@ -166,6 +204,13 @@ static struct {
 	double			 backoff;
 	struct event		*heartbeat;
 	struct event		*retry;
+	struct hmap		 remote;	/* struct remote_location */
+	unsigned		 generation;
+	char			 who_version[32];	/* of the last snapshot */
+	long long		 live_nodes;
+	bool			 snapshot_busy;
+	bool			 snapshot_again;	/* asked for meanwhile */
+	struct event		*snapshot_soon;	/* a burst of changes: one */
 } cl;
 
 static void	cluster_connect(void);
@@ -250,6 +295,20 @@ on_close(struct client *c)
 		command(cl.cmd, NULL, NULL, 3, argv, NULL);
 }
 
+/* Tell the other nodes that who changed: they take a snapshot. */
+static void
+who_changed(void)
+{
+	const char *incr[] = { "INCR", KEY_WHO_VERSION };
+	const char *publish[] = { "PUBLISH", CHANNEL_CONTROL, NULL };
+	char *msg = xprintf("{\"cmd\":\"member\",\"from\":\"%s\"}", cl.node);
+
+	publish[2] = msg;
+	command(cl.cmd, NULL, NULL, 2, incr, NULL);
+	command(cl.cmd, NULL, NULL, 3, publish, NULL);
+	free(msg);
+}
+
 static void
 on_member(struct location *loc, const char *principal, bool joined)
 {
@@ -264,6 +323,182 @@ on_member(struct location *loc, const char *principal, bool joined)
 	argv[2] = m;
 	command(cl.cmd, NULL, NULL, 3, argv, NULL);
 	free(m);
+	who_changed();
+}
+
+/* --- who is online on the other nodes ------------------------------------ */
+
+static struct remote_location *
+remote_location(const char *name)
+{
+	struct hnode *node = hmap_get(&cl.remote, name);
+
+	return node ? container_of(node, struct remote_location, node) : NULL;
+}
+
+/* The hub's question: is principal at location on another node? */
+static bool
+on_elsewhere(const char *location, const char *principal)
+{
+	struct remote_location *rl = remote_location(location);
+
+	return rl != NULL && hmap_get(&rl->principals, principal) != NULL;
+}
+
+static const char **
+on_principals(const char *location, size_t *n)
+{
+	struct remote_location *rl = remote_location(location);
+	const char **names;
+	struct hnode *node;
+	size_t i;
+
+	*n = 0;
+	names = xcalloc(rl ? rl->principals.count + 1 : 1, sizeof *names);
+	if (rl != NULL)
+		HMAP_FOREACH(&rl->principals, node, i)
+			names[(*n)++] = node->key;
+	return names;
+}
+
+/* One member of a snapshot: new ones join. */
+static void
+remote_seen(const char *member, size_t len)
+{
+	char *location = xstrndup(member, len), *tab;
+	struct remote_location *rl;
+	struct remote_principal *rp;
+	struct hnode *node;
+
+	if ((tab = strchr(location, '\t')) == NULL) {
+		free(location);
+		return;
+	}
+	*tab = '\0';
+	if ((rl = remote_location(location)) == NULL) {
+		rl = xcalloc(1, sizeof *rl);
+		rl->name = xstrdup(location);
+		hmap_init(&rl->principals);
+		hmap_put(&cl.remote, &rl->node, rl->name);
+	}
+	if ((node = hmap_get(&rl->principals, tab + 1)) != NULL)
+		rp = container_of(node, struct remote_principal, node);
+	else {
+		rp = xcalloc(1, sizeof *rp);
+		rp->name = xstrdup(tab + 1);
+		hmap_put(&rl->principals, &rp->node, rp->name);
+		hub_presence_elsewhere(rl->name, rp->name, true);
+	}
+	rp->generation = cl.generation;
+	free(location);
+}
+
+/*
+ * Drop what the last snapshot did not have (they leave), or everything
+ * (quietly) when livd stops.
+ */
+static void
+remote_sweep(bool quietly)
+{
+	struct remote_location **locs;
+	struct remote_principal **gone;
+	struct hnode *node;
+	size_t i, j, nlocs = 0, ngone;
+
+	locs = xcalloc(cl.remote.count + 1, sizeof *locs);
+	HMAP_FOREACH(&cl.remote, node, i)
+		locs[nlocs++] = container_of(node, struct remote_location, node);
+	for (i = 0; i < nlocs; i++) {
+		struct remote_location *rl = locs[i];
+
+		gone = xcalloc(rl->principals.count + 1, sizeof *gone);
+		ngone = 0;
+		HMAP_FOREACH(&rl->principals, node, j) {
+			struct remote_principal *rp = container_of(node,
+			    struct remote_principal, node);
+
+			if (quietly || rp->generation != cl.generation)
+				gone[ngone++] = rp;
+		}
+		for (j = 0; j < ngone; j++) {
+			hmap_del(&rl->principals, &gone[j]->node);
+			if (!quietly)
+				hub_presence_elsewhere(rl->name, gone[j]->name,
+				    false);
+			free(gone[j]->name);
+			free(gone[j]);
+		}
+		free(gone);
+		if (rl->principals.count == 0) {
+			hmap_del(&cl.remote, &rl->node);
+			hmap_free(&rl->principals);
+			free(rl->name);
+			free(rl);
+		}
+	}
+	free(locs);
+}
+
+static void	take_snapshot(void);
+
+static void
+snapshot_taken(redisAsyncContext *ac, void *r, void *arg)
+{
+	redisReply *reply = r;
+
+	(void)ac; (void)arg;
+	cl.snapshot_busy = false;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY ||
+	    reply->elements < 3 || reply->element[0]->type !=
+	    REDIS_REPLY_STRING || reply->element[2]->type !=
+	    REDIS_REPLY_STRING)
+		return;
+	snprintf(cl.who_version, sizeof cl.who_version, "%s",
+	    reply->element[0]->str);
+	cl.live_nodes = reply->element[1]->integer;
+	if (strcmp(reply->element[2]->str, "full") == 0) {
+		cl.generation++;
+		for (size_t i = 3; i < reply->elements; i++)
+			if (reply->element[i]->type == REDIS_REPLY_STRING)
+				remote_seen(reply->element[i]->str,
+				    reply->element[i]->len);
+		remote_sweep(false);
+	}
+	if (cl.snapshot_again) {
+		cl.snapshot_again = false;
+		take_snapshot();
+	}
+}
+
+static void
+snapshot_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what; (void)arg;
+	take_snapshot();
+}
+
+/*
+ * Ask Redis who is online on the other nodes: every second (a node that
+ * died drops out of the live ones), and when a node says who changed.
+ * One at a time, so they are applied in the order Redis took them.
+ */
+static void
+take_snapshot(void)
+{
+	char now[32], live[32];
+	const char *argv[] = { "EVAL", snapshot_script, "2", KEY_NODES,
+	    KEY_WHO_VERSION, now, cl.node, cl.who_version, live };
+
+	if (!cl.up)
+		return;
+	if (cl.snapshot_busy) {
+		cl.snapshot_again = true;
+		return;
+	}
+	snprintf(now, sizeof now, "%.0f", now_ms());
+	snprintf(live, sizeof live, "%lld", cl.live_nodes);
+	if (command(cl.cmd, snapshot_taken, NULL, 9, argv, NULL) == 0)
+		cl.snapshot_busy = true;
 }
 
 /* Every second: this node is alive; its presence keys live on. */
@@ -286,6 +521,7 @@ beat(evutil_socket_t fd, short what, void *arg)
 	command(cl.cmd, NULL, NULL, 4, trim, NULL);
 	command(cl.cmd, NULL, NULL, 3, who, NULL);
 	command(cl.cmd, NULL, NULL, 3, clients, NULL);
+	take_snapshot();
 }
 
 /* After (re)connecting: write this node's presence afresh. */
@@ -305,6 +541,8 @@ register_presence(void)
 		TAILQ_FOREACH(c, &loc->clients, at_location)
 			on_connect(c);
 	}
+	who_changed();
+	cl.who_version[0] = '\0';	/* the first snapshot is a full one */
 	beat(-1, 0, NULL);
 }
 
@@ -373,6 +611,12 @@ obey(const char *payload, size_t len)
 		if (json_is_number(seconds) && ((s > 0 && s <= 3600) ||
 		    (s == 0 && where != NULL)))
 			hub_set_refresh(where, s);
+	} else if (strcmp(cmd, "member") == 0) {
+		/* Pages connecting by the thousand: one snapshot for the lot. */
+		struct timeval soon = { 0, 20000 };
+
+		if (!evtimer_pending(cl.snapshot_soon, NULL))
+			evtimer_add(cl.snapshot_soon, &soon);
 	} else if (strcmp(cmd, "reload") == 0) {
 		log_info("redis: node %s asked for a reload", from ? from : "?");
 		livd_reload(err, sizeof err);
@@ -1141,7 +1385,8 @@ int
 cluster_init(char *err, size_t errlen)
 {
 	static const struct cluster_hooks hooks = {
-		on_connect, on_close, on_member, cluster_backfill
+		on_connect, on_close, on_member, cluster_backfill,
+		on_elsewhere, on_principals
 	};
 	struct timeval second = { 1, 0 };
 	char host[256];
@@ -1169,8 +1414,10 @@ cluster_init(char *err, size_t errlen)
 	cl.key_who = xprintf("livd:who:%s", cl.node);
 	cl.key_clients = xprintf("livd:clients:%s", cl.node);
 	cl.retry = evtimer_new(livd.base, retry_cb, NULL);
+	cl.snapshot_soon = evtimer_new(livd.base, snapshot_cb, NULL);
 	cl.heartbeat = event_new(livd.base, -1, EV_PERSIST, beat, NULL);
 	event_add(cl.heartbeat, &second);
+	hmap_init(&cl.remote);
 	hub.cluster = &hooks;
 	cluster_connect();
 	return 0;
@@ -1198,7 +1445,10 @@ cluster_shutdown(void)
 	event_base_loop(livd.base, EVLOOP_NONBLOCK);
 	drop_held();
 	free(cl.held);
+	remote_sweep(true);
+	hmap_free(&cl.remote);
 	event_free(cl.retry);
+	event_free(cl.snapshot_soon);
 	event_free(cl.heartbeat);
 	free(cl.host);
 	free(cl.user);

@@ -178,22 +178,47 @@ compare_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* In a cluster, those on other nodes too, each once. */
 const char **
 hub_principals(const struct location *loc, size_t *n)
 {
-	const char **names;
+	const char **names, **remote = NULL;
 	struct hnode *node;
-	size_t i;
+	size_t i, nremote = 0, out;
 
 	*n = 0;
-	names = xcalloc(loc && loc->members.count ? loc->members.count : 1,
+	if (loc != NULL && hub.cluster != NULL)
+		remote = hub.cluster->principals(loc->name, &nremote);
+	names = xcalloc((loc ? loc->members.count : 0) + nremote + 1,
 	    sizeof *names);
-	if (loc == NULL)
-		return names;
-	HMAP_FOREACH(&loc->members, node, i)
-		names[(*n)++] = node->key;
+	if (loc != NULL)
+		HMAP_FOREACH(&loc->members, node, i)
+			names[(*n)++] = node->key;
+	for (i = 0; i < nremote; i++)
+		names[(*n)++] = remote[i];
+	free(remote);
 	qsort(names, *n, sizeof *names, compare_names);
+	for (i = out = 0; i < *n; i++)
+		if (out == 0 || strcmp(names[out - 1], names[i]) != 0)
+			names[out++] = names[i];
+	*n = out;
 	return names;
+}
+
+/*
+ * A principal came to or left a location on another node (cluster.c
+ * saw it in Redis). Pages here hear of it unless the principal is here
+ * too: for them it neither came nor went.
+ */
+void
+hub_presence_elsewhere(const char *location, const char *principal,
+    bool joined)
+{
+	struct location *loc = hub_location(location);
+
+	if (loc == NULL || hmap_get(&loc->members, principal) != NULL)
+		return;
+	presence(loc, joined ? "join" : "leave", principal);
 }
 
 static int
@@ -250,7 +275,10 @@ client_new(const char *uuid, const char *location, const char *principal,
 
 		hmap_put(&c->location->members, &m->node, c->principal->name);
 		m->count = 1;
-		presence(c->location, "join", principal);
+		/* Already online on another node: not news to anyone. */
+		if (hub.cluster == NULL ||
+		    !hub.cluster->elsewhere(location, principal))
+			presence(c->location, "join", principal);
 		if (hub.cluster != NULL)
 			hub.cluster->member(c->location, principal, true);
 	} else
@@ -390,7 +418,8 @@ hub_close(struct client *c)
 	queue_free(&c->own);
 	hub.count--;
 	log_debug("client %s gone", c->uuid);
-	if (left)
+	if (left && (hub.cluster == NULL ||
+	    !hub.cluster->elsewhere(loc->name, p->name)))
 		presence(loc, "leave", p->name);
 	if (p->count == 0) {
 		free(p->name);

@@ -119,6 +119,10 @@ struct cluster_hooks {
 	void	(*close)(struct client *);
 	void	(*member)(struct location *, const char *, bool);
 	bool	(*backfill)(struct client *);
+	/* Is the principal at the location on another node? */
+	bool	(*elsewhere)(const char *, const char *);
+	/* The principals at a location on other nodes (an array to free). */
+	const char **(*principals)(const char *, size_t *);
 };
 
 struct target {
@@ -197,6 +201,7 @@ struct location	*hub_location_make(const char *);
 struct client	*hub_restore(const char *, const char *, const char *, bool,
 		    char *, size_t);
 const char	**hub_principals(const struct location *, size_t *);
+void		 hub_presence_elsewhere(const char *, const char *, bool);
 double		 hub_refresh(const struct location *);
 void		 hub_set_refresh(const char *, double);
 double		 hub_presence_timeout(const struct location *);

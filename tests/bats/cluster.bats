@@ -284,6 +284,65 @@ teardown() {
 	assert_lines alive
 }
 
+# presence_page N LOCATION PRINCIPAL: a page asking for join and leave;
+# prints "uuid seq".
+presence_page() {
+	curl -s -d "location=$2" -d "principal=$3" -d presence=1 \
+	    "$(node_url "$1")/connect" | jget 'd["uuid"] + " " + str(d["seq"])'
+}
+
+# page_events N UUID: poll until an answer has events (at most 10 s);
+# prints them a line each, "VERB USER". The page's cursor is kept in
+# $BATS_TEST_TMPDIR/seq, as `run` forgets variables.
+page_events() {
+	local body i seq
+	for ((i = 0; i < 10; i++)); do
+		seq=$(cat "$BATS_TEST_TMPDIR/seq")
+		body=$(node_poll "$1" "$2" "$seq")
+		printf '%s' "$body" | jget 'd["seq"]' >"$BATS_TEST_TMPDIR/seq"
+		if [ "$(printf '%s' "$body" | jget 'len(d["events"])')" != 0 ]; then
+			printf '%s' "$body" | jget '"\n".join(e["verb"] + " " + e["user"] for e in d["events"])'
+			return 0
+		fi
+	done
+	return 1
+}
+
+@test "cluster: join and leave reach presence pages on every node, once per principal" {
+	node_start 1
+	node_start 2
+	read -r page seq < <(presence_page 2 /chat watcher)
+	echo "$seq" >"$BATS_TEST_TMPDIR/seq"
+	run page_events 2 "$page"
+	assert_lines "join watcher"
+	read -r a _ < <(node_connect 1 /chat alice)
+	run page_events 2 "$page"
+	assert_lines "join alice"
+	# alice on this node too: not news here
+	read -r a2 _ < <(node_connect 2 /chat alice)
+	# the page's first list holds both nodes' principals
+	curl -s "$(node_url 2)/client/$page/who" |
+	    jassert 'd["principals"] == ["alice", "watcher"]'
+	curl -s "$(node_url 1)/client/$a/who" |
+	    jassert 'd["principals"] == ["alice", "watcher"]'
+	# alice leaves node 1 but is still here: no leave; then here too: leave
+	curl -s -X POST "$(node_url 1)/client/$a/close" >/dev/null
+	read -r b _ < <(node_connect 1 /chat bob)
+	run page_events 2 "$page"
+	assert_lines "join bob"
+	curl -s -X POST "$(node_url 2)/client/$a2/close" >/dev/null
+	run page_events 2 "$page"
+	assert_lines "leave alice"
+	# a node that dies: its principals leave within the presence timeout
+	kill -KILL "${NODE_PIDS[1]}"
+	wait "${NODE_PIDS[1]}" 2>/dev/null || true
+	unset 'NODE_PIDS[1]'
+	run page_events 2 "$page"
+	assert_lines "leave bob"
+	curl -s "$(node_url 2)/client/$page/who" |
+	    jassert 'd["principals"] == ["watcher"]'
+}
+
 @test "cluster: with Redis down a local send still reaches a local page; back up, all is as before" {
 	node_start 1
 	node_start 2
