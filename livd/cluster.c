@@ -109,21 +109,20 @@ static const char gather_script[] =
     "return out\n";
 
 /*
- * The other live nodes' members ("LOCATION\tPRINCIPAL"), each once, after
- * the who version and the number of live nodes: or only those two and
- * "same" when neither changed since the caller's last look.
+ * The other live nodes' members ("LOCATION\tPRINCIPAL", twice for one on
+ * two nodes) after the who version and the number of live nodes; or only
+ * those two and "same" when neither changed since the caller's last look.
  */
 static const char snapshot_script[] =
     "local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')\n"
     "local v = redis.call('GET', KEYS[2]) or '0'\n"
     "if v == ARGV[3] and #live == tonumber(ARGV[4]) then\n"
     "  return {v, #live, 'same'} end\n"
-    "local out, seen = {v, #live, 'full'}, {}\n"
+    "local out = {v, #live, 'full'}\n"
     "for _, n in ipairs(live) do\n"
     "  if n ~= ARGV[2] then\n"
     "    for _, m in ipairs(redis.call('SMEMBERS', 'livd:who:' .. n)) do\n"
-    "      if not seen[m] then seen[m] = true table.insert(out, m) end\n"
-    "    end\n"
+    "      table.insert(out, m) end\n"
     "  end\n"
     "end\n"
     "return out\n";
