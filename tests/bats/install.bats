@@ -11,6 +11,24 @@ load helper
 setup() {
 	DEST="$BATS_TEST_TMPDIR/dest"
 	B=${LIVD_BUILD:-build}
+	# build-valgrind's livd is a script running build/livd: install that
+	# binary, and run the installed one under valgrind the same way.
+	VALGRIND=
+	if [ "$B" = build-valgrind ]; then
+		B=build
+		VALGRIND=1
+	fi
+}
+
+# The installed livd under PREFIX directory $1 (under valgrind when the
+# suite runs so); sets LIVD.
+installed_livd() {
+	LIVD="$1/sbin/livd"
+	[ -n "$VALGRIND" ] || return 0
+	printf '#!/bin/sh\nexec valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=99 "%s" "$@"\n' \
+	    "$LIVD" >"$BATS_TEST_TMPDIR/livd-valgrind"
+	chmod +x "$BATS_TEST_TMPDIR/livd-valgrind"
+	LIVD="$BATS_TEST_TMPDIR/livd-valgrind"
 }
 
 # make -C ROOT TARGET DESTDIR=DEST PREFIX=..., the build's binaries as they are.
@@ -111,7 +129,7 @@ files_under() {
 	EOF
 	echo '/* the installed copy */' >>"$P/share/livd/livepage.js"
 	echo '<!-- the installed demo -->' >>"$P/share/livd/demo.html"
-	LIVD="$P/sbin/livd"
+	installed_livd "$P"
 	LIVCTL="$P/bin/livctl"
 	run "$LIVD" -t -c "$P/etc/livd.yaml"
 	assert_status 0
@@ -149,7 +167,7 @@ files_under() {
 	run mk install PREFIX=/usr/local
 	assert_status 0
 	P="$DEST/usr/local"
-	LIVD="$P/sbin/livd"
+	installed_livd "$P"
 	LIVCTL="$P/bin/livctl"
 	livd_start -r 0.5
 	connect /chat alice >/dev/null
