@@ -210,18 +210,26 @@ ctl_ok_raw(struct ctl_conn *c, const char *s, size_t len)
 	ctl_put(c, NULL, s, len);
 }
 
+/* An error answer, to a connection's next answer or to a slot. */
+static void
+put_error(struct ctl_conn *c, struct ctl_slot *slot, const char *fmt,
+    va_list ap)
+{
+	size_t len;
+	char *s = encode_error(fmt, ap, &len);
+
+	ctl_put(c, slot, s, len);
+	free(s);
+}
+
 void
 ctl_error(struct ctl_conn *c, const char *fmt, ...)
 {
 	va_list ap;
-	size_t len;
-	char *s;
 
 	va_start(ap, fmt);
-	s = encode_error(fmt, ap, &len);
+	put_error(c, NULL, fmt, ap);
 	va_end(ap);
-	ctl_put(c, NULL, s, len);
-	free(s);
 }
 
 void
@@ -244,14 +252,10 @@ void
 ctl_slot_error(struct ctl_slot *slot, const char *fmt, ...)
 {
 	va_list ap;
-	size_t len;
-	char *s;
 
 	va_start(ap, fmt);
-	s = encode_error(fmt, ap, &len);
+	put_error(slot->conn, slot, fmt, ap);
 	va_end(ap);
-	ctl_put(slot->conn, slot, s, len);
-	free(s);
 }
 
 static const char *target_names[] = {

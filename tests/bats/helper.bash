@@ -113,6 +113,21 @@ bg_track() {
 	BG_PIDS+=("$1")
 }
 
+# A proxy in front of the control socket that counts connections:
+# $BATS_TEST_TMPDIR/proxy.sock, the count in $BATS_TEST_TMPDIR/count.
+count_proxy() {
+	# exec: $! must be python's own pid, for teardown to end it
+	(exec python3 "$BATS_TEST_DIRNAME/countproxy.py" \
+	    "$BATS_TEST_TMPDIR/proxy.sock" "$SOCK" "$BATS_TEST_TMPDIR/count" \
+	    </dev/null >/dev/null 2>&1 3>&-) &
+	bg_track $!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$BATS_TEST_TMPDIR/proxy.sock" ] && break
+		sleep 0.05
+	done
+}
+
 teardown() {
 	local rc=0 pid status=
 	for pid in "${BG_PIDS[@]}"; do
