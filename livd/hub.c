@@ -205,6 +205,14 @@ hub_principals(const struct location *loc, size_t *n)
 	return names;
 }
 
+/* Is the principal at the location on another node of a cluster? */
+static bool
+elsewhere(const char *location, const char *principal)
+{
+	return hub.cluster != NULL && hub.cluster->elsewhere(location,
+	    principal);
+}
+
 /*
  * A principal came to or left a location on another node (cluster.c
  * saw it in Redis). Pages here hear of it unless the principal is here
@@ -276,8 +284,7 @@ client_new(const char *uuid, const char *location, const char *principal,
 		hmap_put(&c->location->members, &m->node, c->principal->name);
 		m->count = 1;
 		/* Already online on another node: not news to anyone. */
-		if (hub.cluster == NULL ||
-		    !hub.cluster->elsewhere(location, principal))
+		if (!elsewhere(location, principal))
 			presence(c->location, "join", principal);
 		if (hub.cluster != NULL)
 			hub.cluster->member(c->location, principal, true);
@@ -418,8 +425,7 @@ hub_close(struct client *c)
 	queue_free(&c->own);
 	hub.count--;
 	log_debug("client %s gone", c->uuid);
-	if (left && (hub.cluster == NULL ||
-	    !hub.cluster->elsewhere(loc->name, p->name)))
+	if (left && !elsewhere(loc->name, p->name))
 		presence(loc, "leave", p->name);
 	if (p->count == 0) {
 		free(p->name);
