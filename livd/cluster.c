@@ -243,16 +243,23 @@ static int
 command(redisAsyncContext *ac, redisCallbackFn *fn, void *arg, int argc,
     const char **argv, const size_t *lens)
 {
-	size_t l[32];
+	size_t l[32] = { 0 }, *lp = l;
+	int rc;
 
 	if (ac == NULL)
 		return -1;
 	if (lens == NULL) {
+		/* Many arguments: a catch-up over many locations. */
+		if ((size_t)argc > countof(l))
+			lp = xcalloc((size_t)argc, sizeof *lp);
 		for (int i = 0; i < argc; i++)
-			l[i] = strlen(argv[i]);
-		lens = l;
+			lp[i] = strlen(argv[i]);
+		lens = lp;
 	}
-	return redisAsyncCommandArgv(ac, fn, arg, argc, argv, lens);
+	rc = redisAsyncCommandArgv(ac, fn, arg, argc, argv, lens);
+	if (lp != l)
+		free(lp);
+	return rc;
 }
 
 /* The timeout after which a node that stopped beating counts as gone. */
@@ -268,30 +275,52 @@ member_of(const char *location, const char *principal)
 	return xprintf("%s\t%s", location, principal);
 }
 
+/*
+ * The field of the client's i-th location in this node's clients hash:
+ * its uuid for the first, "UUID\tLOCATION" for the others (to free).
+ */
+static char *
+client_field(const struct client *c, size_t i)
+{
+	return i == 0 ? xstrdup(c->uuid) : xprintf("%s\t%s", c->uuid,
+	    HUB_CLIENT_AT(c, i)->name);
+}
+
 /* Presence hooks: called by the hub as pages come and go. */
 static void
 on_connect(struct client *c)
 {
-	char *value;
-	const char *argv[4];
+	const char *argv[2 + 2 * (HUB_LOCATIONS_MAX)];
+	size_t argc = 2;
 
 	if (!cl.up)
 		return;
-	value = xprintf("%s\t%s\t%s", c->uuid, c->principal->name,
-	    c->location->name);
-	argv[0] = "HSET"; argv[1] = cl.key_clients; argv[2] = c->uuid;
-	argv[3] = value;
-	command(cl.cmd, NULL, NULL, 4, argv, NULL);
-	free(value);
+	/* One entry per location, as clients lists them. */
+	argv[0] = "HSET"; argv[1] = cl.key_clients;
+	for (size_t i = 0; i <= c->nmore; i++) {
+		argv[argc++] = client_field(c, i);
+		argv[argc++] = xprintf("%s\t%s\t%s", c->uuid,
+		    c->principal->name, HUB_CLIENT_AT(c, i)->name);
+	}
+	command(cl.cmd, NULL, NULL, (int)argc, argv, NULL);
+	for (size_t i = 2; i < argc; i++)
+		free((char *)argv[i]);
 }
 
 static void
 on_close(struct client *c)
 {
-	const char *argv[] = { "HDEL", cl.key_clients, c->uuid };
+	const char *argv[2 + HUB_LOCATIONS_MAX];
+	size_t argc = 2;
 
-	if (cl.up)
-		command(cl.cmd, NULL, NULL, 3, argv, NULL);
+	if (!cl.up)
+		return;
+	argv[0] = "HDEL"; argv[1] = cl.key_clients;
+	for (size_t i = 0; i <= c->nmore; i++)
+		argv[argc++] = client_field(c, i);
+	command(cl.cmd, NULL, NULL, (int)argc, argv, NULL);
+	for (size_t i = 2; i < argc; i++)
+		free((char *)argv[i]);
 }
 
 /* Tell the other nodes that who changed: they take a snapshot. */

@@ -500,9 +500,9 @@ cmd_who(struct ctl_conn *c, json_t *req)
 {
 	const char *name;
 	struct location *loc;
-	struct client *cl;
+	struct hnode *node;
 	struct online *all;
-	size_t n = 0;
+	size_t i, n = 0;
 
 	if (!get_string(c, req, "location", &name))
 		return;
@@ -514,13 +514,17 @@ cmd_who(struct ctl_conn *c, json_t *req)
 		free(prefix);
 		return;
 	}
-	all = xcalloc(hub.count ? hub.count : 1, sizeof *all);
+	/* A client at several locations is a member of each. */
+	TAILQ_FOREACH(loc, &hub.all, link)
+		n += loc->members.count;
+	all = xcalloc(n ? n : 1, sizeof *all);
+	n = 0;
 	TAILQ_FOREACH(loc, &hub.all, link) {
 		if (name != NULL && strcmp(loc->name, name) != 0)
 			continue;
-		TAILQ_FOREACH(cl, &loc->clients, at_location) {
+		HMAP_FOREACH(&loc->members, node, i) {
 			all[n].location = loc->name;
-			all[n++].principal = cl->principal->name;
+			all[n++].principal = node->key;
 		}
 	}
 	ctl_ok(c, who_answer(name, all, n));
@@ -619,16 +623,6 @@ cmd_connect(struct ctl_conn *c, json_t *req)
 	    (json_int_t)cl->start));
 }
 
-/* How many events wait for the client above its cursor. */
-static size_t
-queued(const struct client *cl)
-{
-	const struct queue *h = &cl->location->history, *o = &cl->own;
-
-	return h->len - queue_after(h, cl->cursor) + o->len -
-	    queue_after(o, cl->cursor);
-}
-
 /* One line of clients: idle seconds and queue length when it is ours. */
 static json_t *
 client_entry(const char *uuid, const char *principal, const char *location)
@@ -641,7 +635,7 @@ client_entry(const char *uuid, const char *principal, const char *location)
 		json_object_set_new(e, "idle", json_real(cl->state ==
 		    CLIENT_IDLE ? now_mono() - cl->last_seen : 0.0));
 		json_object_set_new(e, "queue",
-		    json_integer((json_int_t)queued(cl)));
+		    json_integer((json_int_t)hub_queued(cl)));
 	}
 	return e;
 }
@@ -688,12 +682,25 @@ clients_gathered(void *arg, json_t *list)
 	wait_free(w);
 }
 
+struct clients_at {
+	json_t		*list;
+	const char	*location;
+};
+
+static void
+add_client_line(struct client *cl, void *arg)
+{
+	struct clients_at *at = arg;
+
+	json_array_append_new(at->list, client_entry(cl->uuid,
+	    cl->principal->name, at->location));
+}
+
 /* clients: UUID PRINCIPAL LOCATION, sorted by location and principal. */
 static void
 cmd_clients(struct ctl_conn *c, json_t *req)
 {
 	const char *name;
-	struct client *cl;
 	struct location *loc;
 	json_t *list;
 
@@ -706,11 +713,11 @@ cmd_clients(struct ctl_conn *c, json_t *req)
 	}
 	list = json_array();
 	TAILQ_FOREACH(loc, &hub.all, link) {
-		if (name != NULL && strcmp(loc->name, name) != 0)
-			continue;
-		TAILQ_FOREACH(cl, &loc->clients, at_location)
-			json_array_append_new(list, client_entry(cl->uuid,
-			    cl->principal->name, loc->name));
+		struct clients_at at = { list, loc->name };
+
+		/* One line per client and location it is at. */
+		if (name == NULL || strcmp(loc->name, name) == 0)
+			hub_at(loc, add_client_line, &at);
 	}
 	json_array_sort_clients(list);
 	ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));

@@ -46,6 +46,7 @@ static const struct config_key config_keys[] = {
 	KEY(max_event,		CONFIG_SIZE,	256, MIB(64),	"256K"),
 	KEY(max_header,		CONFIG_SIZE,	1024, MIB(1),	"8K"),
 	KEY(max_line,		CONFIG_SIZE,	1024, MIB(1024), "1M"),
+	KEY(max_locations,	CONFIG_COUNT,	1, 30,		"16"),
 	KEY(max_output,		CONFIG_SIZE,	4096, MIB(1024), "1M"),
 	KEY(max_polls,		CONFIG_COUNT,	1, 1e8,		"1000000"),
 	KEY(presence_timeout,	CONFIG_SECONDS,	0, 86400,	"0"),

@@ -29,6 +29,7 @@ struct config {
 	uint64_t	 max_body;
 	uint64_t	 max_header;
 	uint64_t	 max_line;
+	uint64_t	 max_locations;		/* of one client */
 	uint64_t	 max_event;
 	uint64_t	 max_output;
 	uint64_t	 max_clients;

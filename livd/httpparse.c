@@ -291,9 +291,22 @@ url_decode(char *s, size_t len, size_t *outlen)
 	return 0;
 }
 
+/* The only field a form may repeat: a page at several locations. */
+static const char *form_repeatable[] = { "location" };
+
+static bool
+form_may_repeat(const char *name)
+{
+	for (size_t i = 0; i < countof(form_repeatable); i++)
+		if (strcmp(form_repeatable[i], name) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Parse an application/x-www-form-urlencoded body in place into fields.
- * Names must be unique, values valid UTF-8 without NUL.
+ * Names must be unique but for form_repeatable, values valid UTF-8
+ * without NUL.
  */
 int
 form_parse(char *body, size_t len, struct form *f, const char **err)
@@ -340,7 +353,7 @@ form_parse(char *body, size_t len, struct form *f, const char **err)
 		/* The separator or the end becomes the terminator. */
 		name[nlen] = '\0';
 		value[vlen] = '\0';
-		for (size_t k = 0; k < f->count; k++)
+		for (size_t k = 0; k < f->count && !form_may_repeat(name); k++)
 			if (strcmp(f->names[k], name) == 0) {
 				*err = "duplicate field";
 				return -1;
@@ -352,6 +365,7 @@ form_parse(char *body, size_t len, struct form *f, const char **err)
 	return 0;
 }
 
+/* The first field called name, or NULL. */
 const char *
 form_get(const struct form *f, const char *name)
 {
@@ -359,6 +373,19 @@ form_get(const struct form *f, const char *name)
 		if (strcmp(f->names[i], name) == 0)
 			return f->values[i];
 	return NULL;
+}
+
+/* The values of every field called name, in order, up to max; how many. */
+size_t
+form_get_all(const struct form *f, const char *name, const char **out,
+    size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->count && n < max; i++)
+		if (strcmp(f->names[i], name) == 0)
+			out[n++] = f->values[i];
+	return n;
 }
 
 /*

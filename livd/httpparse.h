@@ -43,6 +43,8 @@ enum http_parse	 http_parse_head(char *, size_t, size_t, struct http_head *,
 		    const char **);
 int		 form_parse(char *, size_t, struct form *, const char **);
 const char	*form_get(const struct form *, const char *);
+size_t		 form_get_all(const struct form *, const char *, const char **,
+		    size_t);
 int		 query_get(const char *, const char *, char *, size_t);
 
 #endif

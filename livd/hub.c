@@ -61,6 +61,7 @@ hub_location_make(const char *name)
 	loc->name = xstrdup(name);
 	hmap_init(&loc->members);
 	TAILQ_INIT(&loc->clients);
+	TAILQ_INIT(&loc->guests);
 	TAILQ_INIT(&loc->waiting);
 	/* What was sent here before now is unknown to this history. */
 	queue_init(&loc->history, hub.seq);
@@ -145,6 +146,47 @@ static void	push_client(struct client *, struct msg *);
 static void	schedule_flush(void);
 
 /*
+ * Call fn for every client at loc, those that are here first and those
+ * that are here besides; each once. Returns how many.
+ */
+size_t
+hub_at(struct location *loc, void (*fn)(struct client *, void *), void *arg)
+{
+	struct client *c, *cnext;
+	struct guest *g, *gnext;
+	size_t n = 0;
+
+	TAILQ_FOREACH_SAFE(c, &loc->clients, at_location, cnext) {
+		fn(c, arg);
+		n++;
+	}
+	TAILQ_FOREACH_SAFE(g, &loc->guests, link, gnext) {
+		fn(g->client, arg);
+		n++;
+	}
+	return n;
+}
+
+/* The client's location called name, or NULL if it is not there. */
+struct location *
+hub_client_location(const struct client *c, const char *name)
+{
+	for (size_t i = 0; i <= c->nmore; i++)
+		if (strcmp(HUB_CLIENT_AT(c, i)->name, name) == 0)
+			return HUB_CLIENT_AT(c, i);
+	return NULL;
+}
+
+static void
+tell_watcher(struct client *c, void *m)
+{
+	if (c->presence) {
+		push_client(c, m);
+		hub.stats.deliveries++;
+	}
+}
+
+/*
  * Tell the pages at a location that asked for presence that a principal
  * came or went, when the verbs file has the verb (join, leave) with its
  * one argument. Only those pages: the others see a quiet location.
@@ -153,18 +195,13 @@ static void
 presence(struct location *loc, const char *verb, const char *name)
 {
 	const struct verb *v;
-	struct client *c;
 	struct msg *m;
 
 	if (loc->watchers == 0 || hub.quiet ||
 	    (v = verbs_find(livd.verbs, verb)) == NULL || v->nargs != 1)
 		return;
 	m = msg_make(v, &name, hub_next_seq());
-	TAILQ_FOREACH(c, &loc->clients, at_location)
-		if (c->presence) {
-			push_client(c, m);
-			hub.stats.deliveries++;
-		}
+	hub_at(loc, tell_watcher, m);
 	metrics_delivered(verb, loc->watchers);
 	hub.stats.events++;
 	schedule_flush();
@@ -254,42 +291,95 @@ uuid_make(char out[33])
 	return 0;
 }
 
-/* Make a client with a given uuid and link it everywhere. */
-static struct client *
-client_new(const char *uuid, const char *location, const char *principal,
-    bool presence_events)
+/* The client's principal is at loc once more; maybe it joined. */
+static void
+member_join(struct client *c, struct location *loc)
 {
-	struct client *c = xcalloc(1, sizeof *c);
+	const char *principal = c->principal->name;
 	struct hnode *node;
 
+	if ((node = hmap_get(&loc->members, principal)) == NULL) {
+		struct member *m = xcalloc(1, sizeof *m);
+
+		hmap_put(&loc->members, &m->node, principal);
+		m->count = 1;
+		/* Already online on another node: not news to anyone. */
+		if (!elsewhere(loc->name, principal))
+			presence(loc, "join", principal);
+		if (hub.cluster != NULL)
+			hub.cluster->member(loc, principal, true);
+	} else
+		container_of(node, struct member, node)->count++;
+}
+
+/*
+ * The client is no longer at loc: unlink it there. Returns whether its
+ * principal left (the caller says so once the client is gone).
+ */
+static bool
+member_leave(struct client *c, struct location *loc, struct guest *g)
+{
+	struct hnode *node = hmap_get(&loc->members, c->principal->name);
+	struct member *m = container_of(node, struct member, node);
+	bool left = --m->count == 0;
+
+	if (left) {
+		if (hub.cluster != NULL)
+			hub.cluster->member(loc, c->principal->name, false);
+		hmap_del(&loc->members, node);
+		free(m);
+	}
+	if (g == NULL)
+		TAILQ_REMOVE(&loc->clients, c, at_location);
+	else
+		TAILQ_REMOVE(&loc->guests, g, link);
+	loc->watchers -= c->presence;
+	if (--loc->count == 0)
+		loc->empty_since = now_mono();
+	return left;
+}
+
+/*
+ * Make a client with a given uuid at n distinct locations and link it
+ * everywhere; then its principal joins each.
+ */
+static struct client *
+client_new(const char *uuid, const char *const *locations, size_t n,
+    const char *principal, bool presence_events)
+{
+	struct client *c = xcalloc(1, sizeof *c);
+
 	memcpy(c->uuid, uuid, sizeof c->uuid);
-	c->location = hub_location_make(location);
+	c->location = hub_location_make(locations[0]);
 	c->principal = principal_get(principal);
 	c->start = c->cursor = hub.seq;
 	queue_init(&c->own, 0);
 	c->state = CLIENT_IDLE;
 	c->presence = presence_events;
-	c->location->watchers += presence_events;
 	c->last_seen = now_mono();
 	hmap_put(&hub.clients, &c->node, c->uuid);
 	TAILQ_INSERT_TAIL(&c->location->clients, c, at_location);
-	c->location->count++;
+	if (n > 1) {
+		c->more = xcalloc(n - 1, sizeof *c->more);
+		c->nmore = (uint8_t)(n - 1);
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct guest *g = &c->more[i - 1];
+
+		g->client = c;
+		g->location = hub_location_make(locations[i]);
+		TAILQ_INSERT_TAIL(&g->location->guests, g, link);
+	}
+	for (size_t i = 0; i < n; i++) {
+		HUB_CLIENT_AT(c, i)->watchers += presence_events;
+		HUB_CLIENT_AT(c, i)->count++;
+	}
 	TAILQ_INSERT_TAIL(&c->principal->clients, c, of_principal);
 	c->principal->count++;
 	TAILQ_INSERT_TAIL(&hub.idle, c, state_link);
 	hub.count++;
-	if ((node = hmap_get(&c->location->members, principal)) == NULL) {
-		struct member *m = xcalloc(1, sizeof *m);
-
-		hmap_put(&c->location->members, &m->node, c->principal->name);
-		m->count = 1;
-		/* Already online on another node: not news to anyone. */
-		if (!elsewhere(location, principal))
-			presence(c->location, "join", principal);
-		if (hub.cluster != NULL)
-			hub.cluster->member(c->location, principal, true);
-	} else
-		container_of(node, struct member, node)->count++;
+	for (size_t i = 0; i < n; i++)
+		member_join(c, HUB_CLIENT_AT(c, i));
 	if (hub.cluster != NULL)
 		hub.cluster->connect(c);
 	return c;
@@ -311,15 +401,56 @@ names_valid(const char *location, const char *principal, char *err,
 	return true;
 }
 
-/* Register a client; NULL with a message in err when it cannot be. */
-struct client *
-hub_connect(const char *location, const char *principal, bool presence_events,
-    char *err, size_t errlen)
+/*
+ * Check n locations and the principal, and copy the locations to out in
+ * their order without repeats; 0 with a message in err when they cannot
+ * be a client's.
+ */
+static size_t
+locations_valid(const char *const *locations, size_t n,
+    const char *principal, const char **out, char *err, size_t errlen)
 {
+	size_t nout = 0, max = livd.cfg.max_locations;
+
+	if (max == 0 || max > HUB_LOCATIONS_MAX)
+		max = HUB_LOCATIONS_MAX;
+	if (n == 0) {
+		snprintf(err, errlen, "invalid location");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t k = 0;
+
+		if (!names_valid(locations[i], principal, err, errlen))
+			return 0;
+		while (k < nout && strcmp(out[k], locations[i]) != 0)
+			k++;
+		if (k < nout)
+			continue;	/* a repeat */
+		if (nout == max) {
+			snprintf(err, errlen, "too many locations (max %zu)",
+			    max);
+			return 0;
+		}
+		out[nout++] = locations[i];
+	}
+	return nout;
+}
+
+/*
+ * Register a client at n locations (repeats dropped); NULL with a message
+ * in err when it cannot be.
+ */
+struct client *
+hub_connect_at(const char *const *locations, size_t n, const char *principal,
+    bool presence_events, char *err, size_t errlen)
+{
+	const char *at[HUB_LOCATIONS_MAX];
 	struct client *c;
 	char uuid[33];
 
-	if (!names_valid(location, principal, err, errlen))
+	if ((n = locations_valid(locations, n, principal, at, err,
+	    errlen)) == 0)
 		return NULL;
 	if (hub.count >= livd.cfg.max_clients) {
 		snprintf(err, errlen, "too many clients");
@@ -331,26 +462,38 @@ hub_connect(const char *location, const char *principal, bool presence_events,
 			return NULL;
 		}
 	} while (hmap_get(&hub.clients, uuid) != NULL);
-	c = client_new(uuid, location, principal, presence_events);
+	c = client_new(uuid, at, n, principal, presence_events);
 	hub.stats.connects++;
-	log_debug("client %s connected: %s at %s", c->uuid, principal,
-	    location);
+	log_debug("client %s connected: %s at %s%s", c->uuid, principal,
+	    at[0], n > 1 ? " and more" : "");
 	return c;
+}
+
+/* Register a client at one location. */
+struct client *
+hub_connect(const char *location, const char *principal, bool presence_events,
+    char *err, size_t errlen)
+{
+	return hub_connect_at(&location, 1, principal, presence_events, err,
+	    errlen);
 }
 
 /* Bring back a client saved in the state file, uuid and all. */
 struct client *
-hub_restore(const char *uuid, const char *location, const char *principal,
-    bool presence_events, char *err, size_t errlen)
+hub_restore(const char *uuid, const char *const *locations, size_t n,
+    const char *principal, bool presence_events, char *err, size_t errlen)
 {
+	const char *at[HUB_LOCATIONS_MAX];
+
 	if (strlen(uuid) != 32 || strspn(uuid, "0123456789abcdef") != 32 ||
 	    hmap_get(&hub.clients, uuid) != NULL) {
 		snprintf(err, errlen, "invalid uuid");
 		return NULL;
 	}
-	if (!names_valid(location, principal, err, errlen))
+	if ((n = locations_valid(locations, n, principal, at, err,
+	    errlen)) == 0)
 		return NULL;
-	return client_new(uuid, location, principal, presence_events);
+	return client_new(uuid, at, n, principal, presence_events);
 }
 
 struct client *
@@ -396,41 +539,33 @@ void
 hub_close(struct client *c)
 {
 	struct waiter *w = client_detach(c);
-	struct location *loc = c->location;
 	struct principal *p = c->principal;
-	struct hnode *node = hmap_get(&loc->members, p->name);
-	struct member *m = container_of(node, struct member, node);
-	bool left = --m->count == 0;
+	bool left[HUB_LOCATIONS_MAX];
 
 	if (w != NULL)
 		w->ops->release(w, c);
-	if (hub.cluster != NULL) {
+	if (hub.cluster != NULL)
 		hub.cluster->close(c);
-		if (left)
-			hub.cluster->member(loc, p->name, false);
-	}
-	if (left) {
-		hmap_del(&loc->members, node);
-		free(m);
-	}
+	for (size_t i = 0; i <= c->nmore; i++)
+		left[i] = member_leave(c, HUB_CLIENT_AT(c, i),
+		    i ? &c->more[i - 1] : NULL);
 	TAILQ_REMOVE(&hub.idle, c, state_link);
 	hmap_del(&hub.clients, &c->node);
-	TAILQ_REMOVE(&loc->clients, c, at_location);
-	loc->watchers -= c->presence;
-	if (--loc->count == 0)
-		loc->empty_since = now_mono();
 	TAILQ_REMOVE(&p->clients, c, of_principal);
 	if (--p->count == 0)
 		hmap_del(&hub.principals, &p->node);
 	queue_free(&c->own);
 	hub.count--;
 	log_debug("client %s gone", c->uuid);
-	if (left && !elsewhere(loc->name, p->name))
-		presence(loc, "leave", p->name);
+	/* Said once it is gone, so that it does not hear it itself. */
+	for (size_t i = 0; i <= c->nmore; i++)
+		if (left[i] && !elsewhere(HUB_CLIENT_AT(c, i)->name, p->name))
+			presence(HUB_CLIENT_AT(c, i), "leave", p->name);
 	if (p->count == 0) {
 		free(p->name);
 		free(p);
 	}
+	free(c->more);
 	free(c);
 }
 
@@ -504,6 +639,9 @@ client_behind(const struct client *c)
 {
 	if (c->backfilling)
 		return false;	/* not yet known */
+	for (size_t i = 1; i <= c->nmore; i++)
+		if (c->cursor < HUB_CLIENT_AT(c, i)->history.floor)
+			return true;
 	return c->cursor < c->location->history.floor ||
 	    c->cursor < c->own.floor;
 }
@@ -515,9 +653,11 @@ hub_pending(const struct client *c)
 
 	if (client_behind(c))
 		return true;
-	last = queue_last(&c->location->history);
-	if (last != NULL && last->seq > c->cursor)
-		return true;
+	for (size_t i = 0; i <= c->nmore; i++) {
+		last = queue_last(&HUB_CLIENT_AT(c, i)->history);
+		if (last != NULL && last->seq > c->cursor)
+			return true;
+	}
 	last = queue_last(&c->own);
 	return last != NULL && last->seq > c->cursor;
 }
@@ -647,6 +787,81 @@ superseded(struct msg **msgs, size_t n, size_t i)
 	return false;
 }
 
+/* The batch's seq, and its coalescing done, once its n events are in. */
+static const struct batch *
+batch_finish(struct batch *b, size_t n, bool coalesce, uint64_t cursor)
+{
+	size_t kept = 0;
+
+	b->seq = n ? b->msgs[n - 1]->seq : cursor;
+	for (size_t k = 0; k < n; k++)
+		if (!coalesce || b->msgs[k]->coalesce_id == NULL ||
+		    !superseded(b->msgs, n, k))
+			b->msgs[kept++] = b->msgs[k];
+	b->count = kept;
+	return b;
+}
+
+/*
+ * The events above the cursor of a client at several locations: its own
+ * queue and the histories of all its locations, merged by seq. An event
+ * sent to all is in every history; it comes out once.
+ */
+struct merge {
+	const struct queue	*q[HUB_LOCATIONS_MAX + 1];
+	size_t			 at[HUB_LOCATIONS_MAX + 1];
+	size_t			 nq;
+};
+
+static void
+merge_init(struct merge *mg, const struct client *c)
+{
+	mg->nq = 0;
+	mg->q[mg->nq++] = &c->own;
+	for (size_t i = 0; i <= c->nmore; i++)
+		mg->q[mg->nq++] = &HUB_CLIENT_AT(c, i)->history;
+	for (size_t k = 0; k < mg->nq; k++)
+		mg->at[k] = queue_after(mg->q[k], c->cursor);
+}
+
+static struct msg *
+merge_next(struct merge *mg)
+{
+	struct msg *m = NULL;
+
+	for (size_t k = 0; k < mg->nq; k++)
+		if (mg->at[k] < mg->q[k]->len && (m == NULL ||
+		    queue_at(mg->q[k], mg->at[k])->seq < m->seq))
+			m = queue_at(mg->q[k], mg->at[k]);
+	for (size_t k = 0; m != NULL && k < mg->nq; k++)
+		if (mg->at[k] < mg->q[k]->len &&
+		    queue_at(mg->q[k], mg->at[k])->seq == m->seq)
+			mg->at[k]++;
+	return m;
+}
+
+/*
+ * hub_take for a client at several locations. Never shared: the cache is
+ * a location's, for its clients at that one location.
+ */
+static const struct batch *
+take_merged(struct client *c, struct batch *b)
+{
+	struct merge mg;
+	struct msg *m;
+	size_t n = 0, bytes = 0;
+	bool coalesce = false;
+
+	merge_init(&mg, c);
+	while (n < HUB_ANSWER_MAX && bytes < HUB_ANSWER_BYTES &&
+	    (m = merge_next(&mg)) != NULL) {
+		b->msgs[n++] = m;
+		bytes += m->jsonlen + 1;
+		coalesce |= m->coalesce_id != NULL;
+	}
+	return batch_finish(b, n, coalesce, c->cursor);
+}
+
 /*
  * What the client gets next: its events above the cursor from both of
  * its queues, in seq order, coalesced, at most HUB_ANSWER_MAX. The batch
@@ -657,7 +872,7 @@ hub_take(struct client *c)
 {
 	static struct batch b;
 	struct queue *hq = &c->location->history, *oq = &c->own;
-	size_t i, j, n = 0, kept = 0, bytes = 0;
+	size_t i, j, n = 0, bytes = 0;
 	bool coalesce = false;
 
 	b.count = 0;
@@ -667,6 +882,8 @@ hub_take(struct client *c)
 		b.seq = hub.seq;
 		return &b;
 	}
+	if (c->nmore > 0)
+		return take_merged(c, &b);
 	i = queue_after(hq, c->cursor);
 	j = queue_after(oq, c->cursor);
 	b.shareable = j == oq->len;
@@ -685,13 +902,24 @@ hub_take(struct client *c)
 	}
 	if (i < hq->len || j < oq->len)
 		b.shareable = false;	/* cut short: the rest comes next */
-	b.seq = n ? b.msgs[n - 1]->seq : c->cursor;
-	for (size_t k = 0; k < n; k++)
-		if (!coalesce || b.msgs[k]->coalesce_id == NULL ||
-		    !superseded(b.msgs, n, k))
-			b.msgs[kept++] = b.msgs[k];
-	b.count = kept;
-	return &b;
+	return batch_finish(&b, n, coalesce, c->cursor);
+}
+
+/* How many events wait for the client above its cursor, each once. */
+size_t
+hub_queued(const struct client *c)
+{
+	const struct queue *h = &c->location->history, *o = &c->own;
+	struct merge mg;
+	size_t n = 0;
+
+	if (c->nmore == 0)
+		return h->len - queue_after(h, c->cursor) + o->len -
+		    queue_after(o, c->cursor);
+	merge_init(&mg, c);
+	while (merge_next(&mg) != NULL)
+		n++;
+	return n;
 }
 
 /*
@@ -710,7 +938,7 @@ hub_answer(struct client *c, uint64_t *seq)
 	struct buf out;
 	size_t bytes = 64;
 
-	if (!client_behind(c) && loc->cache != NULL &&
+	if (!client_behind(c) && c->nmore == 0 && loc->cache != NULL &&
 	    loc->cache_from == c->cursor && hq->len > 0 &&
 	    loc->cache_to == queue_last(hq)->seq &&
 	    loc->cache_refresh == refresh &&
@@ -758,9 +986,13 @@ static void
 wake_location(struct location *loc)
 {
 	struct client *c;
+	struct guest *g;
 
 	while ((c = TAILQ_FIRST(&loc->waiting)) != NULL)
 		client_ready(c);
+	/* Their polls are held at their first location. */
+	TAILQ_FOREACH(g, &loc->guests, link)
+		client_ready(g->client);
 }
 
 static void
@@ -793,10 +1025,9 @@ hub_send(struct msg *m, const struct target *t)
 
 	switch (t->kind) {
 	case TARGET_ALL:
-		TAILQ_FOREACH(loc, &hub.all, link) {
+		TAILQ_FOREACH(loc, &hub.all, link)
 			push_location(loc, m);
-			n += loc->count;
-		}
+		n = hub.count;	/* once each, wherever they are */
 		break;
 	case TARGET_LOCATION:
 		loc = hub_location_make(t->name);
@@ -840,6 +1071,7 @@ hub_recipients(const struct target *t, void (*fn)(struct client *, void *),
 
 	switch (t->kind) {
 	case TARGET_ALL:
+		/* Each client is in one location's clients: its first. */
 		TAILQ_FOREACH(loc, &hub.all, link)
 			TAILQ_FOREACH(c, &loc->clients, at_location) {
 				fn(c, arg);
@@ -848,10 +1080,7 @@ hub_recipients(const struct target *t, void (*fn)(struct client *, void *),
 		break;
 	case TARGET_LOCATION:
 		if ((loc = hub_location(t->name)) != NULL)
-			TAILQ_FOREACH(c, &loc->clients, at_location) {
-				fn(c, arg);
-				n++;
-			}
+			n = hub_at(loc, fn, arg);
 		break;
 	case TARGET_CLIENT:
 		if (t->client == NULL)
@@ -884,13 +1113,13 @@ hub_reaches(const struct target *t, const char *name)
 	case TARGET_LOCATION:
 		return strcmp(t->name, name) == 0;
 	case TARGET_CLIENT:
-		return strcmp(t->client->location->name, name) == 0;
+		return hub_client_location(t->client, name) != NULL;
 	case TARGET_PRINCIPAL:
 		if ((node = hmap_get(&hub.principals, t->name)) == NULL)
 			return false;
 		TAILQ_FOREACH(c, &container_of(node, struct principal,
 		    node)->clients, of_principal)
-			if (strcmp(c->location->name, name) == 0)
+			if (hub_client_location(c, name) != NULL)
 				return true;
 		return false;
 	}
@@ -963,6 +1192,15 @@ hub_unobserve(struct observer *o)
 	TAILQ_REMOVE(&hub.observers, o, link);
 }
 
+static void
+lowest_cursor(struct client *c, void *arg)
+{
+	uint64_t *acked = arg;
+
+	if (c->cursor < *acked)
+		*acked = c->cursor;
+}
+
 /*
  * Once a second: clients that stopped polling go offline, histories that
  * every client has acknowledged shrink to history_limit, and empty
@@ -993,9 +1231,7 @@ hub_sweep(void)
 		}
 		if (loc->history.len <= livd.cfg.history_limit)
 			continue;
-		TAILQ_FOREACH(c, &loc->clients, at_location)
-			if (c->cursor < acked)
-				acked = c->cursor;
+		hub_at(loc, lowest_cursor, &acked);
 		queue_drop(&loc->history, acked, livd.cfg.history_limit);
 	}
 }
@@ -1015,11 +1251,12 @@ hub_shutdown(void)
 	struct client *c;
 
 	hub.quiet = true;
-	while ((loc = TAILQ_FIRST(&hub.all)) != NULL) {
+	/* Every client first: one may be a guest at any location. */
+	TAILQ_FOREACH(loc, &hub.all, link)
 		while ((c = TAILQ_FIRST(&loc->clients)) != NULL)
 			hub_close(c);
+	while ((loc = TAILQ_FIRST(&hub.all)) != NULL)
 		location_free(loc);
-	}
 	msg_unref(reload);
 	reload = NULL;
 	event_free(hub.flush_ev);

@@ -45,6 +45,18 @@ struct waiter {
 
 TAILQ_HEAD(client_list, client);
 
+/*
+ * A client at a location other than its first. The first is inline in
+ * struct client, so the common page at one location costs nothing more;
+ * a page at several has an array of these, one per extra location.
+ */
+struct guest {
+	struct client		*client;
+	struct location		*location;
+	TAILQ_ENTRY(guest)	 link;		/* the location's guests */
+};
+TAILQ_HEAD(guest_list, guest);
+
 struct principal {
 	struct hnode		 node;
 	char			*name;
@@ -63,9 +75,10 @@ struct location {
 	char			*name;
 	struct hmap		 members;
 	size_t			 watchers;	/* clients with presence */
-	struct client_list	 clients;
-	struct client_list	 waiting;	/* holding a poll */
-	size_t			 count;
+	struct client_list	 clients;	/* here first */
+	struct guest_list	 guests;	/* here besides elsewhere */
+	struct client_list	 waiting;	/* here first, holding a poll */
+	size_t			 count;		/* clients and guests */
 	struct queue		 history;
 	double			 refresh;	/* 0: the global interval */
 	double			 empty_since;
@@ -80,22 +93,25 @@ struct location {
 
 enum client_state { CLIENT_IDLE, CLIENT_HELD, CLIENT_READY };
 
+/* The small fields sit after uuid, in what would be padding. */
 struct client {
 	struct hnode		 node;
 	char			 uuid[33];
-	struct principal	*principal;
-	struct location		*location;
-	uint64_t		 start;		/* hub seq at connect */
-	uint64_t		 cursor;	/* highest seq acknowledged */
 	bool			 polled;	/* has acknowledged with since */
 	bool			 presence;	/* wants join and leave events */
 	bool			 backfilling;	/* history on its way (cluster) */
+	uint8_t			 nmore;		/* extra locations */
 	enum client_state	 state;
+	float			 input_tokens;	/* the input rate's bucket */
+	struct principal	*principal;
+	struct location		*location;	/* the first */
+	struct guest		*more;		/* the others, nmore of them */
+	uint64_t		 start;		/* hub seq at connect */
+	uint64_t		 cursor;	/* highest seq acknowledged */
 	struct queue		 own;		/* events for this client alone */
 	struct waiter		*waiter;
 	double			 last_seen;
 	double			 held_since;
-	float			 input_tokens;	/* the input rate's bucket */
 	double			 input_at;
 	TAILQ_ENTRY(client)	 at_location;
 	TAILQ_ENTRY(client)	 of_principal;
@@ -140,6 +156,13 @@ struct hub_stats {
 	uint64_t	expired;
 };
 
+/* Locations of one client at most (max_locations is checked too). */
+#define HUB_LOCATIONS_MAX	30
+
+/* The client's i-th location, 0 being the first. */
+#define HUB_CLIENT_AT(c, i) \
+	((i) == 0 ? (c)->location : (c)->more[(i) - 1].location)
+
 /* Events in one answer at most; the page polls again for the rest. */
 #define HUB_ANSWER_MAX		1000
 #define HUB_ANSWER_BYTES	(1024 * 1024)
@@ -178,6 +201,8 @@ void		 hub_init(struct event_base *, uint64_t, double);
 void		 hub_shutdown(void);
 struct client	*hub_connect(const char *, const char *, bool, char *,
 		    size_t);
+struct client	*hub_connect_at(const char *const *, size_t, const char *,
+		    bool, char *, size_t);
 struct client	*hub_find(const char *);
 void		 hub_close(struct client *);
 void		 hub_ack(struct client *, uint64_t);
@@ -198,8 +223,12 @@ void		 hub_observe(struct observer *);
 void		 hub_unobserve(struct observer *);
 struct location	*hub_location(const char *);
 struct location	*hub_location_make(const char *);
-struct client	*hub_restore(const char *, const char *, const char *, bool,
-		    char *, size_t);
+struct client	*hub_restore(const char *, const char *const *, size_t,
+		    const char *, bool, char *, size_t);
+size_t		 hub_at(struct location *, void (*)(struct client *, void *),
+		    void *);
+struct location	*hub_client_location(const struct client *, const char *);
+size_t		 hub_queued(const struct client *);
 const char	**hub_principals(const struct location *, size_t *);
 void		 hub_presence_elsewhere(const char *, const char *, bool);
 double		 hub_refresh(const struct location *);

@@ -34,6 +34,7 @@ struct msg_input {
 	size_t		 count;
 	bool		 positional;	/* values only, in the verb's order */
 	bool		 too_many;
+	const char	*location;	/* a page's own, for scope location */
 };
 
 void		 msg_input_init(struct msg_input *, const char *);

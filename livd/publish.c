@@ -77,8 +77,10 @@ publish(struct msg_input *in, const struct target *given,
 		memset(&t, 0, sizeof t);
 		switch (v->scope) {
 		case SCOPE_LOCATION:
+			/* The page's first location, or the one it named. */
 			t.kind = TARGET_LOCATION;
-			t.name = sender->location->name;
+			t.name = in->location ? in->location :
+			    sender->location->name;
 			break;
 		case SCOPE_SELF:
 			t.kind = TARGET_CLIENT;

@@ -210,14 +210,16 @@ route_connect(struct conn *c, struct request *r)
 {
 	struct form f;
 	struct client *client;
-	const char *location, *principal, *presence;
+	const char *locations[FORM_MAX_FIELDS], *principal, *presence;
 	struct token_claims claims;
+	size_t n;
 	char err[256];
 	struct buf b;
 
 	if (parse_form(c, r, &f) != 0)
 		return;
-	if ((location = form_get(&f, "location")) == NULL) {
+	if ((n = form_get_all(&f, "location", locations,
+	    countof(locations))) == 0) {
 		http_error(c, 400, "missing field 'location'");
 		return;
 	}
@@ -233,18 +235,20 @@ route_connect(struct conn *c, struct request *r)
 			http_error(c, 403, "%s", why);
 			return;
 		}
-		if (strcmp(claims.location, location) != 0) {
-			metrics_rejected(REJECT_TOKEN);
-			http_error(c, 403, "token is for another location");
-			return;
-		}
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(claims.location, locations[i]) != 0) {
+				metrics_rejected(REJECT_TOKEN);
+				http_error(c, 403,
+				    "token is for another location");
+				return;
+			}
 		principal = claims.principal;
 	} else if ((principal = form_get(&f, "principal")) == NULL) {
 		http_error(c, 400, "missing field 'principal'");
 		return;
 	}
 	presence = form_get(&f, "presence");
-	if ((client = hub_connect(location, principal, presence != NULL &&
+	if ((client = hub_connect_at(locations, n, principal, presence != NULL &&
 	    strcmp(presence, "0") != 0 && *presence != '\0', err,
 	    sizeof err)) == NULL) {
 		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
@@ -253,8 +257,17 @@ route_connect(struct conn *c, struct request *r)
 	}
 	buf_init(&b);
 	buf_printf(&b, "{\"uuid\":\"%s\",\"location\":", client->uuid);
-	buf_json_string(&b, location, strlen(location));
-	buf_adds(&b, ",\"principal\":");
+	buf_json_string(&b, client->location->name,
+	    strlen(client->location->name));
+	buf_adds(&b, ",\"locations\":[");
+	for (size_t i = 0; i <= client->nmore; i++) {
+		const char *name = HUB_CLIENT_AT(client, i)->name;
+
+		if (i)
+			buf_addc(&b, ',');
+		buf_json_string(&b, name, strlen(name));
+	}
+	buf_adds(&b, "],\"principal\":");
 	buf_json_string(&b, principal, strlen(principal));
 	buf_printf(&b, ",\"refresh\":%g,\"seq\":%llu}",
 	    hub_refresh(client->location), (unsigned long long)client->start);
@@ -281,7 +294,8 @@ route_input(struct conn *c, struct request *r)
 		[PUBLISH_TOO_LARGE] = REJECT_TOO_LARGE
 	};
 	enum publish_status st;
-	const char *verb;
+	const char *verb, *at[2];
+	size_t nat;
 
 	if (!hub_take_input(r->client)) {
 		metrics_rejected(REJECT_RATE);
@@ -297,8 +311,21 @@ route_input(struct conn *c, struct request *r)
 		return;
 	}
 	msg_input_init(&in, verb);
+	/* location says where, for scope location: not an argument. */
+	if ((nat = form_get_all(&f, "location", at, countof(at))) > 1) {
+		metrics_rejected(REJECT_FORM);
+		http_error(c, 400, "duplicate field");
+		return;
+	}
+	if (nat == 1 && hub_client_location(r->client, at[0]) == NULL) {
+		metrics_rejected(REJECT_FORBIDDEN);
+		http_error(c, 403, "not one of the client's locations");
+		return;
+	}
+	in.location = nat ? at[0] : NULL;
 	for (size_t i = 0; i < f.count; i++)
-		if (strcmp(f.names[i], "verb") != 0)
+		if (strcmp(f.names[i], "verb") != 0 &&
+		    strcmp(f.names[i], "location") != 0)
 			msg_input_add(&in, f.names[i], f.values[i]);
 	st = publish(&in, NULL, r->client, &res, err, sizeof err);
 	if (st != PUBLISH_OK) {

@@ -34,6 +34,18 @@ queue_json(const struct queue *q)
 	return list;
 }
 
+/* All of the client's locations, the first first. */
+static json_t *
+locations_json(const struct client *c)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i <= c->nmore; i++)
+		json_array_append_new(list, json_string(HUB_CLIENT_AT(c,
+		    i)->name));
+	return list;
+}
+
 static json_t *
 state_json(void)
 {
@@ -46,10 +58,12 @@ state_json(void)
 		    "{s:s,s:f,s:I,s:o}", "name", loc->name, "refresh",
 		    loc->refresh, "floor", (json_int_t)loc->history.floor,
 		    "events", queue_json(&loc->history)));
+		/* Each client once, at its first location. */
 		TAILQ_FOREACH(c, &loc->clients, at_location)
 			json_array_append_new(clients, json_pack(
-			    "{s:s,s:s,s:s,s:b,s:I,s:I,s:b,s:I,s:o}",
+			    "{s:s,s:s,s:o,s:s,s:b,s:I,s:I,s:b,s:I,s:o}",
 			    "uuid", c->uuid, "location", loc->name,
+			    "locations", locations_json(c),
 			    "principal", c->principal->name,
 			    "presence", c->presence,
 			    "start", (json_int_t)c->start,
@@ -180,10 +194,19 @@ state_restore(const char *path)
 		    "location"));
 		const char *principal = json_string_value(json_object_get(o,
 		    "principal"));
+		const char *at[HUB_LOCATIONS_MAX];
+		json_t *list = json_object_get(o, "locations"), *e;
+		size_t n = 0, k;
 		struct client *c;
 
-		if (uuid == NULL || location == NULL || principal == NULL ||
-		    (c = hub_restore(uuid, location, principal, json_is_true(
+		/* A file from before several locations has only location. */
+		json_array_foreach(list, k, e)
+			if (n < countof(at) && json_is_string(e))
+				at[n++] = json_string_value(e);
+		if (n == 0 && location != NULL)
+			at[n++] = location;
+		if (uuid == NULL || n == 0 || principal == NULL ||
+		    (c = hub_restore(uuid, at, n, principal, json_is_true(
 		    json_object_get(o, "presence")), err, sizeof err)) == NULL) {
 			log_warnx("state file %s: client %zu: %s: skipped", path,
 			    i, uuid == NULL ? "incomplete" : err);

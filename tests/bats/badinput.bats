@@ -130,7 +130,7 @@ table = [
     ("truncated percent-encoding", form("/connect",
      b"location=/bad&principal=ab%4"), 400, "malformed percent-encoding", {}),
     ("duplicate form field", form("/connect",
-     b"location=/bad&location=/other&principal=eve"), 400,
+     b"location=/bad&principal=eve&principal=mallory"), 400,
      "duplicate field", {}),
     ("duplicate field in input", form("/client/%s/input" % U,
      b"verb=append&id=log&html=a&html=b"), 400, "duplicate field", {}),
