@@ -5,7 +5,7 @@
 #   tools/deps.sh check    what the tests need too
 set -e
 build="gcc make pkg-config libevent-dev libyaml-dev libjansson-dev libreadline-dev libssl-dev libhiredis-dev"
-check="$build clang bats curl socat mandoc valgrind python3 redis-server"
+check="$build clang bats curl socat mandoc valgrind python3 python3-jwt redis-server nginx"
 case "${1:-build}" in
 build) want=$build ;;
 check) want=$check ;;
