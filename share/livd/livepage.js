@@ -4,6 +4,12 @@
  *   <script src="/livepage.js"></script>
  *   <script>LivePage.start({location: "/chat"})</script>
  *
+ * A page may be at several locations at once, an event to any of them
+ * reaching it once: {location: ["/chat", "/user/alice"]} sends one
+ * location field each. The first is the page's location (presence's
+ * live:who, and where its scope: location events go); LivePage.locations
+ * lists them all as livd took them (repeats dropped).
+ *
  * It connects, then receives events over Server-Sent Events
  * (/client/UUID/events) where the browser has EventSource, else by
  * long-polling /client/UUID/output?since=SEQ in a loop ({transport:
@@ -28,7 +34,8 @@
  * navigator.sendBeacon to /close.
  *
  * Events fired on document:
- *   live:connect    {uuid, principal, location}  connected the first time
+ *   live:connect    {uuid, principal, location, locations}  connected
+ *                   the first time
  *   live:reconnect  {uuid, previous}             connected again after a 404
  *   live:status     {status}  "connecting", "live", "offline" (backing
  *                   off after errors), "reloading", "stopped"
@@ -47,7 +54,8 @@
 	var state = {
 		base: "",
 		uuid: null,
-		location: null,
+		location: null,	/* the first of locations */
+		locations: [],
 		principal: null,
 		token: null,
 		seq: 0,		/* the cursor: highest seq received; 0: unknown */
@@ -83,8 +91,11 @@
 	function form(fields) {
 		var body = new URLSearchParams();
 		Object.keys(fields).forEach(function (k) {
-			if (fields[k] !== undefined && fields[k] !== null)
-				body.append(k, String(fields[k]));
+			/* An array is the field repeated: location, at several. */
+			[].concat(fields[k]).forEach(function (v) {
+				if (v !== undefined && v !== null)
+					body.append(k, String(v));
+			});
 		});
 		return body;
 	}
@@ -336,7 +347,7 @@
 	function connect() {
 		return fetch(state.base + "/connect", {
 			method: "POST",
-			body: form({location: state.location, principal: state.principal,
+			body: form({location: state.locations, principal: state.principal,
 			    token: state.token, presence: state.presence ? 1 : undefined})
 		}).then(function (r) {
 			if (!r.ok)
@@ -344,6 +355,8 @@
 			return r.json();
 		}).then(function (c) {
 			state.uuid = c.uuid;
+			if (c.locations)
+				state.locations = c.locations;
 			if (c.refresh > 0)
 				state.refresh = c.refresh;
 			/* A first connect starts at livd's cursor; a reconnect keeps
@@ -561,7 +574,9 @@
 			    (global.EventSource ? "auto" : "longpoll");
 			if (!global.EventSource)
 				state.transport = "longpoll";
-			state.location = options.location || global.location.pathname;
+			state.locations = [].concat(options.location ||
+			    global.location.pathname);
+			state.location = state.locations[0];
 			state.principal = options.principal || LivePage.guestName();
 			state.token = options.token || null;
 			state.running = true;
@@ -584,7 +599,8 @@
 				global.addEventListener("pagehide", stop);
 				global.addEventListener("pageshow", resume);
 				fire("live:connect", {uuid: state.uuid,
-				    principal: state.principal, location: state.location});
+				    principal: state.principal, location: state.location,
+				    locations: state.locations.slice()});
 				await loadWho();
 				run();
 				return state.uuid;
@@ -652,6 +668,7 @@
 		get seq() { return state.seq; },
 		get principal() { return state.principal; },
 		get location() { return state.location; },
+		get locations() { return state.locations.slice(); },
 		get verbs() { return state.verbs; }
 	};
 

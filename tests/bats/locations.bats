@@ -3,6 +3,16 @@
 # The page is at each; an event to any of them reaches it once.
 
 load helper
+load nodes
+
+# The cluster test starts redis and nodes; the others one livd.
+teardown() {
+	if [ -n "$REDIS_PORT" ]; then
+		nodes_teardown
+	else
+		helper_teardown
+	fi
+}
 
 config() {
 	printf '%s\n' "$@" >"$BATS_TEST_TMPDIR/livd.yaml"
@@ -184,4 +194,23 @@ and [e["seq"] for e in d["events"]] == sorted(set(e["seq"] for e in d["events"])
 	livctl send -l /b append log after.b
 	livctl send append log after.all
 	output "$u" "since=$seq" | jassert '[e["html"] for e in d["events"]] == ["before", "after.a", "after.b", "after.all"]'
+}
+
+@test "locations: in a cluster, events sent on one node reach a page at two locations on another once" {
+	redis_start
+	node_start 1
+	node_start 2
+	url2=$(node_url 2)
+	read -r u seq < <(curl -s -d location=/a -d location=/b -d principal=uwe \
+	    "$url2/connect" | jget 'd["uuid"] + " " + str(d["seq"])')
+	n 1 send -l /a append log e1
+	n 1 send -l /b append log e2
+	n 1 send append log e3
+	n 1 send -p uwe append log e4
+	node_poll 2 "$u" "$seq" | jassert '[e["html"] for e in d["events"]] == ["e1", "e2", "e3", "e4"]'
+	run n 1 who /b
+	assert_lines uwe
+	run n 1 clients
+	assert_contains "$output" "$u uwe /a"
+	assert_contains "$output" "$u uwe /b"
 }
