@@ -324,55 +324,6 @@ ctl_string(json_t *req, const char *key)
 	return json_string_value(json_object_get(req, key));
 }
 
-static void
-ctl_handle(struct ctl_conn *c, const char *line, size_t len)
-{
-	const struct ctl_command *cmd;
-	json_error_t jerr;
-	const char *name, *key;
-	json_t *req, *value;
-
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
-		len--;
-	if (len == 0)
-		return;
-	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		ctl_error(c, "invalid JSON: %s", jerr.text);
-		return;
-	}
-	if (!json_is_object(req)) {
-		ctl_error(c, "a request must be a JSON object");
-		goto out;
-	}
-	if ((name = ctl_string(req, "cmd")) == NULL) {
-		ctl_error(c, "missing 'cmd'");
-		goto out;
-	}
-	if ((cmd = commands_find(name)) == NULL) {
-		char q[80];
-
-		quote_for_error(q, sizeof q, name);
-		ctl_error(c, "unknown command '%s'", q);
-		goto out;
-	}
-	json_object_foreach(req, key, value) {
-		if (!commands_key_allowed(cmd, key)) {
-			char q[80];
-
-			quote_for_error(q, sizeof q, key);
-			ctl_error(c, "command '%s' takes no key '%s'", cmd->name,
-			    q);
-			goto out;
-		}
-	}
-	if (log_level >= LOG_LEVEL_DEBUG)
-		log_debug("control: %.*s", (int)(len > 200 ? 200 : len), line);
-	cmd->exec(c, req);
-out:
-	json_decref(req);
-}
-
 /*
  * Handle complete lines until a barrier, backpressure or the end of the
  * input; true when that also ended the connection (c is freed).
@@ -404,7 +355,7 @@ ctl_process(struct ctl_conn *c)
 			} else if (c->eof && len > 0) {
 				/* The last line needs no newline. */
 				line = (char *)evbuffer_pullup(in, -1);
-				ctl_handle(c, line, len);
+				commands_run(c, line, len);
 				evbuffer_drain(in, len);
 			}
 			break;
@@ -417,7 +368,7 @@ ctl_process(struct ctl_conn *c)
 			break;
 		}
 		line = (char *)evbuffer_pullup(in, (ssize_t)(len + 1));
-		ctl_handle(c, line, len);
+		commands_run(c, line, len);
 		evbuffer_drain(in, len + 1);
 	}
 	return ctl_maybe_close(c);
