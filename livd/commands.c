@@ -1005,12 +1005,61 @@ cmd_token(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 	free(token);
 }
 
-/* tail: the events livd sends, as they go. */
+/* A tail: the connection it streams to, and where it looks. */
+struct tail {
+	struct observer	 observer;
+	struct ctl_conn	*conn;
+	char		*location;	/* NULL: everywhere */
+};
+
+/* An event was sent: a line with the event and where it went. */
+static void
+tail_seen(struct observer *o, struct msg *m, const struct target *t)
+{
+	struct tail *tl = container_of(o, struct tail, observer);
+	struct buf line;
+
+	if (tl->location != NULL && !hub_reaches(t, tl->location))
+		return;
+	buf_init(&line);
+	buf_adds(&line, "{\"event\":");
+	buf_add(&line, m->json, m->jsonlen);
+	if (t->kind != TARGET_ALL) {
+		const char *to = t->kind == TARGET_CLIENT ? t->client->uuid :
+		    t->name;
+
+		buf_printf(&line, ",\"%s\":", hub_target_names[t->kind]);
+		buf_json_string(&line, to, strlen(to));
+	}
+	buf_addc(&line, '}');
+	ctl_stream_line(tl->conn, line.data, line.len);	/* may free tl */
+	buf_free(&line);
+}
+
+/* The connection closed, or fell behind: stop looking. */
+static void
+tail_stop(void *arg)
+{
+	struct tail *tl = arg;
+
+	hub_unobserve(&tl->observer);
+	free(tl->location);
+	free(tl);
+}
+
+/* tail: answer ok, then every event sent (there, or anywhere) as it goes. */
 static void
 cmd_tail(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
+	struct tail *tl = xcalloc(1, sizeof *tl);
+	const char *location = ctl_string(req, "location");
+
 	(void)call;
-	ctl_follow(c, ctl_string(req, "location"));
+	tl->conn = c;
+	tl->location = location ? xstrdup(location) : NULL;
+	tl->observer.seen = tail_seen;
+	hub_observe(&tl->observer);
+	ctl_stream(c, "tail", tail_stop, tl);
 }
 
 /* stats: livd's counters, as GET /metrics has them. */

@@ -23,7 +23,9 @@ void	 ctl_slot_ok(struct ctl_slot *, json_t *);
 void	 ctl_slot_ok_raw(struct ctl_slot *, const char *, size_t);
 void	 ctl_slot_error(struct ctl_slot *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	 ctl_follow(struct ctl_conn *, const char *);
+void	 ctl_stream(struct ctl_conn *, const char *, void (*)(void *),
+	    void *);
+void	 ctl_stream_line(struct ctl_conn *, const char *, size_t);
 const char *ctl_string(json_t *, const char *);
 
 /* commands.c */
