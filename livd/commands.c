@@ -398,121 +398,164 @@ dry_run_cluster(struct ctl_conn *c, const struct target *t)
 }
 
 /*
- * send: an event given as a text line ("line"), as positional values
- * ("args"), or as named keys, to one target or to every client.
+ * A send's event as msg_input holds it, with the storage its words point
+ * into: the line split in place, numbers printed as text.
  */
-static void
-cmd_send(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
+struct send_input {
+	struct msg_input	 in;
+	char			*copy;
+	char			 numbers[VERBS_MAX_ARGS + 1][40];
+	size_t			 nnum;
+};
+
+/* A value as an argument's text, kept in si; NULL if it has none. */
+static const char *
+send_text(struct send_input *si, json_t *v)
 {
-	char numbers[VERBS_MAX_ARGS + 1][40], err[512], answer[96];
-	struct publish_result res;
-	struct msg_input in;
-	const struct target *t = &call->target;
-	const char *line, *verb = ctl_string(req, "verb"), *key;
-	json_t *args, *value;
-	char *copy = NULL;
-	size_t nnum = 0;
-	int len;
+	return value_text(v, si->numbers[si->nnum++ % countof(si->numbers)],
+	    sizeof si->numbers[0]);
+}
 
-	if (!get_string(c, req, "line", &line))
-		return;
-	args = json_object_get(req, "args");
-	if (line != NULL) {
-		if (verb != NULL || args != NULL) {
-			ctl_error(c, "send takes a line or a verb, not both");
-			return;
+/* "args": the positional values; -1 with err said on a bad one. */
+static int
+send_positional(struct send_input *si, json_t *args, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < json_array_size(args); i++) {
+		const char *s = send_text(si, json_array_get(args, i));
+
+		if (s == NULL) {
+			snprintf(err, errlen, "argument %zu must be a string",
+			    i + 1);
+			return -1;
 		}
-		copy = xstrdup(line);
-		if (msg_split_line(copy, &in, livd.verbs, err,
-		    sizeof err) != 0) {
-			ctl_error(c, "%s", err);
-			free(copy);
-			return;
-		}
-	} else {
-		msg_input_init(&in, verb);
-		for (size_t i = 0; args != NULL && i < json_array_size(args);
-		    i++) {
-			const char *s = value_text(json_array_get(args, i),
-			    numbers[nnum % countof(numbers)],
-			    sizeof numbers[0]);
-
-			if (s == NULL) {
-				ctl_error(c, "argument %zu must be a string",
-				    i + 1);
-				return;
-			}
-			nnum++;
-			msg_input_add(&in, NULL, s);
-		}
-		json_object_foreach(req, key, value) {
-			const char *s;
-
-			if (verbs_reserved(key))
-				continue;
-			s = value_text(value, numbers[nnum % countof(numbers)],
-			    sizeof numbers[0]);
-			if (s == NULL) {
-				char q[80];
-
-				quote_for_error(q, sizeof q, key);
-				ctl_error(c, "argument '%s' must be a string", q);
-				return;
-			}
-			nnum++;
-			if (in.positional) {
-				char q[80];
-
-				quote_for_error(q, sizeof q, key);
-				ctl_error(c, "send takes 'args' or named "
-				    "arguments, not both ('%s')", q);
-				return;
-			}
-			msg_input_add(&in, key, s);
-		}
+		msg_input_add(&si->in, NULL, s);
 	}
-	if (json_is_true(json_object_get(req, "dry_run"))) {
-		json_t *list;
+	return 0;
+}
 
-		if (publish_check(&in, err, sizeof err) != PUBLISH_OK) {
-			ctl_error(c, "%s", err);
-			free(copy);
-			return;
+/* The request's other keys: the named arguments. */
+static int
+send_named(struct send_input *si, json_t *req, char *err, size_t errlen)
+{
+	const char *key, *s;
+	json_t *value;
+	char q[80];
+
+	json_object_foreach(req, key, value) {
+		if (verbs_reserved(key))
+			continue;
+		quote_for_error(q, sizeof q, key);
+		if ((s = send_text(si, value)) == NULL) {
+			snprintf(err, errlen, "argument '%s' must be a string",
+			    q);
+			return -1;
 		}
-		free(copy);
-		if (cluster_wide(req)) {
-			dry_run_cluster(c, t);
-			return;
+		if (si->in.positional) {
+			snprintf(err, errlen, "send takes 'args' or named "
+			    "arguments, not both ('%s')", q);
+			return -1;
 		}
+		msg_input_add(&si->in, key, s);
+	}
+	return 0;
+}
+
+/*
+ * The event a send request gives: a text line ("line"), or a verb with
+ * positional values ("args") or named keys. -1 with err said if bad.
+ */
+static int
+send_parse(struct send_input *si, json_t *req, char *err, size_t errlen)
+{
+	json_t *line = json_object_get(req, "line");
+	json_t *args = json_object_get(req, "args");
+	const char *verb = ctl_string(req, "verb");
+
+	memset(si, 0, sizeof *si);
+	if (line != NULL && !is_string(line)) {
+		snprintf(err, errlen, "'line' must be a string");
+		return -1;
+	}
+	if (json_is_string(line)) {
+		if (verb != NULL || args != NULL) {
+			snprintf(err, errlen, "send takes a line or a verb, "
+			    "not both");
+			return -1;
+		}
+		si->copy = xstrdup(json_string_value(line));
+		return msg_split_line(si->copy, &si->in, livd.verbs, err,
+		    errlen) != 0 ? -1 : 0;
+	}
+	msg_input_init(&si->in, verb);
+	if (send_positional(si, args, err, errlen) != 0)
+		return -1;
+	return send_named(si, req, err, errlen);
+}
+
+/* send -n: who would receive it, here or in the whole cluster. */
+static void
+send_dry_run(struct ctl_conn *c, json_t *req, struct msg_input *in,
+    const struct target *t)
+{
+	char err[512];
+	json_t *list;
+
+	if (publish_check(in, err, sizeof err) != PUBLISH_OK)
+		ctl_error(c, "%s", err);
+	else if (cluster_wide(req))
+		dry_run_cluster(c, t);
+	else {
 		list = json_array();
 		hub_recipients(t, add_recipient, list);
 		json_array_sort_clients(list);
 		ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));
-		return;
 	}
+}
+
+/* Publish; in a cluster the answer waits for Redis (send_done). */
+static void
+send_publish(struct ctl_conn *c, struct msg_input *in, const struct target *t)
+{
+	struct publish_result res;
+	char err[512], answer[96];
+	int len;
+
 	memset(&res, 0, sizeof res);
 	if (hub.cluster != NULL) {
 		res.done = send_done;
 		res.arg = wait_for_cluster(c, NULL);
 	}
-	if (publish(&in, t, NULL, &res, err, sizeof err) != PUBLISH_OK) {
+	if (publish(in, t, NULL, &res, err, sizeof err) != PUBLISH_OK) {
 		if (res.arg != NULL) {
 			ctl_slot_error(((struct cluster_wait *)res.arg)->slot,
 			    "%s", err);
 			wait_free(res.arg);
-			free(copy);
-			return;
-		}
-		ctl_error(c, "%s", err);
-		free(copy);
+		} else
+			ctl_error(c, "%s", err);
 		return;
 	}
-	free(copy);
 	if (res.deferred)
 		return;		/* send_done answers */
 	len = snprintf(answer, sizeof answer, "{\"ok\":true,\"seq\":%" PRIu64
 	    ",\"reached\":%zu}", res.seq, res.reached);
 	ctl_ok_raw(c, answer, (size_t)len);
+}
+
+/* send: an event, to one target or to every client. */
+static void
+cmd_send(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
+{
+	struct send_input si;
+	char err[512];
+
+	if (send_parse(&si, req, err, sizeof err) != 0)
+		ctl_error(c, "%s", err);
+	else if (json_is_true(json_object_get(req, "dry_run")))
+		send_dry_run(c, req, &si.in, &call->target);
+	else
+		send_publish(c, &si.in, &call->target);
+	free(si.copy);
 }
 
 /* Pairs of location and principal, for who without a location. */
