@@ -545,12 +545,6 @@ register_presence(void)
 	beat(-1, 0, NULL);
 }
 
-/* A target's kind and name as the messages spell them. */
-static const char *kinds[] = {
-	[TARGET_ALL] = "all", [TARGET_LOCATION] = "location",
-	[TARGET_CLIENT] = "client", [TARGET_PRINCIPAL] = "principal"
-};
-
 /* An event arrived from Redis: deliver it to this node's pages. */
 static void
 deliver(const char *payload, size_t len)
@@ -570,8 +564,8 @@ deliver(const char *payload, size_t len)
 	name = json_string_value(json_object_get(o, "name"));
 	memset(&t, 0, sizeof t);
 	t.kind = TARGET_ALL;
-	for (size_t i = 0; to != NULL && i < countof(kinds); i++)
-		if (strcmp(to, kinds[i]) == 0)
+	for (size_t i = 0; to != NULL && i <= TARGET_PRINCIPAL; i++)
+		if (strcmp(to, hub_target_names[i]) == 0)
 			t.kind = (enum target_kind)i;
 	t.name = name;
 	if (m->seq > cl.last_seen)
@@ -817,7 +811,7 @@ issue_send(struct sending *s)
 	size_t lens[14];
 
 	buf_init(&header);
-	buf_printf(&header, "{\"to\":\"%s\"", kinds[t->kind]);
+	buf_printf(&header, "{\"to\":\"%s\"", hub_target_names[t->kind]);
 	if (name != NULL) {
 		buf_adds(&header, ",\"name\":");
 		buf_json_string(&header, name, strlen(name));

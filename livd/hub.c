@@ -871,6 +871,11 @@ hub_recipients(const struct target *t, void (*fn)(struct client *, void *),
 	return n;
 }
 
+const char *const hub_target_names[] = {
+	[TARGET_ALL] = "all", [TARGET_LOCATION] = "location",
+	[TARGET_CLIENT] = "client", [TARGET_PRINCIPAL] = "principal"
+};
+
 /* Does an event sent to t reach pages at the location called name? */
 bool
 hub_reaches(const struct target *t, const char *name)

@@ -105,6 +105,8 @@ struct client {
 enum target_kind {
 	TARGET_ALL, TARGET_LOCATION, TARGET_CLIENT, TARGET_PRINCIPAL
 };
+/* Each kind as messages spell it: "all", "location", ... */
+extern const char *const hub_target_names[];
 
 /* Something that sees every event as it is sent (livctl tail). */
 struct observer {

@@ -1,8 +1,9 @@
 /*
  * Unit tests for the pure parts: the verbs and config loaders, event
  * encoding and argument checks, the stdin line splitter and livctl's line
- * requests, HTTP head and form parsing, queues, and the hub's queue and
- * acknowledgement logic. Built with ASan and UBSan by make check.
+ * requests, HTTP head and form parsing, queues, the hub's queue and
+ * acknowledgement logic, and the control command specs. Built with ASan
+ * and UBSan by make check.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,6 +584,104 @@ test_tokens(void)
 	free(t);
 }
 
+/* Parse one ctl.def-style row; 0 or -1, with err filled on failure. */
+static int
+spec_row(struct ctlspec *s, const char *options, const char *arguments,
+    char *err, size_t errlen)
+{
+	struct ctlspec_row row = { "x", 0, CTL_TARGET_NONE, options,
+	    arguments, "summary" };
+
+	err[0] = '\0';
+	return ctlspec_parse(s, &row, err, errlen);
+}
+
+static void
+test_ctlspec(void)
+{
+	static const char *bad[][2] = {
+		{ "location", "" },		/* neither l: nor : */
+		{ "l:", "" },			/* no key */
+		{ ":Ttl", "" },			/* not lower case */
+		{ ":ttl?", "" },		/* ? is for arguments */
+		{ ":ttl*", "" },		/* so is * */
+		{ ":ttl##", "" },		/* a suffix twice */
+		{ "l:location m:location", "" },	/* a key twice */
+		{ "l:location l:local!", "" },	/* a letter twice */
+		{ "", "seq!" },			/* ! is for options */
+		{ "", "rest*?" },		/* a list with more */
+		{ "", "args* verb" },		/* after a list */
+		{ "", "location? seq" },	/* required after optional */
+		{ "l:location", "location" },	/* option and argument */
+		{ "", "a b c d e" },		/* too many */
+		{ "a:a b:b c:c d:d e:e f:f g:g h:h i:i", "" },
+		{ ":this_key_is_longer_than_the_limit_of_32", "" },
+	};
+	const struct ctlspec *all = ctlspec_table(), *s;
+	struct ctlspec spec;
+	char err[256];
+	bool ambiguous;
+
+	CHECK(spec_row(&spec, "l:location :ttl# n:dry_run!",
+	    "client seconds#? args*", err, sizeof err) == 0);
+	CHECK(spec.noptions == 3 && spec.nargs == 3);
+	CHECK(spec.options[0].letter == 'l' &&
+	    spec.options[0].type == CTLSPEC_STRING &&
+	    spec.options[0].kind == CTLSPEC_LOCATION);
+	CHECK_STR(spec.options[0].metavar, "LOCATION");
+	CHECK(spec.options[1].letter == 0 &&
+	    spec.options[1].type == CTLSPEC_NUMBER);
+	CHECK_STR(spec.options[1].key, "ttl");
+	CHECK_STR(spec.options[1].metavar, "TTL");
+	CHECK(spec.options[2].letter == 'n' &&
+	    spec.options[2].type == CTLSPEC_FLAG);
+	CHECK_STR(spec.options[2].key, "dry_run");
+	CHECK_STR(spec.options[2].name, "dry-run");
+	CHECK(!spec.args[0].optional && spec.args[0].kind == CTLSPEC_CLIENT);
+	CHECK_STR(spec.args[0].metavar, "UUID");
+	CHECK_STR(spec.args[0].missing, "UUID");
+	CHECK(spec.args[1].optional && spec.args[1].type == CTLSPEC_NUMBER);
+	CHECK_STR(spec.args[1].missing, "seconds");
+	CHECK(spec.args[2].type == CTLSPEC_LIST);
+	CHECK_STR(spec.args[2].metavar, "ARG");
+	CHECK(ctlspec_key(&spec, "seconds") == &spec.args[1]);
+	CHECK(ctlspec_key(&spec, "dry_run") == &spec.options[2]);
+	CHECK(ctlspec_key(&spec, "dry-run") == NULL);
+	CHECK(ctlspec_key(&spec, "cmd") == NULL);
+	CHECK(ctlspec_letter(&spec, 'n') == &spec.options[2]);
+	CHECK(ctlspec_letter(&spec, 0) == NULL);
+	CHECK(ctlspec_long(&spec, "dry-run") == &spec.options[2]);
+	CHECK(ctlspec_long(&spec, "dry_run") == NULL);
+	CHECK(spec_row(&spec, "", "", err, sizeof err) == 0);
+	CHECK(spec.noptions == 0 && spec.nargs == 0);
+	CHECK(spec_row(&spec, "  v:verbose!  ", " location? ", err,
+	    sizeof err) == 0);
+	CHECK(spec.noptions == 1 && spec.nargs == 1);
+	for (size_t i = 0; i < countof(bad); i++) {
+		CHECK(spec_row(&spec, bad[i][0], bad[i][1], err,
+		    sizeof err) != 0);
+		CHECK(err[0] != '\0');
+	}
+
+	/* ctl.def itself: every row parses, in order, with its flags. */
+	CHECK(ctlspec_count > 0);
+	for (size_t i = 0; i < ctlspec_count; i++)
+		CHECK(all[i].index == i && ctlspec_find(all[i].name) ==
+		    &all[i]);
+	CHECK((s = ctlspec_find("send")) != NULL &&
+	    (s->flags & CTL_STDIN) && (s->flags & CTL_NAMED) &&
+	    s->target == CTL_TARGET_SEND);
+	CHECK((s = ctlspec_find("tail")) != NULL && s->flags == CTL_STREAMS);
+	CHECK((s = ctlspec_find("poll")) != NULL &&
+	    s->target == CTL_TARGET_CLIENT && (s->flags & CTL_ACKS));
+	CHECK(ctlspec_find("sen") == NULL);
+	CHECK(ctlspec_lookup("sen", &ambiguous) == ctlspec_find("send") &&
+	    !ambiguous);
+	CHECK(ctlspec_lookup("st", &ambiguous) == NULL && ambiguous);
+	CHECK(ctlspec_lookup("frob", &ambiguous) == NULL && !ambiguous);
+	CHECK(ctlspec_lookup("", &ambiguous) == NULL);
+}
+
 int
 main(void)
 {
@@ -595,6 +694,7 @@ main(void)
 	test_lines();
 	test_tokens();
 	test_hub();
+	test_ctlspec();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }
