@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "hub.h"
 #include "util.h"
 
 enum config_type {
@@ -52,7 +53,7 @@ static const struct config_key config_keys[] = {
 	KEY(node_id,		CONFIG_STRING,	0, 0,		NULL),
 	KEY(queue_limit,	CONFIG_COUNT,	1, 1e7,		"1000"),
 	KEY(redis,		CONFIG_STRING,	0, 0,		NULL),
-	KEY(refresh,		CONFIG_SECONDS,	0, 3600,	"25"),
+	KEY(refresh,		CONFIG_SECONDS,	0, HUB_REFRESH_MAX, "25"),
 	KEY(secret_file,	CONFIG_STRING,	0, 0,		NULL),
 	KEY(share,		CONFIG_STRING,	0, 0,		NULL),
 	KEY(socket,		CONFIG_STRING,	0, 0,		NULL),

@@ -219,7 +219,7 @@ livd_reload(char *err, size_t errlen)
 	cfg.socket = xstrdup(livd.cfg.socket);
 	/* livctl refresh holds until the configured interval changes. */
 	if (cfg.refresh != livd.cfg.refresh)
-		hub.refresh = cfg.refresh;
+		hub_set_refresh(NULL, cfg.refresh);
 	config_free(&livd.cfg);
 	livd.cfg = cfg;
 	verbs_free(livd.verbs);

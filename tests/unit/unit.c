@@ -539,6 +539,48 @@ test_hub(void)
 		CHECK(!hub_pending(quiet));
 	}
 
+	/* The hub's invariants: names, seq, refresh intervals. */
+	{
+		char name[HUB_LOCATION_MAX + 2], who[HUB_PRINCIPAL_MAX + 2];
+		uint64_t now = hub.seq;
+
+		memset(name, 'a', sizeof name - 1);
+		name[0] = '/';
+		name[HUB_LOCATION_MAX] = '\0';
+		CHECK(hub_names_check(name, NULL) == NULL);
+		name[HUB_LOCATION_MAX] = 'a';
+		name[HUB_LOCATION_MAX + 1] = '\0';
+		CHECK_STR(hub_names_check(name, NULL), "invalid location");
+		CHECK_STR(hub_names_check(name, "uwe"), "invalid location");
+		memset(who, 'p', sizeof who - 1);
+		who[HUB_PRINCIPAL_MAX] = '\0';
+		CHECK(hub_names_check("/chat", who) == NULL);
+		who[HUB_PRINCIPAL_MAX] = 'p';
+		who[HUB_PRINCIPAL_MAX + 1] = '\0';
+		CHECK_STR(hub_names_check("/chat", who), "invalid principal");
+		CHECK_STR(hub_names_check("/chat", "a b"), "invalid principal");
+		CHECK(hub_names_check(NULL, NULL) == NULL);
+		CHECK(hub_connect(name, "uwe", false, err, sizeof err) == NULL);
+		CHECK_STR(err, "invalid location");
+
+		hub_advance_seq(now - 1);
+		CHECK(hub.seq == now);
+		hub_advance_seq(now + 10);
+		CHECK(hub.seq == now + 10 && hub_next_seq() == now + 11);
+
+		CHECK(!hub_set_refresh(name, 5) && hub_location(name) == NULL);
+		CHECK(!hub_set_refresh(NULL, 0) && !hub_set_refresh(NULL, -1) &&
+		    !hub_set_refresh(NULL, HUB_REFRESH_MAX + 0.5) &&
+		    hub_refresh(NULL) == 25);
+		CHECK(!hub_set_refresh("/r", HUB_REFRESH_MAX + 1) &&
+		    !hub_set_refresh("/r", -1) && hub_location("/r") == NULL);
+		CHECK(hub_set_refresh("/r", HUB_REFRESH_MAX) &&
+		    hub_refresh(hub_location("/r")) == HUB_REFRESH_MAX);
+		CHECK(hub_set_refresh("/r", 0) &&
+		    hub_refresh(hub_location("/r")) == 25);
+		CHECK(hub_set_refresh(NULL, 0.5) && hub_refresh(NULL) == 0.5);
+	}
+
 	hub_close(a);
 	CHECK(hub_find(b->uuid) == b);
 	hub_shutdown();
