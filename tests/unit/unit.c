@@ -153,6 +153,38 @@ test_config(void)
 	CHECK(strstr(err, "history_limit (50) may not exceed queue_limit "
 	    "(10)") != NULL);
 	CHECK(config_parse(&cfg, "c.yaml", "", 0, &yerr) == 0);
+
+	/* The rows' own checks, and what a reload keeps. */
+	CHECK(config_set(&cfg, "refresh", "3601", err, sizeof err) != 0);
+	CHECK_STR(err, "refresh must be more than 0 and at most 3600");
+	CHECK(config_set(&cfg, "refresh", "0", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "refresh", "3600", err, sizeof err) == 0);
+	CHECK(config_set(&cfg, "max_args", "17", err, sizeof err) != 0);
+	CHECK_STR(err, "max_args must be 1 to 16");
+	CHECK(config_set(&cfg, "log_level", "loud", err, sizeof err) != 0);
+	CHECK_STR(err, "log_level must be error, warning, info or debug, "
+	    "not 'loud'");
+	CHECK(config_set(&cfg, "socket_mode", "1777", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "socket_mode", "0660", err, sizeof err) == 0);
+	CHECK(config_set(&cfg, "redis", "http://x", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "auth", "", err, sizeof err) != 0);
+	CHECK_STR(err, "auth must be open or token, not ''");
+	{
+		struct config old;
+
+		config_defaults(&old);
+		CHECK(!config_keep_restart(&cfg, &old));
+		CHECK(config_set(&cfg, "node_id", "n2", err, sizeof err) == 0);
+		CHECK(!config_keep_restart(&cfg, &old) && cfg.node_id == NULL);
+		CHECK(config_set(&cfg, "listen", "127.0.0.1:1", err,
+		    sizeof err) == 0);
+		CHECK(config_set(&cfg, "log_level", "debug", err,
+		    sizeof err) == 0);
+		CHECK(config_keep_restart(&cfg, &old));
+		CHECK_STR(cfg.listen, "127.0.0.1:8088");
+		CHECK_STR(cfg.log_level, "debug");
+		config_free(&old);
+	}
 	config_free(&cfg);
 }
 
