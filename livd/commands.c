@@ -286,6 +286,7 @@ resolve_target(struct ctl_conn *c, json_t *req, struct ctl_call *call)
 	const char *location = ctl_string(req, "location");
 	const char *uuid = ctl_string(req, "client");
 	const char *principal = ctl_string(req, "principal");
+	const char *why;
 	struct target *t = &call->target;
 	char q[80];
 
@@ -296,9 +297,8 @@ resolve_target(struct ctl_conn *c, json_t *req, struct ctl_call *call)
 		return false;
 	}
 	if (location != NULL) {
-		if (!word_valid(location, strlen(location)) ||
-		    strlen(location) > 1024) {
-			ctl_error(c, "invalid location");
+		if ((why = hub_names_check(location, NULL)) != NULL) {
+			ctl_error(c, "%s", why);
 			return false;
 		}
 		t->kind = TARGET_LOCATION;
@@ -671,15 +671,16 @@ cmd_who(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 static void
 cmd_refresh(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *location;
+	const char *location, *why;
 	json_t *seconds = json_object_get(req, "seconds");
 	bool unset = json_is_true(json_object_get(req, "unset"));
 
 	(void)call;
 	if (!get_string(c, req, "location", &location))
 		return;
-	if (location != NULL && !word_valid(location, strlen(location))) {
-		ctl_error(c, "invalid location");
+	if (location != NULL &&
+	    (why = hub_names_check(location, NULL)) != NULL) {
+		ctl_error(c, "%s", why);
 		return;
 	}
 	if (unset && (location == NULL || seconds != NULL)) {
@@ -699,9 +700,9 @@ cmd_refresh(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 			return;
 		}
 		s = json_number_value(seconds);
-		if (!(s > 0 && s <= 3600)) {
+		if (!hub_refresh_valid(s)) {
 			ctl_error(c, "refresh must be more than 0 and at most "
-			    "3600 seconds");
+			    "%d seconds", HUB_REFRESH_MAX);
 			return;
 		}
 		hub_set_refresh(location, s);
@@ -1004,7 +1005,7 @@ cmd_status(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 static void
 cmd_token(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *location, *principal;
+	const char *location, *principal, *why;
 	json_t *ttl = json_object_get(req, "ttl");
 	double seconds = 3600;
 	char err[256], *token;
@@ -1017,14 +1018,8 @@ cmd_token(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 		ctl_error(c, "token needs a location and a principal");
 		return;
 	}
-	if (!word_valid(location, strlen(location)) ||
-	    strlen(location) > 1024) {
-		ctl_error(c, "invalid location");
-		return;
-	}
-	if (!word_valid(principal, strlen(principal)) ||
-	    strlen(principal) > 256) {
-		ctl_error(c, "invalid principal");
+	if ((why = hub_names_check(location, principal)) != NULL) {
+		ctl_error(c, "%s", why);
 		return;
 	}
 	if (ttl != NULL) {

@@ -115,21 +115,34 @@ hub_refresh(const struct location *loc)
 	return hub.refresh;
 }
 
-/* Set the interval for a location, or globally when name is NULL. */
-void
+/* Is seconds an interval livd takes: more than 0, at most the limit? */
+bool
+hub_refresh_valid(double seconds)
+{
+	return seconds > 0 && seconds <= HUB_REFRESH_MAX;
+}
+
+/*
+ * Set the interval for a location, or globally when name is NULL; 0
+ * drops a location's own. False, and nothing changes, for an interval
+ * hub_refresh_valid() refuses or a name hub_names_check() refuses.
+ */
+bool
 hub_set_refresh(const char *name, double seconds)
 {
 	struct location *loc;
 
-	if (name == NULL) {
-		if (seconds > 0)
-			hub.refresh = seconds;
-		return;
-	}
-	if (seconds > 0)
+	if (name != NULL && hub_names_check(name, NULL) != NULL)
+		return false;
+	if (!hub_refresh_valid(seconds) && (seconds != 0 || name == NULL))
+		return false;
+	if (name == NULL)
+		hub.refresh = seconds;
+	else if (seconds > 0)
 		hub_location_make(name)->refresh = seconds;
 	else if ((loc = hub_location(name)) != NULL)
 		loc->refresh = 0;	/* the global one applies again */
+	return true;
 }
 
 /* How long a client may neither poll nor hold a poll and stay online. */
@@ -171,14 +184,17 @@ presence(struct location *loc, const char *verb, const char *name)
 	msg_unref(m);
 }
 
-/* The principals online at loc, sorted; the caller frees the array. */
+/* qsort's order for an array of names. */
 static int
 compare_names(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* In a cluster, those on other nodes too, each once. */
+/*
+ * The principals online at loc (in a cluster, on other nodes too), sorted,
+ * each once; n gets their count. The caller frees the array, not the names.
+ */
 const char **
 hub_principals(const struct location *loc, size_t *n)
 {
@@ -295,20 +311,20 @@ client_new(const char *uuid, const char *location, const char *principal,
 	return c;
 }
 
-static bool
-names_valid(const char *location, const char *principal, char *err,
-    size_t errlen)
+/*
+ * Why a location or principal name cannot be used, NULL when it can; a
+ * NULL name is not checked. The one check for every way a name comes in.
+ */
+const char *
+hub_names_check(const char *location, const char *principal)
 {
-	if (!word_valid(location, strlen(location)) || strlen(location) > 1024) {
-		snprintf(err, errlen, "invalid location");
-		return false;
-	}
-	if (!word_valid(principal, strlen(principal)) ||
-	    strlen(principal) > 256) {
-		snprintf(err, errlen, "invalid principal");
-		return false;
-	}
-	return true;
+	if (location != NULL && (!word_valid(location, strlen(location)) ||
+	    strlen(location) > HUB_LOCATION_MAX))
+		return "invalid location";
+	if (principal != NULL && (!word_valid(principal, strlen(principal)) ||
+	    strlen(principal) > HUB_PRINCIPAL_MAX))
+		return "invalid principal";
+	return NULL;
 }
 
 /* Register a client; NULL with a message in err when it cannot be. */
@@ -317,10 +333,13 @@ hub_connect(const char *location, const char *principal, bool presence_events,
     char *err, size_t errlen)
 {
 	struct client *c;
+	const char *why;
 	char uuid[33];
 
-	if (!names_valid(location, principal, err, errlen))
+	if ((why = hub_names_check(location, principal)) != NULL) {
+		snprintf(err, errlen, "%s", why);
 		return NULL;
+	}
 	if (hub.count >= livd.cfg.max_clients) {
 		snprintf(err, errlen, "too many clients");
 		return NULL;
@@ -343,13 +362,17 @@ struct client *
 hub_restore(const char *uuid, const char *location, const char *principal,
     bool presence_events, char *err, size_t errlen)
 {
+	const char *why;
+
 	if (strlen(uuid) != 32 || strspn(uuid, "0123456789abcdef") != 32 ||
 	    hmap_get(&hub.clients, uuid) != NULL) {
 		snprintf(err, errlen, "invalid uuid");
 		return NULL;
 	}
-	if (!names_valid(location, principal, err, errlen))
+	if ((why = hub_names_check(location, principal)) != NULL) {
+		snprintf(err, errlen, "%s", why);
 		return NULL;
+	}
 	return client_new(uuid, location, principal, presence_events);
 }
 
@@ -751,6 +774,17 @@ uint64_t
 hub_next_seq(void)
 {
 	return ++hub.seq;
+}
+
+/*
+ * Seq only grows: lift it to at least seq, given elsewhere (Redis, the
+ * state file), so the next one this livd gives is above it.
+ */
+void
+hub_advance_seq(uint64_t seq)
+{
+	if (seq > hub.seq)
+		hub.seq = seq;
 }
 
 /* Wake every poll held at a location. */

@@ -142,6 +142,13 @@ struct hub_stats {
 	uint64_t	expired;
 };
 
+/* The longest names livd takes, in bytes. */
+#define HUB_LOCATION_MAX	1024
+#define HUB_PRINCIPAL_MAX	256
+
+/* The longest refresh interval, in seconds (config, livctl, cluster). */
+#define HUB_REFRESH_MAX		3600
+
 /* Events in one answer at most; the page polls again for the rest. */
 #define HUB_ANSWER_MAX		1000
 #define HUB_ANSWER_BYTES	(1024 * 1024)
@@ -192,6 +199,8 @@ const struct batch *hub_take(struct client *);
 struct blob	*hub_answer(struct client *, uint64_t *);
 struct blob	*hub_idle(struct client *);
 uint64_t	 hub_next_seq(void);
+void		 hub_advance_seq(uint64_t);
+const char	*hub_names_check(const char *, const char *);
 size_t		 hub_send(struct msg *, const struct target *);
 size_t		 hub_recipients(const struct target *,
 		    void (*)(struct client *, void *), void *);
@@ -205,7 +214,8 @@ struct client	*hub_restore(const char *, const char *, const char *, bool,
 const char	**hub_principals(const struct location *, size_t *);
 void		 hub_presence_elsewhere(const char *, const char *, bool);
 double		 hub_refresh(const struct location *);
-void		 hub_set_refresh(const char *, double);
+bool		 hub_refresh_valid(double);
+bool		 hub_set_refresh(const char *, double);
 double		 hub_presence_timeout(const struct location *);
 void		 hub_sweep(void);
 void		 hub_backfilled(const char *, struct msg **, size_t, bool);

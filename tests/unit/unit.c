@@ -154,6 +154,38 @@ test_config(void)
 	CHECK(strstr(err, "history_limit (50) may not exceed queue_limit "
 	    "(10)") != NULL);
 	CHECK(config_parse(&cfg, "c.yaml", "", 0, &yerr) == 0);
+
+	/* The rows' own checks, and what a reload keeps. */
+	CHECK(config_set(&cfg, "refresh", "3601", err, sizeof err) != 0);
+	CHECK_STR(err, "refresh must be more than 0 and at most 3600");
+	CHECK(config_set(&cfg, "refresh", "0", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "refresh", "3600", err, sizeof err) == 0);
+	CHECK(config_set(&cfg, "max_args", "17", err, sizeof err) != 0);
+	CHECK_STR(err, "max_args must be 1 to 16");
+	CHECK(config_set(&cfg, "log_level", "loud", err, sizeof err) != 0);
+	CHECK_STR(err, "log_level must be error, warning, info or debug, "
+	    "not 'loud'");
+	CHECK(config_set(&cfg, "socket_mode", "1777", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "socket_mode", "0660", err, sizeof err) == 0);
+	CHECK(config_set(&cfg, "redis", "http://x", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "auth", "", err, sizeof err) != 0);
+	CHECK_STR(err, "auth must be open or token, not ''");
+	{
+		struct config old;
+
+		config_defaults(&old);
+		CHECK(!config_keep_restart(&cfg, &old));
+		CHECK(config_set(&cfg, "node_id", "n2", err, sizeof err) == 0);
+		CHECK(!config_keep_restart(&cfg, &old) && cfg.node_id == NULL);
+		CHECK(config_set(&cfg, "listen", "127.0.0.1:1", err,
+		    sizeof err) == 0);
+		CHECK(config_set(&cfg, "log_level", "debug", err,
+		    sizeof err) == 0);
+		CHECK(config_keep_restart(&cfg, &old));
+		CHECK_STR(cfg.listen, "127.0.0.1:8088");
+		CHECK_STR(cfg.log_level, "debug");
+		config_free(&old);
+	}
 	config_free(&cfg);
 }
 
@@ -538,6 +570,48 @@ test_hub(void)
 		CHECK(strstr(s, "\"verb\":\"leave\",\"user\":\"xavier\""));
 		free(s);
 		CHECK(!hub_pending(quiet));
+	}
+
+	/* The hub's invariants: names, seq, refresh intervals. */
+	{
+		char name[HUB_LOCATION_MAX + 2], who[HUB_PRINCIPAL_MAX + 2];
+		uint64_t now = hub.seq;
+
+		memset(name, 'a', sizeof name - 1);
+		name[0] = '/';
+		name[HUB_LOCATION_MAX] = '\0';
+		CHECK(hub_names_check(name, NULL) == NULL);
+		name[HUB_LOCATION_MAX] = 'a';
+		name[HUB_LOCATION_MAX + 1] = '\0';
+		CHECK_STR(hub_names_check(name, NULL), "invalid location");
+		CHECK_STR(hub_names_check(name, "uwe"), "invalid location");
+		memset(who, 'p', sizeof who - 1);
+		who[HUB_PRINCIPAL_MAX] = '\0';
+		CHECK(hub_names_check("/chat", who) == NULL);
+		who[HUB_PRINCIPAL_MAX] = 'p';
+		who[HUB_PRINCIPAL_MAX + 1] = '\0';
+		CHECK_STR(hub_names_check("/chat", who), "invalid principal");
+		CHECK_STR(hub_names_check("/chat", "a b"), "invalid principal");
+		CHECK(hub_names_check(NULL, NULL) == NULL);
+		CHECK(hub_connect(name, "uwe", false, err, sizeof err) == NULL);
+		CHECK_STR(err, "invalid location");
+
+		hub_advance_seq(now - 1);
+		CHECK(hub.seq == now);
+		hub_advance_seq(now + 10);
+		CHECK(hub.seq == now + 10 && hub_next_seq() == now + 11);
+
+		CHECK(!hub_set_refresh(name, 5) && hub_location(name) == NULL);
+		CHECK(!hub_set_refresh(NULL, 0) && !hub_set_refresh(NULL, -1) &&
+		    !hub_set_refresh(NULL, HUB_REFRESH_MAX + 0.5) &&
+		    hub_refresh(NULL) == 25);
+		CHECK(!hub_set_refresh("/r", HUB_REFRESH_MAX + 1) &&
+		    !hub_set_refresh("/r", -1) && hub_location("/r") == NULL);
+		CHECK(hub_set_refresh("/r", HUB_REFRESH_MAX) &&
+		    hub_refresh(hub_location("/r")) == HUB_REFRESH_MAX);
+		CHECK(hub_set_refresh("/r", 0) &&
+		    hub_refresh(hub_location("/r")) == 25);
+		CHECK(hub_set_refresh(NULL, 0.5) && hub_refresh(NULL) == 0.5);
 	}
 
 	hub_close(a);
