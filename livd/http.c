@@ -1,8 +1,10 @@
 /*
  * A lean HTTP/1.1 server on libevent: accept, read and parse requests,
- * write replies. Each connection is one struct conn owned by this file;
- * only conn_close() frees it, and only from the connection's own
- * callback, so no other callback ever sees a freed connection.
+ * hand them to the listener's handler, write replies. Each connection is
+ * one struct conn owned by this file; only conn_close() frees it, and
+ * only from the connection's own callback, so no other callback ever
+ * sees a freed connection. A transport holding a connection (its owner)
+ * is told when it goes, before it is freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@
 struct http_stats http_stats;
 
 static struct evconnlistener	*listener;
+static const struct http_handler *listen_handler;
 static struct event		*resume_ev;
 static int			 reserve_fd = -1;	/* spent on a 503 */
 static bool			 starving;		/* out of descriptors */
@@ -117,12 +120,24 @@ conn_arm(struct conn *c, short events, double seconds)
 	event_add(&c->ev, tv);
 }
 
+/* The connection goes: its owner, if any, lets go of it first. */
+static void
+conn_disown(struct conn *c)
+{
+	const struct http_owner *o = c->owner;
+
+	if (o == NULL)
+		return;
+	c->owner = NULL;
+	if (o->closed != NULL)
+		o->closed(c, c->owner_data);
+}
+
 /* The one place a connection is freed. */
 static void
 conn_close(struct conn *c)
 {
-	if (c->waiter.client != NULL)
-		hub_unwait(&c->waiter);
+	conn_disown(c);
 	event_del(&c->ev);
 	close(c->fd);
 	if (c->out != NULL)
@@ -139,8 +154,7 @@ conn_fail(struct conn *c)
 {
 	if (c->state == CONN_CLOSING)
 		return;
-	if (c->waiter.client != NULL)
-		hub_unwait(&c->waiter);
+	conn_disown(c);
 	c->state = CONN_CLOSING;
 	event_active(&c->ev, EV_TIMEOUT, 0);
 }
@@ -156,7 +170,6 @@ conn_replied(struct conn *c)
 	}
 	c->state = CONN_READING;
 	c->continued = false;
-	c->deadline = NULL;
 	conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
 	if (c->inlen > 0)
 		event_active(&c->ev, EV_READ, 0);	/* pipelined requests */
@@ -184,6 +197,8 @@ conn_write(struct conn *c, const char *head, size_t headlen,
 
 	if (c->state == CONN_CLOSING)
 		return;
+	if (c->state != CONN_STREAMING)
+		c->owner = NULL;	/* a reply ends the owner's hold */
 	if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
 		iov[0].iov_base = (void *)head;
 		iov[0].iov_len = headlen;
@@ -377,29 +392,46 @@ http_error(struct conn *c, int status, const char *fmt, ...)
 	buf_free(&b);
 }
 
-/* Hold the request; deadline runs if nothing answers it in time. */
+/*
+ * Make o the owner of c, which keeps its state in the area returned
+ * (HTTP_OWNER_SIZE bytes, zeroed).
+ */
+void *
+http_own(struct conn *c, const struct http_owner *o)
+{
+	c->owner = o;
+	memset(c->owner_data, 0, sizeof c->owner_data);
+	return c->owner_data;
+}
+
+/* The connection whose owner's state this is. */
+struct conn *
+http_owner_conn(void *data)
+{
+	return container_of(data, struct conn, owner_data);
+}
+
+/* Hold the request; the owner's deadline runs if nothing answers it. */
 void
-http_hold(struct conn *c, double seconds, void (*deadline)(struct conn *))
+http_hold(struct conn *c, double seconds)
 {
 	c->state = CONN_HELD;
-	c->deadline = deadline;
 	conn_arm(c, EV_READ, seconds);
 }
 
 /*
  * Start a stream (an event stream ends with the connection, so it has no
- * length); deadline runs every heartbeat seconds while it is quiet.
+ * length); the owner's deadline runs every heartbeat seconds while it is
+ * quiet.
  */
 void
-http_stream_start(struct conn *c, const char *ctype, double heartbeat,
-    void (*deadline)(struct conn *))
+http_stream_start(struct conn *c, const char *ctype, double heartbeat)
 {
 	char head[512];
 	size_t headlen;
 
 	c->keep_alive = false;
 	c->state = CONN_STREAMING;
-	c->deadline = deadline;
 	c->hold = heartbeat;
 	headlen = format_head(c, head, sizeof head, 200, ctype,
 	    "X-Accel-Buffering: no\r\n", HTTP_NO_LENGTH);
@@ -448,6 +480,23 @@ continue_once(struct conn *c)
 		conn_fail(c);
 }
 
+/*
+ * The head announces a body: may it come? While the handler looks, the
+ * connection is marked to close, since a refusal leaves the body unread.
+ */
+static bool
+conn_admit(struct conn *c, struct request *r)
+{
+	bool keep_alive = c->keep_alive;
+
+	c->keep_alive = false;
+	r->client = NULL;
+	if (!c->handler->admit(c, r))
+		return false;
+	c->keep_alive = keep_alive;
+	return true;
+}
+
 /* Parse and dispatch the requests buffered in c->in. */
 static void
 conn_process(struct conn *c)
@@ -490,15 +539,7 @@ conn_process(struct conn *c)
 			c->inlen = 0;
 			return;
 		}
-		if (r.head.content_length > (int64_t)livd.cfg.max_body) {
-			/* An unknown client is reported before the size. */
-			c->keep_alive = false;
-			r.client = NULL;
-			if (routes_preflight(&r) == 404)
-				http_error(c, 404, "unknown client");
-			else
-				http_error(c, 413, "request body over %zu bytes",
-				    (size_t)livd.cfg.max_body);
+		if (r.head.content_length > 0 && !conn_admit(c, &r)) {
 			c->inlen = 0;
 			return;
 		}
@@ -514,7 +555,7 @@ conn_process(struct conn *c)
 		r.client = NULL;
 		used += need;
 		http_stats.requests++;
-		routes_dispatch(c, &r);
+		c->handler->dispatch(c, &r);
 	}
 	if (c->state == CONN_CLOSING) {
 		c->inlen = 0;
@@ -594,16 +635,15 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (what & EV_TIMEOUT) {
-		if (c->state == CONN_HELD && c->deadline != NULL)
-			c->deadline(c);
+		if ((c->state == CONN_HELD || c->state == CONN_STREAMING) &&
+		    c->owner != NULL && c->owner->deadline != NULL)
+			c->owner->deadline(c, c->owner_data);
 		else if (c->state == CONN_READING && c->inlen > 0) {
 			c->keep_alive = false;
 			http_error(c, 408, "request timeout");
 			c->inlen = 0;
-		} else if (c->state != CONN_STREAMING || c->deadline == NULL)
+		} else
 			conn_fail(c);
-		else
-			c->deadline(c);
 		return;
 	}
 	if ((what & EV_WRITE) && c->out != NULL) {
@@ -657,7 +697,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct conn *c;
 	int one = 1;
 
-	(void)l; (void)sa; (void)salen; (void)arg;
+	(void)l; (void)sa; (void)salen;
 	if (starving && now_mono() - starved_at > 10) {
 		log_info("accepting connections again");
 		starving = false;
@@ -671,6 +711,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
 	c->state = CONN_READING;
+	c->handler = arg;
 	TAILQ_INSERT_TAIL(&conns, c, link);
 	http_stats.open++;
 	http_stats.connections++;
@@ -786,11 +827,13 @@ parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
 }
 
 /*
- * Listen on "[ADDR:]PORT" (ADDR defaults to 127.0.0.1); the address bound
- * (with the real port when PORT was 0) is written to bound.
+ * Listen on "[ADDR:]PORT" (ADDR defaults to 127.0.0.1) and hand what
+ * comes to handler; the address bound (with the real port when PORT was
+ * 0) is written to bound.
  */
 int
-http_listen(const char *spec, char *bound, size_t boundlen)
+http_listen(const char *spec, const struct http_handler *handler,
+    char *bound, size_t boundlen)
 {
 	struct sockaddr_storage ss;
 	int sslen = sizeof ss;
@@ -803,13 +846,14 @@ http_listen(const char *spec, char *bound, size_t boundlen)
 		return -1;
 	}
 	snprintf(addr, sizeof addr, "%s", spec);
-	listener = evconnlistener_new_bind(livd.base, accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    4096, (struct sockaddr *)&ss, sslen);
+	listener = evconnlistener_new_bind(livd.base, accept_cb,
+	    (void *)handler, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC, 4096, (struct sockaddr *)&ss, sslen);
 	if (listener == NULL) {
 		log_warn("cannot listen on %s", addr);
 		return -1;
 	}
+	listen_handler = handler;
 	evconnlistener_set_error_cb(listener, accept_error_cb);
 	resume_ev = evtimer_new(livd.base, resume_cb, NULL);
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -855,5 +899,7 @@ http_shutdown(void)
 	free(scratch);
 	scratch = NULL;
 	scratch_size = 0;
-	routes_free();
+	if (listen_handler != NULL && listen_handler->shutdown != NULL)
+		listen_handler->shutdown();
+	listen_handler = NULL;
 }

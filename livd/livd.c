@@ -23,6 +23,7 @@
 #include "livd.h"
 #include "log.h"
 #include "metrics.h"
+#include "routes.h"
 #include "state.h"
 #include "verbs.h"
 
@@ -360,7 +361,8 @@ main(int argc, char **argv)
 	/* seq starts from the clock, so it grows across restarts. */
 	hub_init(livd.base, (uint64_t)(now_wall() * 1e6), livd.cfg.refresh);
 	load_share();
-	if (http_listen(livd.cfg.listen, bound, sizeof bound) != 0)
+	if (http_listen(livd.cfg.listen, &routes_handler, bound,
+	    sizeof bound) != 0)
 		return livd_exit(1);
 	livd.listen_name = xstrdup(bound);
 	if (open_refused(&livd.cfg, bound)) {

@@ -9,5 +9,6 @@ struct request;
 
 void	longpoll_output(struct conn *, struct request *);
 int	longpoll_parse_seq(const char *, uint64_t *);
+void	longpoll_closed(struct conn *, void *);
 
 #endif

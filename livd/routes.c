@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "publish.h"
+#include "routes.h"
 #include "sse.h"
 #include "verbs.h"
 
@@ -38,6 +39,15 @@ static void	route_input(struct conn *, struct request *);
 static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
+static void	routes_dispatch(struct conn *, struct request *);
+static bool	routes_admit(struct conn *, struct request *);
+static void	routes_free(void);
+
+const struct http_handler routes_handler = {
+	.dispatch = routes_dispatch,
+	.admit = routes_admit,
+	.shutdown = routes_free,
+};
 
 /* The busiest first: a page polls far more often than it does the rest. */
 static const struct route routes[] = {
@@ -110,20 +120,32 @@ origin_allowed(const struct request *r)
 	return false;
 }
 
-/* For a body over the limit: would the route answer 404 first? */
-int
-routes_preflight(struct request *r)
+/*
+ * A body over max_body is refused before it is read, but an unknown
+ * client is reported before the size, as the route would.
+ */
+static bool
+routes_admit(struct conn *c, struct request *r)
 {
 	char uuid[64];
 
+	if (r->head.content_length <= (int64_t)livd.cfg.max_body)
+		return true;
 	for (size_t i = 0; i < countof(routes); i++)
 		if (routes[i].match == MATCH_CLIENT &&
-		    route_matches(&routes[i], r->head.path, uuid, sizeof uuid))
-			return hub_find(uuid) == NULL ? 404 : 0;
-	return 0;
+		    route_matches(&routes[i], r->head.path, uuid, sizeof uuid)) {
+			if (hub_find(uuid) == NULL) {
+				http_error(c, 404, "unknown client");
+				return false;
+			}
+			break;
+		}
+	http_error(c, 413, "request body over %zu bytes",
+	    (size_t)livd.cfg.max_body);
+	return false;
 }
 
-void
+static void
 routes_dispatch(struct conn *c, struct request *r)
 {
 	const char *method = r->head.method;
@@ -199,7 +221,7 @@ parse_form(struct conn *c, struct request *r, struct form *f)
 	return 0;
 }
 
-void
+static void
 routes_free(void)
 {
 	buf_free(&form_copy);

@@ -22,8 +22,17 @@
 /* A comment line this often keeps proxies from closing a quiet stream. */
 #define SSE_HEARTBEAT	15.0
 
+/* An open stream, kept in its connection as a held poll is. */
+struct sse {
+	struct waiter	 waiter;	/* first: longpoll_closed() */
+};
+
+_Static_assert(sizeof(struct sse) <= HTTP_OWNER_SIZE,
+    "a stream fits in its connection");
+
 static void	sse_wake(struct waiter *, struct client *);
 static void	sse_release(struct waiter *, struct client *);
+static void	sse_heartbeat(struct conn *, void *);
 
 static const struct waiter_ops sse_ops = {
 	.name = "sse",
@@ -31,10 +40,21 @@ static const struct waiter_ops sse_ops = {
 	.release = sse_release,
 };
 
+static const struct http_owner sse_owner = {
+	.deadline = sse_heartbeat,
+	.closed = longpoll_closed,
+};
+
+static struct conn *
+sse_conn(struct waiter *w)
+{
+	return http_owner_conn(container_of(w, struct sse, waiter));
+}
+
 static void
 sse_wake(struct waiter *w, struct client *client)
 {
-	struct conn *c = container_of(w, struct conn, waiter);
+	struct conn *c = sse_conn(w);
 	const struct batch *b = hub_take(client);
 	struct buf out;
 
@@ -57,12 +77,13 @@ static void
 sse_release(struct waiter *w, struct client *client)
 {
 	(void)client;
-	http_stream_end(container_of(w, struct conn, waiter));
+	http_stream_end(sse_conn(w));
 }
 
 static void
-sse_heartbeat(struct conn *c)
+sse_heartbeat(struct conn *c, void *data)
 {
+	(void)data;
 	http_stream_write(c, ":\n\n", 3);
 }
 
@@ -70,6 +91,7 @@ void
 sse_events(struct conn *c, struct request *r)
 {
 	struct client *client = r->client;
+	struct sse *s;
 	const char *since = r->head.last_event_id;
 	char query[32];
 	uint64_t seq;
@@ -89,10 +111,11 @@ sse_events(struct conn *c, struct request *r)
 		}
 		hub_rewind(client, seq);
 	}
-	http_stream_start(c, "text/event-stream", SSE_HEARTBEAT, sse_heartbeat);
+	s = http_own(c, &sse_owner);
+	s->waiter.ops = &sse_ops;
+	http_stream_start(c, "text/event-stream", SSE_HEARTBEAT);
 	http_stream_write(c, "retry: 2000\n\n", 13);
 	if (!http_streaming(c))
 		return;
-	c->waiter.ops = &sse_ops;
-	hub_wait(client, &c->waiter);
+	hub_wait(client, &s->waiter);
 }
