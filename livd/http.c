@@ -497,80 +497,100 @@ conn_admit(struct conn *c, struct request *r)
 	return true;
 }
 
-/* Parse and dispatch the requests buffered in c->in. */
+/* Answer an error and close: whatever else came in is dropped unread. */
 static void
-conn_process(struct conn *c)
+conn_reject(struct conn *c, int status, const char *why)
 {
-	size_t used = 0;
+	c->keep_alive = false;
+	http_error(c, status, "%s", why);
+	c->inlen = 0;
+}
 
-	while (c->state == CONN_READING && used < c->inlen) {
-		char *buf = c->in + used;
-		size_t len = c->inlen - used, copy, need;
-		struct request r;
-		enum http_parse rc;
-		const char *err;
+/*
+ * Handle the request at the start of buf: the bytes it took once it is
+ * dispatched, 0 when it is not all in yet or was refused.
+ */
+static size_t
+conn_request(struct conn *c, char *buf, size_t len)
+{
+	static const int statuses[] = {
+		[HTTP_PARSE_BAD] = 400, [HTTP_PARSE_TOO_LARGE] = 431,
+		[HTTP_PARSE_VERSION] = 505
+	};
+	size_t max = livd.cfg.max_header, copy, need;
+	struct request r;
+	enum http_parse rc;
+	const char *err;
 
-		copy = len < scratch_size ? len : scratch_size;
-		memcpy(scratch, buf, copy);
-		rc = http_parse_head(scratch, copy, livd.cfg.max_header,
-		    &r.head, &err);
-		if (rc == HTTP_PARSE_INCOMPLETE)
-			break;
-		c->keep_alive = false;
-		c->head_only = false;
-		if (rc == HTTP_PARSE_TOO_LARGE) {
-			http_error(c, 431, "%s", err);
-			c->inlen = 0;
-			return;
-		}
-		if (rc != HTTP_PARSE_OK) {
-			http_error(c, rc == HTTP_PARSE_VERSION ? 505 : 400, "%s",
-			    err);
-			c->inlen = 0;
-			return;
-		}
-		c->http10 = r.head.minor == 0;
-		c->keep_alive = r.head.minor >= 1 ? !r.head.close :
-		    r.head.keep_alive && !r.head.close;
-		if (r.head.chunked) {
-			c->keep_alive = false;	/* the body would follow */
-			http_error(c, 411, "chunked request bodies are not "
-			    "supported: send Content-Length");
-			c->inlen = 0;
-			return;
-		}
-		if (r.head.content_length > 0 && !conn_admit(c, &r)) {
-			c->inlen = 0;
-			return;
-		}
-		need = r.head.size + (size_t)(r.head.content_length > 0 ?
-		    r.head.content_length : 0);
-		if (need > len) {
-			if (r.head.expect_continue)
-				continue_once(c);
-			break;
-		}
-		r.body = buf + r.head.size;
-		r.bodylen = need - r.head.size;
-		r.client = NULL;
-		used += need;
-		http_stats.requests++;
-		c->handler->dispatch(c, &r);
+	copy = len < scratch_size ? len : scratch_size;
+	memcpy(scratch, buf, copy);
+	rc = http_parse_head(scratch, copy, max, &r.head, &err);
+	if (rc == HTTP_PARSE_INCOMPLETE)
+		return 0;
+	c->head_only = false;
+	if (rc != HTTP_PARSE_OK) {
+		conn_reject(c, statuses[rc], err);
+		return 0;
 	}
-	if (c->state == CONN_CLOSING) {
+	c->http10 = r.head.minor == 0;
+	c->keep_alive = r.head.minor >= 1 ? !r.head.close :
+	    r.head.keep_alive && !r.head.close;
+	if (r.head.chunked) {
+		conn_reject(c, 411, "chunked request bodies are not "
+		    "supported: send Content-Length");
+		return 0;
+	}
+	if (r.head.content_length > 0 && !conn_admit(c, &r)) {
 		c->inlen = 0;
-		return;
+		return 0;
 	}
-	if (used > 0) {
+	need = r.head.size + (size_t)(r.head.content_length > 0 ?
+	    r.head.content_length : 0);
+	if (need > len) {
+		if (r.head.expect_continue)
+			continue_once(c);
+		return 0;
+	}
+	r.body = buf + r.head.size;
+	r.bodylen = need - r.head.size;
+	r.client = NULL;
+	http_stats.requests++;
+	c->handler->dispatch(c, &r);
+	return need;
+}
+
+/*
+ * Drop the input the requests took; a connection that only waits keeps
+ * no input buffer.
+ */
+static void
+conn_consume(struct conn *c, size_t used)
+{
+	if (c->state == CONN_CLOSING || used >= c->inlen)
+		c->inlen = 0;	/* all taken, or dropped by a refusal */
+	else if (used > 0) {
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
-		c->request_at = 0;	/* the next request's clock starts anew */
 	}
+	if (used > 0)
+		c->request_at = 0;	/* the next request's clock starts anew */
 	if (c->inlen == 0 && c->in != NULL) {
 		free(c->in);
 		c->in = NULL;
 		c->incap = 0;
 	}
+}
+
+/* Parse and dispatch the requests buffered in c->in. */
+static void
+conn_process(struct conn *c)
+{
+	size_t used = 0, n;
+
+	while (c->state == CONN_READING && used < c->inlen &&
+	    (n = conn_request(c, c->in + used, c->inlen - used)) > 0)
+		used += n;
+	conn_consume(c, used);
 }
 
 /*
@@ -638,11 +658,9 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		if ((c->state == CONN_HELD || c->state == CONN_STREAMING) &&
 		    c->owner != NULL && c->owner->deadline != NULL)
 			c->owner->deadline(c, c->owner_data);
-		else if (c->state == CONN_READING && c->inlen > 0) {
-			c->keep_alive = false;
-			http_error(c, 408, "request timeout");
-			c->inlen = 0;
-		} else
+		else if (c->state == CONN_READING && c->inlen > 0)
+			conn_reject(c, 408, "request timeout");
+		else
 			conn_fail(c);
 		return;
 	}
@@ -659,11 +677,8 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->state == CONN_READING)
 			conn_process(c);
 		if (c->state == CONN_READING && c->inlen > 0 &&
-		    request_too_slow(c)) {
-			c->keep_alive = false;
-			http_error(c, 408, "request timeout");
-			c->inlen = 0;
-		}
+		    request_too_slow(c))
+			conn_reject(c, 408, "request timeout");
 		/* The peer is done sending: what it asked is answered (or
 		 * being written); a poll it left behind is dropped. */
 		if ((what & EV_CLOSED) && c->state != CONN_CLOSING) {
