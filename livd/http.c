@@ -42,8 +42,6 @@ static int			 reserve_fd = -1;	/* spent on a 503 */
 static bool			 starving;		/* out of descriptors */
 static double			 starved_at = -100;	/* last accept failure */
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
-static char			*scratch;	/* a copy of the head being parsed */
-static size_t			 scratch_size;
 
 /* Common timeouts: libevent keeps equal durations in O(1) queues. */
 static struct {
@@ -517,14 +515,13 @@ conn_request(struct conn *c, char *buf, size_t len)
 		[HTTP_PARSE_BAD] = 400, [HTTP_PARSE_TOO_LARGE] = 431,
 		[HTTP_PARSE_VERSION] = 505
 	};
-	size_t max = livd.cfg.max_header, copy, need;
+	size_t max = livd.cfg.max_header, need;
 	struct request r;
 	enum http_parse rc;
 	const char *err;
 
-	copy = len < scratch_size ? len : scratch_size;
-	memcpy(scratch, buf, copy);
-	rc = http_parse_head(scratch, copy, max, &r.head, &err);
+	/* The head is looked for in its first max bytes, read in place. */
+	rc = http_parse_head(buf, len < max ? len : max, max, &r.head, &err);
 	if (rc == HTTP_PARSE_INCOMPLETE)
 		return 0;
 	c->head_only = false;
@@ -779,17 +776,6 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	event_add(resume_ev, &pause);
 }
 
-/* Set buffers that depend on configured limits. */
-void
-http_set_limits(void)
-{
-	if (scratch_size != livd.cfg.max_header) {
-		free(scratch);
-		scratch_size = livd.cfg.max_header;
-		scratch = xmalloc(scratch_size + 1);
-	}
-}
-
 /*
  * Parse "[ADDR:]PORT": ADDR is an IPv4 address, [IPv6], a host name, or
  * * for every address; without it, 127.0.0.1. PORT may be 0.
@@ -886,7 +872,6 @@ http_listen(const char *spec, const struct http_handler *handler,
 		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
 		snprintf(bound, boundlen, "%s:%d", host, ntohs(s4->sin_port));
 	}
-	http_set_limits();
 	return 0;
 }
 
@@ -911,9 +896,6 @@ http_shutdown(void)
 			evbuffer_write(c->out, c->fd);
 		conn_close(c);
 	}
-	free(scratch);
-	scratch = NULL;
-	scratch_size = 0;
 	if (listen_handler != NULL && listen_handler->shutdown != NULL)
 		listen_handler->shutdown();
 	listen_handler = NULL;

@@ -85,7 +85,7 @@ struct conn {
 /* A parsed request as handlers see it. */
 struct request {
 	struct http_head	 head;
-	char			*body;
+	const char		*body;
 	size_t			 bodylen;
 	struct client		*client;	/* the handler's: /client/UUID/ */
 };
@@ -102,7 +102,6 @@ extern struct http_stats http_stats;
 int	 http_listen(const char *, const struct http_handler *, char *,
 	    size_t);
 void	 http_shutdown(void);
-void	 http_set_limits(void);
 
 void	 http_reply(struct conn *, int, const char *, const char *,
 	    const void *, size_t);

@@ -226,7 +226,6 @@ livd_reload(char *err, size_t errlen)
 	verbs_free(livd.verbs);
 	livd.verbs = verbs;
 	apply_log_level();
-	http_set_limits();
 	load_share();
 	log_info("reloaded %s (%zu verbs)", verbs->path, verbs->count);
 	return 0;

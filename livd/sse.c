@@ -92,7 +92,8 @@ sse_events(struct conn *c, struct request *r)
 {
 	struct client *client = r->client;
 	struct sse *s;
-	const char *since = r->head.last_event_id;
+	struct http_span id = r->head.last_event_id;
+	const char *since = NULL;
 	char query[32];
 	uint64_t seq;
 	int rc;
@@ -101,7 +102,13 @@ sse_events(struct conn *c, struct request *r)
 		http_error(c, 503, "too many polls");
 		return;
 	}
-	if (since == NULL && (rc = query_get(r->head.query, "since", query,
+	if (id.p != NULL && id.len < sizeof query) {
+		memcpy(query, id.p, id.len);
+		query[id.len] = '\0';
+		since = query;
+	} else if (id.p != NULL)
+		since = "-";	/* longer than any seq: refused below */
+	else if ((rc = query_get(r->head.query, "since", query,
 	    sizeof query)) != -1)
 		since = rc == 0 ? query : "-";	/* malformed: refused below */
 	if (since != NULL) {
