@@ -38,7 +38,11 @@ static const struct http_owner longpoll_owner = {
 	.closed = longpoll_closed,
 };
 
-static struct conn *
+/*
+ * The connection holding a waiter kept as its owner state, first in it:
+ * a held poll's, or an event stream's.
+ */
+struct conn *
 longpoll_conn(struct waiter *w)
 {
 	return http_owner_conn(container_of(w, struct longpoll, waiter));

@@ -24,7 +24,7 @@
 
 /* An open stream, kept in its connection as a held poll is. */
 struct sse {
-	struct waiter	 waiter;	/* first: longpoll_closed() */
+	struct waiter	 waiter;	/* first: longpoll_conn(), _closed() */
 };
 
 _Static_assert(sizeof(struct sse) <= HTTP_OWNER_SIZE,
@@ -45,16 +45,10 @@ static const struct http_owner sse_owner = {
 	.closed = longpoll_closed,
 };
 
-static struct conn *
-sse_conn(struct waiter *w)
-{
-	return http_owner_conn(container_of(w, struct sse, waiter));
-}
-
 static void
 sse_wake(struct waiter *w, struct client *client)
 {
-	struct conn *c = sse_conn(w);
+	struct conn *c = longpoll_conn(w);
 	const struct batch *b = hub_take(client);
 	struct buf out;
 
@@ -77,7 +71,7 @@ static void
 sse_release(struct waiter *w, struct client *client)
 {
 	(void)client;
-	http_stream_end(sse_conn(w));
+	http_stream_end(longpoll_conn(w));
 }
 
 static void
