@@ -23,6 +23,7 @@
 #include "livd.h"
 #include "log.h"
 #include "metrics.h"
+#include "routes.h"
 #include "state.h"
 #include "verbs.h"
 
@@ -225,7 +226,6 @@ livd_reload(char *err, size_t errlen)
 	verbs_free(livd.verbs);
 	livd.verbs = verbs;
 	apply_log_level();
-	http_set_limits();
 	load_share();
 	log_info("reloaded %s (%zu verbs)", verbs->path, verbs->count);
 	return 0;
@@ -356,7 +356,8 @@ main(int argc, char **argv)
 	/* seq starts from the clock, so it grows across restarts. */
 	hub_init(livd.base, (uint64_t)(now_wall() * 1e6), livd.cfg.refresh);
 	load_share();
-	if (http_listen(livd.cfg.listen, bound, sizeof bound) != 0)
+	if (http_listen(livd.cfg.listen, &routes_handler, bound,
+	    sizeof bound) != 0)
 		return livd_exit(1);
 	livd.listen_name = xstrdup(bound);
 	if (open_refused(&livd.cfg, bound)) {

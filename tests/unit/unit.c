@@ -319,6 +319,20 @@ test_queue(void)
 	queue_free(&q);
 }
 
+/* A span of the parsed head, as a string to compare. */
+static const char *
+span_str(struct http_span v)
+{
+	static char s[4][128];
+	static int i;
+	char *out = s[i++ % 4];
+
+	if (v.p == NULL)
+		return NULL;
+	snprintf(out, sizeof s[0], "%.*s", (int)v.len, v.p);
+	return out;
+}
+
 static void
 test_http(void)
 {
@@ -328,6 +342,11 @@ test_http(void)
 	char bad[] = "GET /x HTTP/1.1\r\n Folded: y\r\n\r\n";
 	char v2[] = "GET / HTTP/2.0\r\n\r\n";
 	char partial[] = "GET / HTTP/1.1\r\nHost: x\r\n";
+	char more[] = "GET /x HTTP/1.0\r\nConnection: Keep-Alive, Upgrade\r\n"
+	    "Expect: 100-CONTINUE\r\nLast-Event-ID: 7 \r\n\r\n";
+	char shortver[] = "GET /x HTTP/1\r\n\r\n";
+	char twospaces[] = "GET /x  HTTP/1.1\r\n\r\n";
+	char before[sizeof req];
 	char big[200];
 	char body[] = "verb=append&id=t%61rget&html=%3Cp%3E42+x%3C%2Fp%3E&empty";
 	char dup[] = "a=1&a=2";
@@ -338,18 +357,30 @@ test_http(void)
 	struct form f;
 	const char *err;
 
+	memcpy(before, req, sizeof req);
 	CHECK(http_parse_head(req, sizeof req - 1, 8192, &h, &err) ==
 	    HTTP_PARSE_OK);
-	CHECK_STR(h.method, "GET");
-	CHECK_STR(h.path, "/client/abc/output");
-	CHECK_STR(h.query, "since=12");
+	CHECK(memcmp(before, req, sizeof req) == 0);	/* only read */
+	CHECK_STR(span_str(h.method), "GET");
+	CHECK_STR(span_str(h.path), "/client/abc/output");
+	CHECK_STR(span_str(h.query), "since=12");
 	CHECK(h.minor == 1 && h.content_length == 3 && h.close);
-	CHECK_STR(h.origin, "http://a");
+	CHECK_STR(span_str(h.origin), "http://a");
 	CHECK(strncmp(req + h.size, "abcNEXT", 7) == 0);
 	CHECK(query_get(h.query, "since", out, sizeof out) == 0);
 	CHECK_STR(out, "12");
 	CHECK(query_get(h.query, "until", out, sizeof out) != 0);
 
+	CHECK(http_parse_head(more, sizeof more - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_OK);
+	CHECK(h.minor == 0 && h.keep_alive && !h.close && h.expect_continue);
+	CHECK(h.query.p == NULL && h.content_type.p == NULL);
+	CHECK_STR(span_str(h.last_event_id), "7");
+	CHECK(http_parse_head(shortver, sizeof shortver - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_BAD);
+	CHECK_STR(err, "malformed HTTP version");
+	CHECK(http_parse_head(twospaces, sizeof twospaces - 1, 8192, &h,
+	    &err) == HTTP_PARSE_BAD);
 	CHECK(http_parse_head(partial, sizeof partial - 1, 8192, &h, &err) ==
 	    HTTP_PARSE_INCOMPLETE);
 	memset(big, 'a', sizeof big);
