@@ -879,7 +879,7 @@ cmd_status(struct ctl_conn *c, json_t *req)
 	ctl_ok(c, answer);
 }
 
-/* token: what an application hands a page for auth: token mode. */
+/* token: a page token (a JWT) an application hands a page for auth: token. */
 static void
 cmd_token(struct ctl_conn *c, json_t *req)
 {
@@ -916,7 +916,8 @@ cmd_token(struct ctl_conn *c, json_t *req)
 			return;
 		}
 	}
-	if ((token = auth_mint(location, principal, seconds, err,
+	if ((token = auth_mint(&(struct auth_grant){ .sub = principal,
+	    .locations = &location, .nlocations = 1 }, seconds, err,
 	    sizeof err)) == NULL) {
 		ctl_error(c, "%s", err);
 		return;
