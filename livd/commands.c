@@ -1001,7 +1001,7 @@ cmd_status(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 	ctl_ok(c, answer);
 }
 
-/* token: what an application hands a page for auth: token mode. */
+/* token: a page token (a JWT) an application hands a page for auth: token. */
 static void
 cmd_token(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
@@ -1033,7 +1033,8 @@ cmd_token(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 			return;
 		}
 	}
-	if ((token = auth_mint(location, principal, seconds, err,
+	if ((token = auth_mint(&(struct auth_grant){ .sub = principal,
+	    .locations = &location, .nlocations = 1 }, seconds, err,
 	    sizeof err)) == NULL) {
 		ctl_error(c, "%s", err);
 		return;

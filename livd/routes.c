@@ -230,40 +230,62 @@ routes_free(void)
 	buf_free(&form_copy);
 }
 
+/*
+ * auth: token: the principal is the token's, and the location one its
+ * patterns allow; without a location field, the token's first exact one.
+ * The names returned point into the form or the claims.
+ */
+static int
+connect_token(struct conn *c, struct form *f, struct auth_claims *claims,
+    const char **location, const char **principal)
+{
+	const char *token = form_get(f, "token"), *why;
+	char q[80];
+
+	if (token == NULL) {
+		metrics_rejected(REJECT_TOKEN);
+		http_error(c, 401, "missing token");
+		return -1;
+	}
+	if (auth_verify(token, claims, &why) != 0) {
+		metrics_rejected(REJECT_TOKEN);
+		http_error(c, 401, "%s", why);
+		return -1;
+	}
+	if (*location == NULL &&
+	    (*location = auth_first_exact(claims)) == NULL) {
+		http_error(c, 400, "missing field 'location'");
+		return -1;
+	}
+	if (!auth_allows(claims, *location)) {
+		metrics_rejected(REJECT_TOKEN);
+		quote_for_error(q, sizeof q, *location);
+		http_error(c, 403, "token does not allow location '%s'", q);
+		return -1;
+	}
+	*principal = claims->sub;
+	return 0;
+}
+
 static void
 route_connect(struct conn *c, struct request *r)
 {
 	struct form f;
 	struct client *client;
 	const char *location, *principal, *presence;
-	struct token_claims claims;
+	struct auth_claims claims;
 	char err[256];
 	struct buf b;
 
 	if (parse_form(c, r, &f) != 0)
 		return;
-	if ((location = form_get(&f, "location")) == NULL) {
+	location = form_get(&f, "location");
+	if (strcmp(livd.cfg.auth, "token") == 0) {
+		if (connect_token(c, &f, &claims, &location, &principal) != 0)
+			return;
+	} else if (location == NULL) {
 		http_error(c, 400, "missing field 'location'");
 		return;
-	}
-	if (strcmp(livd.cfg.auth, "token") == 0) {
-		const char *token = form_get(&f, "token"), *why;
-
-		if (token == NULL) {
-			http_error(c, 400, "missing field 'token'");
-			return;
-		}
-		if (auth_verify(token, &claims, &why) != 0) {
-			metrics_rejected(REJECT_TOKEN);
-			http_error(c, 403, "%s", why);
-			return;
-		}
-		if (strcmp(claims.location, location) != 0) {
-			metrics_rejected(REJECT_TOKEN);
-			http_error(c, 403, "token is for another location");
-			return;
-		}
-		principal = claims.principal;
 	} else if ((principal = form_get(&f, "principal")) == NULL) {
 		http_error(c, 400, "missing field 'principal'");
 		return;

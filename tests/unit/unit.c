@@ -11,6 +11,8 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "../../livd/util.h"
 #include "../../livd/auth.h"
@@ -653,25 +655,157 @@ test_hub(void)
 	config_free(&livd.cfg);
 }
 
+static const char jwt_key[] = "0123456789abcdef0123456789abcdef";
+
+/* A JWT signed with jwt_key over any header and claims, well formed or not. */
+static char *
+jwt_make(const char *head, const char *claims)
+{
+	unsigned char mac[32], b[3][4096];
+	unsigned int maclen = sizeof mac;
+	struct buf t;
+
+	buf_init(&t);
+	EVP_EncodeBlock(b[0], (const unsigned char *)head, (int)strlen(head));
+	EVP_EncodeBlock(b[1], (const unsigned char *)claims,
+	    (int)strlen(claims));
+	buf_printf(&t, "%s.%s", (char *)b[0], (char *)b[1]);
+	for (size_t i = 0; i < t.len; i++)
+		t.data[i] = t.data[i] == '+' ? '-' : t.data[i] == '/' ? '_' :
+		    t.data[i];
+	/* base64url without padding: drop the '=' before and after the dot */
+	for (char *p; (p = strchr(t.data, '=')) != NULL; t.len--)
+		memmove(p, p + 1, strlen(p));
+	HMAC(EVP_sha256(), jwt_key, 32, (unsigned char *)t.data, t.len, mac,
+	    &maclen);
+	EVP_EncodeBlock(b[2], mac, sizeof mac);
+	buf_addc(&t, '.');
+	for (char *p = (char *)b[2]; *p != '\0' && *p != '='; p++)
+		buf_addc(&t, *p == '+' ? '-' : *p == '/' ? '_' : *p);
+	return buf_steal(&t);
+}
+
+/* Verify claims (with an HS256 header) as kind at time 1000. */
+static int
+jwt_check(const char *claims, enum auth_kind kind, struct auth_claims *cl,
+    const char **why)
+{
+	char *t = jwt_make("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims);
+	int rc = auth_jwt_verify(jwt_key, 32, t, 1000, kind, cl, why);
+
+	free(t);
+	return rc;
+}
+
 static void
 test_tokens(void)
 {
-	static const char key[] = "0123456789abcdef0123456789abcdef";
-	struct token_claims claims;
+	static const char *locs[] = { "/chat", "/user/alice/*" };
+	static const char *cmds[] = { "send", "who" };
+	/* Made by PyJWT: jwt.encode(claims, jwt_key, algorithm=...). */
+	static const char *pyjwt =
+	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImxvY2F0"
+	    "aW9ucyI6WyIvY2hhdCIsIi91c2VyL2FsaWNlLyoiXSwiZXhwIjoyMDAwfQ.4RuUXDz"
+	    "tyIiMCVifQ8zia80yzRzGIxALN3UOcrl0ReQ";
+	static const char *pyjwt512 =
+	    "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImxvY2F0"
+	    "aW9ucyI6WyIvY2hhdCJdLCJleHAiOjIwMDB9.VuEwhqu_xkCChY16hJiji05-2FSN6"
+	    "-GENh2Df3l0hxy2ZwLJo5yVAOjPiNMHrW6NM1HGbzhxPeZ0kNw73kUSYA";
+	static const struct {
+		const char	*head, *claims;
+		enum auth_kind	 kind;
+		const char	*why;	/* NULL: valid */
+	} cases[] = {
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    NULL },
+		{ "{\"alg\":\"none\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"alg\":\"HS512\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"alg\":\"hs256\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"typ\":\"JWT\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
+		    "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ "{\"alg\":\"HS256\",\"alg\":\"none\"}",
+		    "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ "[\"HS256\"]", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "[\"sub\"]", AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"]", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"sub\":\"b\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"locations\":[\"/x\"]}", AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":7,\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\\u0000b\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\"}", AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":\"/x\"}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\",3]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"exp\":1000}",
+		    AUTH_PAGE, "token expired" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"exp\":1000.5}",
+		    AUTH_PAGE, NULL },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"exp\":\"2000\"}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"nbf\":1000}",
+		    AUTH_PAGE, NULL },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"nbf\":1001}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"nbf\":null}",
+		    AUTH_PAGE, "invalid token" },
+		/* A page token is no API token, and the other way round. */
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_API,
+		    "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[\"send\"]}}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[\"send\"]}}", AUTH_API, NULL },
+		{ NULL, "{\"livd\":{\"cmds\":[\"*\"]},\"locations\":7}", AUTH_API,
+		    NULL },
+		{ NULL, "{\"livd\":{\"cmds\":\"send\"}}", AUTH_API,
+		    "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[]}}", AUTH_API, "invalid token" },
+		{ NULL, "{\"livd\":{}}", AUTH_API, "invalid token" },
+		{ NULL, "{\"livd\":[\"send\"]}", AUTH_API, "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[\"send\"]},\"exp\":999}", AUTH_API,
+		    "token expired" },
+	};
+	struct auth_claims cl;
 	const char *why;
 	char *t, *bad;
 	size_t n;
 
-	t = token_mint(key, 32, "/chat", "alice", 2000);
-	CHECK(token_verify(key, 32, t, 1999, &claims, &why) == 0);
-	CHECK_STR(claims.location, "/chat");
-	CHECK_STR(claims.principal, "alice");
-	CHECK(claims.expires == 2000);
-	CHECK(token_verify(key, 32, t, 2000, &claims, &why) != 0);
+	/* Minted here, checked here: a page token. */
+	t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .sub = "alice",
+	    .locations = locs, .nlocations = 2 }, 1000, 2000);
+	CHECK(t != NULL && strncmp(t, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+	    37) == 0);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1999, AUTH_PAGE, &cl, &why) == 0);
+	CHECK(why == NULL);
+	CHECK_STR(cl.sub, "alice");
+	CHECK(cl.nlocations == 2 && cl.ncmds == 0);
+	CHECK_STR(cl.locations[0], "/chat");
+	CHECK_STR(cl.locations[1], "/user/alice/*");
+	CHECK(cl.has_exp && cl.exp == 2000 && !cl.has_nbf);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 2000, AUTH_PAGE, &cl, &why) != 0);
 	CHECK_STR(why, "token expired");
-	CHECK(token_verify("another key, just as long......", 32, t, 1,
-	    &claims, &why) != 0);
+	CHECK(auth_jwt_verify("another key, just as long......", 32, t, 1,
+	    AUTH_PAGE, &cl, &why) != 0);
 	CHECK_STR(why, "invalid token");
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1, AUTH_API, &cl, &why) != 0);
 	/* Any changed character breaks it. */
 	n = strlen(t);
 	bad = xstrdup(t);
@@ -679,14 +813,136 @@ test_tokens(void)
 		char was = bad[i];
 
 		bad[i] = bad[i] == 'A' ? 'B' : 'A';
-		CHECK(token_verify(key, 32, bad, 1, &claims, &why) != 0);
+		CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl,
+		    &why) != 0);
+		CHECK_STR(why, "invalid token");
 		bad[i] = was;
 	}
+	/* Truncated, padded, or with a fourth part. */
+	bad[n - 1] = '\0';
+	CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl, &why) != 0);
 	free(bad);
-	CHECK(token_verify(key, 32, "", 1, &claims, &why) != 0);
-	CHECK(token_verify(key, 32, ".", 1, &claims, &why) != 0);
-	CHECK(token_verify(key, 32, "a.b.c", 1, &claims, &why) != 0);
+	bad = xprintf("%s=", t);
+	CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl, &why) != 0);
+	free(bad);
+	bad = xprintf("%s.", t);
+	CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl, &why) != 0);
+	free(bad);
 	free(t);
+	for (size_t i = 0; i < 6; i++) {
+		static const char *junk[] = { "", ".", "..", "a.b", "a.b.c",
+		    "a.b.c.d" };
+
+		CHECK(auth_jwt_verify(jwt_key, 32, junk[i], 1, AUTH_PAGE, &cl,
+		    &why) != 0);
+		CHECK_STR(why, "invalid token");
+	}
+
+	/* Made by another JWT library. */
+	CHECK(auth_jwt_verify(jwt_key, 32, pyjwt, 1000, AUTH_PAGE, &cl,
+	    &why) == 0);
+	CHECK_STR(cl.sub, "alice");
+	CHECK(auth_jwt_verify(jwt_key, 32, pyjwt512, 1000, AUTH_PAGE, &cl,
+	    &why) != 0);
+	CHECK_STR(why, "invalid token");
+
+	for (size_t i = 0; i < countof(cases); i++) {
+		char *tok = jwt_make(cases[i].head ? cases[i].head :
+		    "{\"alg\":\"HS256\"}", cases[i].claims);
+		int rc = auth_jwt_verify(jwt_key, 32, tok, 1000, cases[i].kind,
+		    &cl, &why);
+
+		if (cases[i].why == NULL) {
+			CHECK(rc == 0);
+			if (rc != 0)
+				fprintf(stderr, "case %zu: %s\n", i, why);
+		} else {
+			CHECK(rc != 0);
+			CHECK_STR(why ? why : "(valid)", cases[i].why);
+		}
+		free(tok);
+	}
+
+	/* Patterns: exact locations, prefixes ending in '*'. */
+	CHECK(jwt_check("{\"sub\":\"a\",\"locations\":[\"/user/alice/*\","
+	    "\"/chat\",\"/b*\",\"/lobby\"]}", AUTH_PAGE, &cl, &why) == 0);
+	CHECK(auth_allows(&cl, "/chat"));
+	CHECK(!auth_allows(&cl, "/chat/x"));
+	CHECK(!auth_allows(&cl, "/cha"));
+	CHECK(auth_allows(&cl, "/user/alice/x"));
+	CHECK(auth_allows(&cl, "/user/alice/"));
+	CHECK(!auth_allows(&cl, "/user/alice"));
+	CHECK(!auth_allows(&cl, "/user/bob/x"));
+	CHECK(auth_allows(&cl, "/b"));
+	CHECK(auth_allows(&cl, "/bob"));
+	CHECK(auth_allows(&cl, "/lobby"));
+	CHECK_STR(auth_first_exact(&cl), "/chat");
+	CHECK(jwt_check("{\"sub\":\"a\",\"locations\":[\"*\"]}", AUTH_PAGE,
+	    &cl, &why) == 0);
+	CHECK(auth_allows(&cl, "/anything") && auth_first_exact(&cl) == NULL);
+
+	/* API tokens: the commands they allow. */
+	t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .cmds = cmds,
+	    .ncmds = 2 }, 1000, 2000);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_API, &cl, &why) == 0);
+	CHECK(cl.sub == NULL && cl.ncmds == 2 && cl.nlocations == 0);
+	CHECK(auth_cmd_allowed(&cl, "send") && auth_cmd_allowed(&cl, "who"));
+	CHECK(!auth_cmd_allowed(&cl, "reload") && !auth_cmd_allowed(&cl, "*"));
+	CHECK(!auth_cmd_allowed(&cl, "sen"));
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl, &why) != 0);
+	free(t);
+	CHECK(jwt_check("{\"livd\":{\"cmds\":[\"*\"]}}", AUTH_API, &cl,
+	    &why) == 0);
+	CHECK(auth_cmd_allowed(&cl, "reload") && auth_cmd_allowed(&cl, "send"));
+	/* Both kinds in one token. */
+	t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .sub = "app",
+	    .locations = locs, .nlocations = 1, .cmds = cmds, .ncmds = 1 },
+	    1000, 2000);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl, &why) == 0);
+	CHECK(auth_allows(&cl, "/chat"));
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_API, &cl, &why) == 0);
+	CHECK_STR(cl.sub, "app");
+	CHECK(auth_cmd_allowed(&cl, "send") && !auth_cmd_allowed(&cl, "who"));
+	free(t);
+
+	/* What cannot be minted: not UTF-8, or longer than livd accepts. */
+	CHECK(auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .sub = "\xff",
+	    .locations = locs, .nlocations = 1 }, 1000, 2000) == NULL);
+	{
+		char big[AUTH_LOCATION_MAX + 1];
+		const char *many[AUTH_MAX_LOCATIONS];
+
+		memset(big, 'x', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		for (size_t i = 0; i < countof(many); i++)
+			many[i] = big;
+		t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){
+		    .sub = "a", .locations = many, .nlocations = 1 }, 1000,
+		    2000);
+		CHECK(t != NULL);
+		free(t);
+		CHECK(auth_jwt_mint(jwt_key, 32, &(struct auth_grant){
+		    .sub = "a", .locations = many, .nlocations = 4 }, 1000,
+		    2000) == NULL);
+		/* Nor accepted, however it was signed. */
+		t = jwt_make("{\"alg\":\"HS256\"}", "{\"sub\":\"a\","
+		    "\"locations\":[\"/x\"],\"pad\":\""
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "\"}");
+		CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl,
+		    &why) == 0);
+		free(t);
+		bad = xprintf("{\"sub\":\"a\",\"locations\":[\"/x\"],"
+		    "\"pad\":\"%s%s%s\"}", big, big, big);
+		t = jwt_make("{\"alg\":\"HS256\"}", bad);
+		CHECK(strlen(t) > AUTH_TOKEN_MAX);
+		CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl,
+		    &why) != 0);
+		CHECK_STR(why, "invalid token");
+		free(t);
+		free(bad);
+	}
 }
 
 /* Parse one ctl.def-style row; 0 or -1, with err filled on failure. */
