@@ -24,6 +24,12 @@
  * socket after each round and the maximum over nodes kept; CPU and RSS
  * are summed over every -P pid (and descendants), and each pid's share
  * is printed as well (srvK_* keys, K in -P order from 1).
+ *
+ * Publish mode (--publish, --seconds): P keep-alive connections post
+ * publishes, one in flight each, as fast as the answers come (nchan:
+ * POST /pub/CHANNEL; livd: POST /api, --batch send lines a request),
+ * with -n N clients held (0: none); it reports publishes/s, events/s,
+ * server CPU per publish and per event, and request-to-answer latency.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>

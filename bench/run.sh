@@ -5,9 +5,9 @@
 #                [--ingest-events E] [--livd-bin DIR] [--no-install] [--keep]
 #                [--no-cluster] [--cluster-sizes "N ..."] [--publishes C]
 #
-# Installs Debian's nginx and libnginx-mod-nchan (and redis-server) when
-# missing, builds bench/livbench, bench/floor and livd (make all), then
-# for each N, K times: starts a fresh nchan (one worker) and measures it,
+# Installs Debian's nginx and libnginx-mod-nchan (and redis-server, and
+# python3-jwt for livd's API token) when missing, builds bench/livbench,
+# bench/floor and livd (make all), then for each N, K times: starts a fresh nchan (one worker) and measures it,
 # then a fresh bench/floor (the kernel floor: the least any server can
 # spend per delivery here; driven as nchan) and measures it, then a fresh
 # livd and measures it, then (for the cluster sizes) a fresh livd cluster:
@@ -35,10 +35,9 @@
 # untimed). A livd whose /api answers 404 (none yet) gets n/a in its
 # publish rows; that is not a failure.
 #
-# --tiny: N=50, 10 rounds, 5,000 ingest events, 2,000 publishes, K=1,
-# about 10 s; writes
-# bench/results/tiny.txt only. It proves the benchmark works and asserts
-# nothing about speed.
+# --tiny: N=50, 10 rounds, 5,000 ingest events, 1,000 publishes, K=1,
+# about 10 s; writes bench/results/tiny.txt only. It proves the benchmark
+# works and asserts nothing about speed.
 #
 # Exit status: 0 when every run (floor's too) delivered every event exactly
 # once, livctl send - succeeded and every publish was answered as it should
@@ -92,7 +91,7 @@ if [ "$tiny" = 1 ]; then
 	rounds=${rounds:-10}
 	ingest_events=5000
 	ingest_n=50
-	publishes=2000
+	publishes=1000
 	repeat=1
 fi
 if [ -z "$cluster_sizes" ]; then
@@ -284,8 +283,11 @@ start_livd() {	# NAME [livd -c CONFIG]
 		"$livctl" -s "$sock" status >/dev/null 2>&1 && break
 		sleep 0.05
 	done
-	"$livctl" -s "$sock" status >/dev/null 2>&1 ||
-	    fail "livd did not start: $(tail -3 "$tmp/livd-$name.log")"
+	# the control socket answers; the HTTP port listens (for /api too)
+	if ! "$livctl" -s "$sock" status >/dev/null 2>&1 ||
+	    ! wait_port "$port"; then
+		fail "livd did not start: $(tail -3 "$tmp/livd-$name.log")"
+	fi
 }
 
 # bench/floor, the kernel floor: nchan's protocol as livbench uses it,
