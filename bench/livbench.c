@@ -142,6 +142,12 @@ static size_t		 nlat, latcap;
 static uint64_t		 seen_events;	/* markers seen at all */
 static uint64_t		 answers;	/* poll answers with a body */
 
+/* What a non-blocking write did not take, written on EPOLLOUT. */
+struct outq {
+	char		*buf;
+	size_t		 len, off;
+};
+
 /*
  * A control connection: livd's control socket (several with several
  * -s; the first publishes) or nchan's /pub connection. epoll id: N + i.
@@ -150,8 +156,7 @@ struct ctl {
 	int		 fd;
 	char		*in;
 	size_t		 inlen, incap;
-	char		*out;
-	size_t		 outlen, outoff;
+	struct outq	 out;
 	int		 pending;	/* answers awaited */
 	int		 pub_errors;
 	char		 status[65536];	/* last stats answer */
@@ -915,13 +920,12 @@ pub_open(int i)
 	ep_mod(fd, (uint64_t)(opt.n + i), EPOLLIN, EPOLL_CTL_ADD);
 }
 
+/* Write buf to fd (epoll id id), queueing what it does not take. */
 static void
-pub_write(struct ctl *p, const char *buf, size_t len)
+outq_write(struct outq *q, int fd, uint64_t id, const char *buf, size_t len)
 {
-	uint64_t id = (uint64_t)(opt.n + (p - ctls));
-
-	if (p->outlen == p->outoff) {
-		ssize_t n = write(p->fd, buf, len);
+	if (q->len == q->off) {
+		ssize_t n = write(fd, buf, len);
 
 		if (n < 0) {
 			if (errno != EAGAIN)
@@ -932,31 +936,42 @@ pub_write(struct ctl *p, const char *buf, size_t len)
 			return;
 		buf += n;
 		len -= (size_t)n;
-		p->outlen = p->outoff = 0;
+		q->len = q->off = 0;
 	}
-	p->out = xrealloc(p->out, p->outlen + len);
-	memcpy(p->out + p->outlen, buf, len);
-	p->outlen += len;
-	ep_mod(p->fd, id, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+	q->buf = xrealloc(q->buf, q->len + len);
+	memcpy(q->buf + q->len, buf, len);
+	q->len += len;
+	ep_mod(fd, id, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
 }
 
+/* EPOLLOUT: write what is queued; all out, back to EPOLLIN alone. */
 static void
-pub_writable(struct ctl *p)
+outq_flush(struct outq *q, int fd, uint64_t id)
 {
-	while (p->outoff < p->outlen) {
-		ssize_t n = write(p->fd, p->out + p->outoff,
-		    p->outlen - p->outoff);
+	while (q->off < q->len) {
+		ssize_t n = write(fd, q->buf + q->off, q->len - q->off);
 
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return;
 			die("publisher: %s", strerror(errno));
 		}
-		p->outoff += (size_t)n;
+		q->off += (size_t)n;
 	}
-	p->outlen = p->outoff = 0;
-	ep_mod(p->fd, (uint64_t)(opt.n + (p - ctls)), EPOLLIN,
-	    EPOLL_CTL_MOD);
+	q->len = q->off = 0;
+	ep_mod(fd, id, EPOLLIN, EPOLL_CTL_MOD);
+}
+
+static void
+pub_write(struct ctl *p, const char *buf, size_t len)
+{
+	outq_write(&p->out, p->fd, (uint64_t)(opt.n + (p - ctls)), buf, len);
+}
+
+static void
+pub_writable(struct ctl *p)
+{
+	outq_flush(&p->out, p->fd, (uint64_t)(opt.n + (p - ctls)));
 }
 
 /* Publish round r's event, stamped now, on the first connection. */
@@ -1080,8 +1095,7 @@ struct pc {
 	int		 fd;
 	char		*in;
 	size_t		 inlen, incap;
-	char		*out;		/* what write did not take */
-	size_t		 outlen, outoff;
+	struct outq	 out;
 	uint64_t	 sent;		/* ns the request went out; 0: idle */
 };
 
@@ -1115,7 +1129,7 @@ pc_open(struct pc *p, uint64_t id)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	p->fd = fd;
-	p->inlen = p->outlen = p->outoff = 0;
+	p->inlen = p->out.len = p->out.off = 0;
 	ep_mod(fd, id, EPOLLIN, EPOLL_CTL_ADD);
 }
 
@@ -1175,7 +1189,6 @@ pc_next(struct pc *p)
 {
 	static char req[70000];
 	size_t len;
-	ssize_t n;
 
 	if (ps.left == 0 || ps.unavailable ||
 	    (ps.stop_at != 0 && now_ns() >= ps.stop_at))
@@ -1184,37 +1197,13 @@ pc_next(struct pc *p)
 	ps.sent++;
 	len = pc_request(req, sizeof req);
 	p->sent = now_ns();
-	if ((n = write(p->fd, req, len)) < 0) {
-		if (errno != EAGAIN)
-			die("publisher: %s", strerror(errno));
-		n = 0;
-	}
-	if ((size_t)n == len)
-		return;
-	p->out = xrealloc(p->out, len - (size_t)n);
-	memcpy(p->out, req + n, len - (size_t)n);
-	p->outlen = len - (size_t)n;
-	p->outoff = 0;
-	ep_mod(p->fd, PC_ID + (uint64_t)(p - pcs), EPOLLIN | EPOLLOUT,
-	    EPOLL_CTL_MOD);
+	outq_write(&p->out, p->fd, PC_ID + (uint64_t)(p - pcs), req, len);
 }
 
 static void
 pc_writable(struct pc *p)
 {
-	while (p->outoff < p->outlen) {
-		ssize_t n = write(p->fd, p->out + p->outoff,
-		    p->outlen - p->outoff);
-
-		if (n < 0) {
-			if (errno == EAGAIN)
-				return;
-			die("publisher: %s", strerror(errno));
-		}
-		p->outoff += (size_t)n;
-	}
-	p->outlen = p->outoff = 0;
-	ep_mod(p->fd, PC_ID + (uint64_t)(p - pcs), EPOLLIN, EPOLL_CTL_MOD);
+	outq_flush(&p->out, p->fd, PC_ID + (uint64_t)(p - pcs));
 }
 
 /* livd's answer: one line per send line, each {"ok":true...}. */
