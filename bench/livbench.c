@@ -1168,11 +1168,14 @@ pc_request(char *req, size_t size)
 		    hlen, html);
 		return (size_t)len;
 	}
-	for (int i = 0; i < popt.batch; i++)
+	for (int i = 0; i < popt.batch; i++) {
 		blen += (size_t)snprintf(body + blen, sizeof body - blen,
 		    "{\"cmd\":\"send\",\"location\":\"%s\",\"verb\":"
 		    "\"append\",\"id\":\"t\",\"html\":\"<p>LBP%" PRIu64
 		    "</p>\"}\n", opt.location, ps.event++);
+		if (blen >= sizeof body)
+			die("a request of %d lines is too long", popt.batch);
+	}
 	len = snprintf(req, size, "POST /api HTTP/1.1\r\nHost: %s\r\n"
 	    "Authorization: Bearer %s\r\n"
 	    "Content-Type: application/x-ndjson\r\n"
