@@ -19,16 +19,17 @@ READLINE_LIBS = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadlin
 B	?= build
 
 LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
+	livd/ctlspec.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
 	livd/util.c livd/verbs.c livd/yamlfile.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
-	livctl/stdin.c livd/util.c
+	livctl/stdin.c livd/ctlspec.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
 	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livd/metrics.c \
-	livctl/line.c
+	livd/ctlspec.c livctl/line.c
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -14,6 +14,10 @@
  * The minimum of work: edge-triggered epoll, one recv per readable event
  * (a short read means drained), one send per answer, the answer formatted
  * once per publish for every held client, keep-alive, no timers.
+ *
+ * It is also the floor of a publish (livbench --publish): a POST /pub
+ * with no GET held is one recv, a copy of the body and one send of a
+ * constant 201, so its CPU is the kernel's request and answer.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,9 +52,13 @@ static struct conn	**held;		/* GETs waiting for the next publish */
 static size_t		  nheld, heldcap;
 static struct conn	 *dead;
 
-static char		  msg[MAXREQ + 256];	/* the latest answer, whole */
-static size_t		  msglen;
+static char		  latest[MAXREQ];	/* the latest message's body */
+static size_t		  latestlen;
+static time_t		  latestat;	/* when it was published */
 static uint64_t		  seq;		/* messages published: the Etag */
+static char		  msg[MAXREQ + 256];	/* its answer, whole */
+static size_t		  msglen;
+static uint64_t		  msgseq;	/* the message msg holds */
 
 static char		  rbuf[MAXREQ];
 static double		  fanouts[4096];	/* ms per publish, for the log */
@@ -213,28 +221,48 @@ log_fanouts(void)
 	    fanouts[nfanouts - 1]);
 }
 
+/* The latest message's answer, formatted once, when first wanted. */
+static void
+format_latest(void)
+{
+	char date[64];
+	struct tm tm;
+	int hlen;
+
+	if (msgseq == seq)
+		return;
+	gmtime_r(&latestat, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	hlen = snprintf(msg, sizeof msg, "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: %zu\r\nLast-Modified: %s\r\n"
+	    "Etag: %llu\r\n\r\n", latestlen, date,
+	    (unsigned long long)seq);
+	memcpy(msg + hlen, latest, latestlen);
+	msglen = (size_t)hlen + latestlen;
+	msgseq = seq;
+}
+
 /*
- * Answer every held GET with the new message, head formatted once, and
- * time it: from the publish read to the last answer written.
+ * Keep the message; answer every held GET with it, head formatted once,
+ * and time that: from the publish read to the last answer written. With
+ * no GET held, a publish costs only its copy (the floor of a publish is
+ * its request and answer): the answer is formatted when one wants it.
  */
 static void
 publish(const char *body, size_t blen)
 {
-	char date[64];
-	time_t now = time(NULL);
-	double start = now_ms();
-	struct tm tm;
+	double start;
 	struct conn *c;
-	int hlen;
 	size_t n = nheld;
 
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	hlen = snprintf(msg, sizeof msg, "HTTP/1.1 200 OK\r\n"
-	    "Content-Length: %zu\r\nLast-Modified: %s\r\n"
-	    "Etag: %llu\r\n\r\n", blen, date, (unsigned long long)++seq);
-	memcpy(msg + hlen, body, blen);
-	msglen = (size_t)hlen + blen;
+	memcpy(latest, body, blen);
+	latestlen = blen;
+	latestat = time(NULL);
+	seq++;
+	if (n == 0)
+		return;
+	start = now_ms();
+	format_latest();
 	for (size_t i = 0; i < nheld; i++) {
 		c = held[i];
 		c->held = -1;	/* so conn_close leaves held[] alone */
@@ -242,7 +270,7 @@ publish(const char *body, size_t blen)
 			conn_close(c);
 	}
 	nheld = 0;
-	if (n > 0 && nfanouts < sizeof fanouts / sizeof *fanouts)
+	if (nfanouts < sizeof fanouts / sizeof *fanouts)
 		fanouts[nfanouts++] = now_ms() - start;
 }
 
@@ -259,8 +287,10 @@ subscribe(struct conn *c, const char *buf, size_t hlen)
 	if (v != NULL && seq > 0) {
 		if (*v == '"')
 			v++;
-		if (strtoull(v, NULL, 10) < seq)
+		if (strtoull(v, NULL, 10) < seq) {
+			format_latest();
 			return answer(c, msg, msglen);
+		}
 	}
 	if (nheld == heldcap) {
 		heldcap = heldcap ? 2 * heldcap : 1024;

@@ -24,6 +24,12 @@
  * socket after each round and the maximum over nodes kept; CPU and RSS
  * are summed over every -P pid (and descendants), and each pid's share
  * is printed as well (srvK_* keys, K in -P order from 1).
+ *
+ * Publish mode (--publish, --seconds): P keep-alive connections post
+ * publishes, one in flight each, as fast as the answers come (nchan:
+ * POST /pub/CHANNEL; livd: POST /api, --batch send lines a request),
+ * with -n N clients held (0: none); it reports publishes/s, events/s,
+ * server CPU per publish and per event, and request-to-answer latency.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,6 +39,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -135,6 +142,12 @@ static size_t		 nlat, latcap;
 static uint64_t		 seen_events;	/* markers seen at all */
 static uint64_t		 answers;	/* poll answers with a body */
 
+/* What a non-blocking write did not take, written on EPOLLOUT. */
+struct outq {
+	char		*buf;
+	size_t		 len, off;
+};
+
 /*
  * A control connection: livd's control socket (several with several
  * -s; the first publishes) or nchan's /pub connection. epoll id: N + i.
@@ -143,8 +156,7 @@ struct ctl {
 	int		 fd;
 	char		*in;
 	size_t		 inlen, incap;
-	char		*out;
-	size_t		 outlen, outoff;
+	struct outq	 out;
 	int		 pending;	/* answers awaited */
 	int		 pub_errors;
 	char		 status[65536];	/* last stats answer */
@@ -908,13 +920,12 @@ pub_open(int i)
 	ep_mod(fd, (uint64_t)(opt.n + i), EPOLLIN, EPOLL_CTL_ADD);
 }
 
+/* Write buf to fd (epoll id id), queueing what it does not take. */
 static void
-pub_write(struct ctl *p, const char *buf, size_t len)
+outq_write(struct outq *q, int fd, uint64_t id, const char *buf, size_t len)
 {
-	uint64_t id = (uint64_t)(opt.n + (p - ctls));
-
-	if (p->outlen == p->outoff) {
-		ssize_t n = write(p->fd, buf, len);
+	if (q->len == q->off) {
+		ssize_t n = write(fd, buf, len);
 
 		if (n < 0) {
 			if (errno != EAGAIN)
@@ -925,31 +936,42 @@ pub_write(struct ctl *p, const char *buf, size_t len)
 			return;
 		buf += n;
 		len -= (size_t)n;
-		p->outlen = p->outoff = 0;
+		q->len = q->off = 0;
 	}
-	p->out = xrealloc(p->out, p->outlen + len);
-	memcpy(p->out + p->outlen, buf, len);
-	p->outlen += len;
-	ep_mod(p->fd, id, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
+	q->buf = xrealloc(q->buf, q->len + len);
+	memcpy(q->buf + q->len, buf, len);
+	q->len += len;
+	ep_mod(fd, id, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD);
 }
 
+/* EPOLLOUT: write what is queued; all out, back to EPOLLIN alone. */
 static void
-pub_writable(struct ctl *p)
+outq_flush(struct outq *q, int fd, uint64_t id)
 {
-	while (p->outoff < p->outlen) {
-		ssize_t n = write(p->fd, p->out + p->outoff,
-		    p->outlen - p->outoff);
+	while (q->off < q->len) {
+		ssize_t n = write(fd, q->buf + q->off, q->len - q->off);
 
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return;
 			die("publisher: %s", strerror(errno));
 		}
-		p->outoff += (size_t)n;
+		q->off += (size_t)n;
 	}
-	p->outlen = p->outoff = 0;
-	ep_mod(p->fd, (uint64_t)(opt.n + (p - ctls)), EPOLLIN,
-	    EPOLL_CTL_MOD);
+	q->len = q->off = 0;
+	ep_mod(fd, id, EPOLLIN, EPOLL_CTL_MOD);
+}
+
+static void
+pub_write(struct ctl *p, const char *buf, size_t len)
+{
+	outq_write(&p->out, p->fd, (uint64_t)(opt.n + (p - ctls)), buf, len);
+}
+
+static void
+pub_writable(struct ctl *p)
+{
+	outq_flush(&p->out, p->fd, (uint64_t)(opt.n + (p - ctls)));
 }
 
 /* Publish round r's event, stamped now, on the first connection. */
@@ -1059,6 +1081,228 @@ pub_readable(struct ctl *p)
 	p->inlen -= off;
 }
 
+/* --- the publish mode: HTTP publishers --------------------------------- */
+
+/*
+ * P keep-alive connections, each with one request in flight (ping-pong):
+ * single-event publishes (nchan and floor: POST /pub/CHANNEL; livd:
+ * POST /api with one send line), or livd batches of --batch send lines.
+ * epoll id: PC_ID + i, above any client's.
+ */
+#define PC_ID	(UINT64_C(1) << 40)
+
+struct pc {
+	int		 fd;
+	char		*in;
+	size_t		 inlen, incap;
+	struct outq	 out;
+	uint64_t	 sent;		/* ns the request went out; 0: idle */
+};
+
+static struct pc	*pcs;
+static char		 pc_token[4096];	/* livd: the API token */
+static struct {
+	int		 conns;		/* --conns */
+	int		 batch;		/* --batch: send lines per request */
+	long		 count;		/* --publish: requests, 0: by time */
+	double		 seconds;	/* --seconds: 0: by count */
+} popt = { .conns = 1, .batch = 1 };
+static struct {
+	long		 left;		/* requests still to send */
+	uint64_t	 stop_at;	/* ns: send no more after it; 0: never */
+	long		 sent, answered;
+	uint64_t	 last_answer;	/* ns */
+	int		 unavailable;	/* livd answered /api with this */
+	int		 errors, reconnects;
+	uint64_t	 event;		/* events published, all phases */
+} ps;
+
+static void
+pc_open(struct pc *p, uint64_t id)
+{
+	int one = 1, fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&opt.srv,
+	    sizeof opt.srv) == -1)
+		die("cannot connect to %s: %s", opt.host, strerror(errno));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	p->fd = fd;
+	p->inlen = p->out.len = p->out.off = 0;
+	ep_mod(fd, id, EPOLLIN, EPOLL_CTL_ADD);
+}
+
+static void
+pc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A publish answered wrong; the first few are told. */
+static void
+pc_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ps.errors++ < 5) {
+		fprintf(stderr, "livbench: publish: ");
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+}
+
+/* One request: popt.batch send lines to livd's /api, or one /pub. */
+static size_t
+pc_request(char *req, size_t size)
+{
+	char body[65536], html[64];
+	size_t blen = 0;
+	int hlen, len;
+
+	if (opt.kind == K_NCHAN) {
+		hlen = snprintf(html, sizeof html, "<p>LBP%" PRIu64 "</p>",
+		    ps.event++);
+		len = snprintf(req, size, "POST /pub/%s HTTP/1.1\r\n"
+		    "Host: %s\r\nContent-Type: text/html\r\n"
+		    "Content-Length: %d\r\n\r\n%s", opt.channel, opt.host,
+		    hlen, html);
+		return (size_t)len;
+	}
+	for (int i = 0; i < popt.batch; i++) {
+		blen += (size_t)snprintf(body + blen, sizeof body - blen,
+		    "{\"cmd\":\"send\",\"location\":\"%s\",\"verb\":"
+		    "\"append\",\"id\":\"t\",\"html\":\"<p>LBP%" PRIu64
+		    "</p>\"}\n", opt.location, ps.event++);
+		if (blen >= sizeof body)
+			die("a request of %d lines is too long", popt.batch);
+	}
+	len = snprintf(req, size, "POST /api HTTP/1.1\r\nHost: %s\r\n"
+	    "Authorization: Bearer %s\r\n"
+	    "Content-Type: application/x-ndjson\r\n"
+	    "Content-Length: %zu\r\n\r\n", opt.host, pc_token, blen);
+	if ((size_t)len + blen > size)
+		die("a request of %d lines is too long", popt.batch);
+	memcpy(req + len, body, blen);
+	return (size_t)len + blen;
+}
+
+/* Send the next request on p, if one is due. */
+static void
+pc_next(struct pc *p)
+{
+	static char req[70000];
+	size_t len;
+
+	if (ps.left == 0 || ps.unavailable ||
+	    (ps.stop_at != 0 && now_ns() >= ps.stop_at))
+		return;
+	ps.left--;
+	ps.sent++;
+	len = pc_request(req, sizeof req);
+	p->sent = now_ns();
+	outq_write(&p->out, p->fd, PC_ID + (uint64_t)(p - pcs), req, len);
+}
+
+static void
+pc_writable(struct pc *p)
+{
+	outq_flush(&p->out, p->fd, PC_ID + (uint64_t)(p - pcs));
+}
+
+/* livd's answer: one line per send line, each {"ok":true...}. */
+static void
+pc_check_api(const char *body, size_t blen)
+{
+	const char *p = body, *end = body + blen, *nl;
+	int lines = 0;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (nl == p)
+			continue;
+		lines++;
+		if (memmem(p, (size_t)(nl - p), "\"ok\":true", 9) == NULL) {
+			pc_error("/api answered: %.*s", (int)(nl - p), p);
+			return;
+		}
+	}
+	if (lines != popt.batch)
+		pc_error("/api answered %d lines to %d", lines, popt.batch);
+}
+
+/* A whole answer to p's request. */
+static void
+pc_answer(struct pc *p, int status, const char *body, size_t blen,
+    uint64_t now)
+{
+	if (p->sent == 0) {
+		pc_error("an answer to no request (status %d)", status);
+		return;
+	}
+	if (nlat == latcap) {
+		latcap = latcap ? latcap * 2 : 65536;
+		lat = xrealloc(lat, latcap * sizeof *lat);
+	}
+	lat[nlat++] = (uint32_t)((now - p->sent) / 1000);
+	p->sent = 0;
+	ps.answered++;
+	ps.last_answer = now;
+	if (opt.kind == K_LIVD && status == 404)
+		ps.unavailable = 404;	/* no /api in this livd (yet) */
+	else if (opt.kind == K_LIVD && status == 200)
+		pc_check_api(body, blen);
+	else if (opt.kind == K_LIVD || (status != 201 && status != 202))
+		pc_error("answered %d", status);
+}
+
+static void
+pc_readable(struct pc *p)
+{
+	uint64_t now;
+	size_t off = 0;
+	ssize_t n;
+
+	if (p->inlen + READ_CHUNK > p->incap) {
+		p->incap = p->inlen + READ_CHUNK;
+		p->in = xrealloc(p->in, p->incap);
+	}
+	if ((n = read(p->fd, p->in + p->inlen, READ_CHUNK)) < 0 &&
+	    errno == EAGAIN)
+		return;
+	if (n <= 0)
+		die("publisher connection: %s", n ? strerror(errno) :
+		    "closed by the server");
+	now = now_ns();
+	p->inlen += (size_t)n;
+	for (;;) {
+		int status;
+		const char *body;
+		size_t blen;
+		bool closes;
+		ssize_t r = parse_response(p->in + off, p->inlen - off,
+		    &status, &body, &blen, NULL, &closes);
+
+		if (r < 0)
+			die("publisher: malformed response");
+		if (r == 0)
+			break;
+		off += (size_t)r;
+		pc_answer(p, status, body, blen, now);
+		if (closes) {
+			/* the server ends keep-alive: a new connection */
+			close(p->fd);
+			ps.reconnects++;
+			pc_open(p, PC_ID + (uint64_t)(p - pcs));
+			off = 0;
+			break;
+		}
+	}
+	memmove(p->in, p->in + off, p->inlen - off);
+	p->inlen -= off;
+	pc_next(p);
+}
+
 /* --- the loop ------------------------------------------------------------ */
 
 /* Start clients while fewer than the window are being set up. */
@@ -1083,6 +1327,15 @@ loop_once(int timeout_ms)
 	for (int i = 0; i < n; i++) {
 		uint64_t id = evs[i].data.u64;
 
+		if (id >= PC_ID) {
+			struct pc *p = &pcs[id - PC_ID];
+
+			if (evs[i].events & EPOLLOUT)
+				pc_writable(p);
+			if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+				pc_readable(p);
+			continue;
+		}
 		if (id >= (uint64_t)opt.n) {
 			struct ctl *p = &ctls[id - (uint64_t)opt.n];
 
@@ -1296,7 +1549,129 @@ run_ingest(long nofile, double setup_s)
 	    answers - answers0, errors);
 }
 
+/*
+ * One phase of the publish mode: count requests (0: until stop_at) over
+ * the connections, each as soon as the last is answered; returns when
+ * all are answered, or when none has come for --round-timeout seconds.
+ */
+static void
+pc_phase(long count, double seconds)
+{
+	uint64_t t0 = now_ns();
+
+	ps.left = count > 0 ? count : LONG_MAX;
+	ps.stop_at = seconds > 0 ? t0 + (uint64_t)(seconds * 1e9) : 0;
+	ps.last_answer = t0;
+	for (int i = 0; i < popt.conns; i++)
+		pc_next(&pcs[i]);
+	while (ps.answered < ps.sent) {
+		if (now_ns() - ps.last_answer > opt.round_timeout * 1e9) {
+			warnx("publish: no answer for %.0f s", opt.round_timeout);
+			break;
+		}
+		loop_once(100);
+	}
+}
+
+/*
+ * The publish run: a warm-up (untimed), then the timed requests; the
+ * server's CPU over the timed part, per request and per event.
+ */
+static void
+run_publish(long nofile, double setup_s)
+{
+	uint64_t t0, t1, ns0, ns1, ticks0, ticks1, user0, user1, answers0;
+	long reqs, hz = sysconf(_SC_CLK_TCK), lost;
+	double self0, self1, wall, events;
+
+	if ((pcs = calloc((size_t)popt.conns, sizeof *pcs)) == NULL)
+		die("out of memory");
+	for (int i = 0; i < popt.conns; i++)
+		pc_open(&pcs[i], PC_ID + (uint64_t)i);
+	/* warm-up: the server's buffers and caches, and is /api there? */
+	pc_phase(popt.batch > 1 ? 10 : 100, 0);
+	if (ps.unavailable) {
+		printf("mode=publish server=%s%s%s conns=%d batch=%d n=%d "
+		    "unavailable=%d\n", opt.kind_name, opt.label[0] ?
+		    " label=" : "", opt.label, popt.conns, popt.batch, opt.n,
+		    ps.unavailable);
+		fflush(stdout);
+		exit(3);
+	}
+	lost = ps.sent - ps.answered;
+	nlat = 0;
+	ps.sent = ps.answered = 0;
+	answers0 = answers;
+	self0 = cpu_self_s();
+	ticks0 = srv_cpu_ticks(&user0);
+	ns0 = srv_cpu_ns();
+	t0 = now_ns();
+	if (lost == 0)
+		pc_phase(popt.count, popt.seconds);
+	t1 = ps.last_answer > t0 ? ps.last_answer : now_ns();
+	ns1 = srv_cpu_ns();
+	ticks1 = srv_cpu_ticks(&user1);
+	self1 = cpu_self_s();
+	if (opt.n > 0)
+		serve_for(200);	/* the polls' last answers */
+	lost += ps.sent - ps.answered;
+	reqs = ps.answered > 0 ? ps.answered : 1;
+	events = (double)ps.answered * popt.batch;
+	wall = (double)(t1 - t0) / 1e9;
+	qsort(lat, nlat, sizeof *lat, cmp_u32);
+	printf("mode=publish server=%s%s%s conns=%d batch=%d n=%d "
+	    "nofile=%ld setup_s=%.3f held=%d requests=%ld events=%.0f "
+	    "publish_s=%.3f publishes_per_s=%.0f events_per_s=%.0f "
+	    "lat_p50_us=%.0f lat_p99_us=%.0f lat_max_us=%.0f "
+	    "srv_cpu_s=%.3f srv_cpu_us_per_publish=%.2f "
+	    "srv_sched_us_per_publish=%.2f srv_user_us_per_publish=%.2f "
+	    "srv_user_share=%.2f srv_sched_us_per_event=%.3f "
+	    "bench_cpu_us_per_publish=%.2f srv_util=%.2f bench_util=%.2f "
+	    "poll_answers=%" PRIu64 " lost=%ld errors=%d reconnects=%d\n",
+	    opt.kind_name, opt.label[0] ? " label=" : "", opt.label,
+	    popt.conns, popt.batch, opt.n, nofile, setup_s, held,
+	    ps.answered, events, wall, (double)ps.answered / wall,
+	    events / wall,
+	    pct(lat, nlat, 0.50) * 1e3, pct(lat, nlat, 0.99) * 1e3,
+	    nlat ? (double)lat[nlat - 1] : 0.0,
+	    (double)(ticks1 - ticks0) / (double)hz,
+	    (double)(ticks1 - ticks0) * 1e6 / (double)hz / (double)reqs,
+	    (double)(ns1 - ns0) / 1e3 / (double)reqs,
+	    (double)(user1 - user0) * 1e6 / (double)hz / (double)reqs,
+	    ticks1 > ticks0 ? (double)(user1 - user0) /
+	    (double)(ticks1 - ticks0) : 0.0,
+	    (double)(ns1 - ns0) / 1e3 / (events > 0 ? events : 1),
+	    (self1 - self0) * 1e6 / (double)reqs,
+	    (double)(ns1 - ns0) / (double)(t1 - t0),
+	    (self1 - self0) * 1e9 / (double)(t1 - t0),
+	    answers - answers0, lost, ps.errors + errors, ps.reconnects);
+	fflush(stdout);
+	exit(lost > 0 || ps.errors > 0 || dead > 0 || errors > 0 ? 1 : 0);
+}
+
 static void	usage(void) __attribute__((noreturn));
+
+/* The publish mode's options, checked; livd: the token read. */
+static void
+publish_opts(const char *token_file)
+{
+	FILE *f;
+
+	if (popt.batch > 1 && opt.kind != K_LIVD)
+		die("--batch is for -k livd (lines of its /api)");
+	if (opt.ingest_file != NULL)
+		die("--publish and --ingest do not go together");
+	if (opt.kind != K_LIVD)
+		return;
+	if (token_file == NULL)
+		die("-k livd --publish needs --token-file FILE (the API token)");
+	if ((f = fopen(token_file, "r")) == NULL)
+		die("%s: %s", token_file, strerror(errno));
+	if (fgets(pc_token, sizeof pc_token, f) == NULL)
+		die("%s: empty", token_file);
+	fclose(f);
+	pc_token[strcspn(pc_token, "\r\n")] = '\0';
+}
 
 /* Append the comma-separated items of arg to list (at most MAX_SRVS). */
 static void
@@ -1338,6 +1713,15 @@ usage(void)
 "                 `livctl -s SOCKET send -l LOCATION - < FILE` instead\n"
 "  --no-repoll    with --ingest: a client that is answered does not poll\n"
 "                 again (events then only queue), to time ingest alone\n"
+"  --publish COUNT  publish mode: COUNT requests (after 100 untimed,\n"
+"                 10 with --batch), each sent when the last is answered\n"
+"                 on its connection; nchan: POST /pub/CHANNEL, livd:\n"
+"                 POST /api (-n may be 0: no subscribers)\n"
+"  --seconds S    publish mode: for S seconds (with --publish: whichever\n"
+"                 ends first)\n"
+"  --conns P      publish mode: keep-alive connections (default 1)\n"
+"  --batch B      publish mode, livd: send lines per request (default 1)\n"
+"  --token-file F publish mode, livd: the API token (Bearer)\n"
 "  --label TEXT   added to the output line\n"
 "  -v             per-round times on stderr\n");
 	exit(2);
@@ -1355,9 +1739,14 @@ main(int argc, char **argv)
 		{ "livctl", required_argument, NULL, 'L' },
 		{ "label", required_argument, NULL, 'B' },
 		{ "no-repoll", no_argument, NULL, 'N' },
+		{ "publish", required_argument, NULL, 'U' },
+		{ "seconds", required_argument, NULL, 'S' },
+		{ "conns", required_argument, NULL, 'O' },
+		{ "batch", required_argument, NULL, 'H' },
+		{ "token-file", required_argument, NULL, 'J' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *kind = NULL;
+	const char *kind = NULL, *token_file = NULL;
 	const char *addrs[MAX_SRVS];
 	int naddrs = 0;
 	long nofile, rss0, rss1, rss2, pss0, pss1;
@@ -1373,7 +1762,7 @@ main(int argc, char **argv)
 	long rrss0[MAX_SRVS], rrss1[MAX_SRVS];
 	double *nodefan[MAX_SRVS] = { NULL };
 	int nnodefan[MAX_SRVS] = { 0 };
-	bool ok = true;
+	bool ok = true, publishing;
 	char *colon;
 
 	while ((ch = getopt_long(argc, argv, "k:a:P:n:r:w:s:l:c:v", longopts,
@@ -1410,12 +1799,20 @@ main(int argc, char **argv)
 		case 'L': opt.livctl = optarg; break;
 		case 'B': opt.label = optarg; break;
 		case 'N': opt.no_repoll = true; break;
+		case 'U': popt.count = atol(optarg); break;
+		case 'S': popt.seconds = atof(optarg); break;
+		case 'O': popt.conns = atoi(optarg); break;
+		case 'H': popt.batch = atoi(optarg); break;
+		case 'J': token_file = optarg; break;
 		default: usage();
 		}
 	}
-	if (kind == NULL || naddrs == 0 || opt.n <= 0 ||
-	    nroots == 0 || opt.rounds < 1 || opt.window < 1 ||
-	    opt.per_addr < 1 || optind != argc)
+	publishing = popt.count > 0 || popt.seconds > 0;
+	if (kind == NULL || naddrs == 0 || opt.n < 0 ||
+	    (opt.n == 0 && !publishing) || nroots == 0 || opt.rounds < 1 ||
+	    opt.window < 1 || opt.per_addr < 1 || optind != argc ||
+	    popt.count < 0 || popt.seconds < 0 || popt.conns < 1 ||
+	    popt.conns > 1000 || popt.batch < 1 || popt.batch > 500)
 		usage();
 	if (strcmp(kind, "livd") == 0)
 		opt.kind = K_LIVD;
@@ -1424,11 +1821,15 @@ main(int argc, char **argv)
 	else
 		usage();
 	opt.kind_name = kind;
-	if (opt.kind == K_LIVD && nsockets == 0)
+	if (publishing)
+		publish_opts(token_file);
+	else if (opt.kind == K_LIVD && nsockets == 0)
 		die("livd needs -s SOCKET (its control socket)");
 	if (opt.kind == K_NCHAN && (naddrs > 1 || nsockets > 0))
 		die("nchan takes one -a and no -s");
-	if (opt.kind == K_LIVD)
+	if (publishing)
+		nctls = 0;	/* the publishers are HTTP connections */
+	else if (opt.kind == K_LIVD)
 		nctls = nsockets;
 	if (opt.ingest_file != NULL && (opt.kind != K_LIVD ||
 	    opt.livctl == NULL))
@@ -1466,7 +1867,7 @@ main(int argc, char **argv)
 	if (nofile < opt.n + 16)
 		die("RLIMIT_NOFILE is %ld: too few descriptors for %d clients",
 		    nofile, opt.n);
-	if ((cls = calloc((size_t)opt.n, sizeof *cls)) == NULL)
+	if ((cls = calloc((size_t)opt.n + 1, sizeof *cls)) == NULL)
 		die("out of memory");
 	for (int i = 0; i < opt.n; i++) {
 		cls[i].fd = -1;
@@ -1510,6 +1911,8 @@ main(int argc, char **argv)
 		run_ingest(nofile, (double)(t_quiet - t_start) / 1e9);
 		return dead > 0;
 	}
+	if (publishing)
+		run_publish(nofile, (double)(t_quiet - t_start) / 1e9);
 
 	/* Warm-up round: every held poll answers once. */
 	{

@@ -3,11 +3,11 @@
 #
 #   bench/run.sh [--tiny] [--repeat K] [--sizes "N ..."] [--rounds R]
 #                [--ingest-events E] [--livd-bin DIR] [--no-install] [--keep]
-#                [--no-cluster] [--cluster-sizes "N ..."]
+#                [--no-cluster] [--cluster-sizes "N ..."] [--publishes C]
 #
-# Installs Debian's nginx and libnginx-mod-nchan (and redis-server) when
-# missing, builds bench/livbench, bench/floor and livd (make all), then
-# for each N, K times: starts a fresh nchan (one worker) and measures it,
+# Installs Debian's nginx and libnginx-mod-nchan (and redis-server, and
+# python3-jwt for livd's API token) when missing, builds bench/livbench,
+# bench/floor and livd (make all), then for each N, K times: starts a fresh nchan (one worker) and measures it,
 # then a fresh bench/floor (the kernel floor: the least any server can
 # spend per delivery here; driven as nchan) and measures it, then a fresh
 # livd and measures it, then (for the cluster sizes) a fresh livd cluster:
@@ -15,7 +15,11 @@
 # them, events published through node 1. Every server (both nodes and
 # Redis too) runs on CPU 0, livbench on CPU 1. Last, K times, the
 # `livctl send -` ingest rate with 1,000 clients held (re-polling, and
-# answered once only). Prints the table
+# answered once only). Then, K times, the HTTP publish path: single-event
+# publishes over one keep-alive connection, one in flight, no subscribers,
+# to a fresh floor, livd (POST /api, with a secret_file and an API token)
+# and nchan (POST /pub/CHANNEL); and livd's POST /api in batches of 100
+# send lines with 1,000 clients held. Prints the table
 # (medians over the K repeats), then the kernel floor's, and writes them,
 # with every raw key=value line, to bench/results/DATE.txt and
 # bench/results/latest.txt.
@@ -27,13 +31,18 @@
 # build (make all), else, when the tree does not build, from HEAD built in a
 # temporary directory; the table says which.
 #
-# --tiny: N=50, 10 rounds, 5,000 ingest events, K=1, about 6 s; writes
-# bench/results/tiny.txt only. It proves the benchmark works and asserts
-# nothing about speed.
+# Publishes per server and run: --publishes (default 100,000, after 100
+# untimed). A livd whose /api answers 404 (none yet) gets n/a in its
+# publish rows; that is not a failure.
+#
+# --tiny: N=50, 10 rounds, 5,000 ingest events, 1,000 publishes, K=1,
+# about 10 s; writes bench/results/tiny.txt only. It proves the benchmark
+# works and asserts nothing about speed.
 #
 # Exit status: 0 when every run (floor's too) delivered every event exactly
-# once and livctl send - succeeded; 1 when a run lost or duplicated a delivery or
-# failed; 2 on a usage error.
+# once, livctl send - succeeded and every publish was answered as it should
+# be; 1 when a run lost or duplicated a delivery, lost or got an error for
+# a publish, or failed; 2 on a usage error.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +60,7 @@ livd_bin=""
 cluster=1
 cluster_sizes=""
 sizes_given=0
+publishes=100000
 
 usage() {
 	sed -n '4,6p' "$0" | sed 's/^# *//' >&2
@@ -66,6 +76,7 @@ while [ $# -gt 0 ]; do
 	--no-cluster) cluster=0 ;;
 	--rounds) [ $# -ge 2 ] || usage; rounds=$2; shift ;;
 	--ingest-events) [ $# -ge 2 ] || usage; ingest_events=$2; shift ;;
+	--publishes) [ $# -ge 2 ] || usage; publishes=$2; shift ;;
 	--no-install) install=0 ;;
 	--livd-bin) [ $# -ge 2 ] || usage; livd_bin=$2; shift ;;
 	--keep) keep=1 ;;
@@ -80,6 +91,7 @@ if [ "$tiny" = 1 ]; then
 	rounds=${rounds:-10}
 	ingest_events=5000
 	ingest_n=50
+	publishes=1000
 	repeat=1
 fi
 if [ -z "$cluster_sizes" ]; then
@@ -91,6 +103,8 @@ if [ -z "$cluster_sizes" ]; then
 fi
 [ "$cluster" = 1 ] || cluster_sizes=""
 case "$repeat" in ''|*[!0-9]*|0) echo "run.sh: bad --repeat '$repeat'" >&2; usage ;; esac
+case "$publishes" in ''|*[!0-9]*|0) echo "run.sh: bad --publishes '$publishes'" >&2; usage ;; esac
+case "$ingest_events" in ''|*[!0-9]*|0) echo "run.sh: bad --ingest-events '$ingest_events'" >&2; usage ;; esac
 for n in $sizes $cluster_sizes; do
 	case "$n" in ''|*[!0-9]*|0) echo "run.sh: bad size '$n'" >&2; usage ;; esac
 done
@@ -114,6 +128,14 @@ if [ -n "$cluster_sizes" ] && ! command -v redis-server >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
 	    install -y -q redis-server >&2 ||
 	    fail "apt-get install redis-server failed"
+fi
+# The API token for livd's /api is minted with Debian's PyJWT.
+if ! /usr/bin/python3 -c 'import jwt' 2>/dev/null; then
+	[ "$install" = 1 ] || fail "python3-jwt missing (and --no-install)"
+	say "installing python3-jwt"
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+	    install -y -q python3-jwt >&2 ||
+	    fail "apt-get install python3-jwt failed"
 fi
 make -s -C "$here" livbench floor >&2 || fail "cannot build livbench and floor"
 
@@ -249,18 +271,23 @@ start_nchan() {
 	wait_port "$port" || fail "nchan does not listen on $port"
 }
 
-start_livd() {
+start_livd() {	# NAME [livd -c CONFIG]
+	local name=$1
+	shift
 	port=$(free_port)
-	sock="$tmp/livd-$1.sock"
-	$srv_pin "$livd" -l "127.0.0.1:$port" -s "$sock" -r 3600 \
-	    2>"$tmp/livd-$1.log" &
+	sock="$tmp/livd-$name.sock"
+	$srv_pin "$livd" "$@" -l "127.0.0.1:$port" -s "$sock" -r 3600 \
+	    2>"$tmp/livd-$name.log" &
 	server_pid=$!
 	for _ in $(seq 200); do
 		"$livctl" -s "$sock" status >/dev/null 2>&1 && break
 		sleep 0.05
 	done
-	"$livctl" -s "$sock" status >/dev/null 2>&1 ||
-	    fail "livd did not start: $(tail -3 "$tmp/livd-$1.log")"
+	# the control socket answers; the HTTP port listens (for /api too)
+	if ! "$livctl" -s "$sock" status >/dev/null 2>&1 ||
+	    ! wait_port "$port"; then
+		fail "livd did not start: $(tail -3 "$tmp/livd-$name.log")"
+	fi
 }
 
 # bench/floor, the kernel floor: nchan's protocol as livbench uses it,
@@ -430,6 +457,60 @@ for k in $(seq "$repeat"); do
 		stop_server
 	done
 done
+
+# The HTTP publish path. livd's /api needs a secret_file and an API token
+# (a JWT, HS256, signed with the file's bytes): both private to this run.
+(
+	umask 077
+	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/secret" &&
+	    /usr/bin/python3 -c 'import jwt, sys, time
+s = open(sys.argv[1], "rb").read()
+s = s[:-1] if s.endswith(b"\n") else s
+print(jwt.encode({"sub": "livbench", "livd": {"cmds": ["*"]},
+    "exp": int(time.time()) + 86400}, s, algorithm="HS256"))' \
+	    "$tmp/secret" >"$tmp/token"
+) || fail "cannot mint the API token"
+printf 'secret_file: %s\n' "$tmp/secret" >"$tmp/api.yaml"
+no_api=0
+
+# KIND [livbench options]: a fresh server of KIND (floor, livd, nchan,
+# batch: livd with clients held), its publishes measured, stopped.
+# livbench exits 3 when livd answers /api with 404: n/a, not a failure.
+run_publish() {
+	local kind=$1 out rc
+	shift
+	case "$kind" in
+	floor)	start_floor "publish-$k"
+		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
+		    -P "$server_pid" --label floor "$@") ;;
+	nchan)	start_nchan "publish-$k"
+		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
+		    -P "$server_pid" -c "p$k" "$@") ;;
+	*)	start_livd "$kind-$k" -c "$tmp/api.yaml"
+		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
+		    -P "$server_pid" --token-file "$tmp/token" "$@") ;;
+	esac
+	rc=$?
+	if [ "$rc" = 3 ]; then
+		no_api=1
+		printf '%s\n' "$out" | tee -a "$raw" >&2
+	else
+		record "publish $kind" "$rc" "$out"
+	fi
+	stop_server
+}
+for k in $(seq "$repeat"); do
+	for kind in floor livd nchan; do
+		say "HTTP publish ($k/$repeat): $kind, $publishes single-event publishes, 1 keep-alive connection, no subscribers"
+		run_publish "$kind" -n 0 --publish "$publishes"
+	done
+	batches=$(( (ingest_events + 99) / 100 ))
+	say "HTTP publish ($k/$repeat): livd POST /api, $batches batches of 100 send lines, $ingest_n clients held"
+	run_publish batch -n "$ingest_n" --publish "$batches" --batch 100 \
+	    --label batch
+done
+[ "$no_api" = 0 ] ||
+    say "livd answers POST /api with 404 (no /api in this build): its publish rows are n/a"
 elapsed=$(( $(date +%s) - t0 ))
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -559,6 +640,55 @@ table() {
 		}
 		print ""
 	}
+	# The HTTP publish path: per server, medians; n/a where livd had
+	# no /api.
+	function publish_table(   i, s, x, f, c, q, na) {
+		if (!pseen)
+			return
+		printf "\nHTTP publish path: single-event publishes over 1 keep-alive connection, one\n"
+		printf "in flight (the next sent when the answer is in), no subscribers: the publish\n"
+		printf "path alone (deliveries are in the tables above). floor and nchan: POST\n"
+		printf "/pub/CHANNEL; livd: POST /api with the Bearer token, one send line. Server CPU\n"
+		printf "per publish (us): on-CPU time of the server over the timed publishes; x/nchan\n"
+		printf "and x/floor: that of each row over nchan'"'"'s and floor'"'"'s; latency: request\n"
+		printf "written to answer read (us).\n\n"
+		printf "%-7s %12s %12s %8s %8s %8s %8s %9s %5s\n", "server",
+		    "publishes/s", "CPU us/pub", "x/nchan", "x/floor",
+		    "p50 us", "p99 us", "lost+err", "runs"
+		f = med("pub-floor", 0, "srv_sched_us_per_publish")
+		c = med("pub-nchan", 0, "srv_sched_us_per_publish")
+		split("floor livd nchan", names, " ")
+		for (i = 1; i <= 3; i++) {
+			s = names[i]
+			q = "pub-" s
+			if (!cnt[q, 0]) {
+				na = pna[s] ? "n/a" : "-"
+				printf "%-7s %12s %12s %8s %8s %8s %8s %9s %5s\n",
+				    s, na, na, na, na, na, na, na, pna[s] + 0
+				continue
+			}
+			x = med(q, 0, "srv_sched_us_per_publish")
+			printf "%-7s %12s %12s %8s %8s %8s %8s %9d %5d\n", s,
+			    fmt("%.0f", med(q, 0, "publishes_per_s")),
+			    fmt("%.2f", x), ratio(x, c), ratio(x, f),
+			    fmt("%.0f", med(q, 0, "lat_p50_us")),
+			    fmt("%.0f", med(q, 0, "lat_p99_us")),
+			    total(q, 0, "lost") + total(q, 0, "errors"),
+			    cnt[q, 0]
+		}
+		printf "targets: livd x/nchan < 1 and livd x/floor <= 1.25 (server CPU per publish); lost+err 0\n"
+		q = "pub-batch"
+		if (cnt[q, 0])
+			printf "\nlivd POST /api, batches of 100 send lines, one in flight: %.0f events/s   target >= 200000\n  (median of %d; %s events, %s clients held at /bench re-polling as for livctl send - above;\n  %.2f s; livd CPU %.3f us/event; %.0f poll answers; lost+err %d)\n",
+			    med(q, 0, "events_per_s"), cnt[q, 0],
+			    kv(L[q, 0, 1], "events"), kv(L[q, 0, 1], "n"),
+			    med(q, 0, "publish_s"),
+			    med(q, 0, "srv_sched_us_per_event"),
+			    med(q, 0, "poll_answers"),
+			    total(q, 0, "lost") + total(q, 0, "errors")
+		else if (pna["batch"])
+			printf "\nlivd POST /api, batches of 100 send lines: n/a (livd answered /api with 404)   target >= 200000\n"
+	}
 	function sumrow(name, key, target) {
 		line(name, total("livd", n, key), total("nchan", n, key), "%d",
 		    target)
@@ -585,6 +715,19 @@ table() {
 		s = kv($0, "server"); n = kv($0, "n")
 		L[s, n, ++cnt[s, n]] = $0
 		if (!(n in seen)) { seen[n] = 1; order[++k] = n }
+	}
+	# publish runs: floor (livbench -k nchan, label=floor), livd, nchan,
+	# and livd batches (label=batch); unavailable=404: livd has no /api
+	$1 == "mode=publish" {
+		s = kv($0, "label")
+		if (s != "floor" && s != "batch")
+			s = kv($0, "server")
+		if (kv($0, "unavailable") != "")
+			pna[s]++
+		else
+			L["pub-" s, 0, ++cnt["pub-" s, 0]] = $0
+		pseen = 1
+		next
 	}
 	$1 == "mode=ingest" {
 		m = kv($0, "repoll")
@@ -687,6 +830,7 @@ table() {
 			    med(s, m, "livctl_cpu_s"),
 			    med(s, m, "poll_answers")
 		}
+		publish_table()
 	}' "$raw"
 	echo
 	echo "server CPU per delivery: on-CPU time of the server's processes over the timed"
@@ -705,6 +849,10 @@ table() {
 	else
 		echo "fanout_seconds_last (control command stats), read after each round."
 	fi
+	echo "HTTP publish: bench/floor is also the floor of a publish: one recv of the"
+	echo "request, a copy of its body, one send of a constant answer. The batch row"
+	echo "sends the same events to the same held clients as the livctl send - row"
+	echo "(re-polling), through POST /api instead of the control socket."
 	echo "reproduce: make bench (bench/run.sh)"
 	echo
 	echo "raw:"

@@ -19,31 +19,10 @@
 #include "../livd/util.h"
 #include "livctl.h"
 
-const struct command commands[] = {
-#define CTL(name, options, arguments, summary) \
-	{ #name, options, arguments, summary, print_##name },
-#include "../livd/ctl.def"
-#undef CTL
-};
-const size_t ncommands = countof(commands);
-
 const char	*socket_path;
 bool		 json_output;
 bool		 quiet;		/* the shell completing: say nothing */
 bool		 in_shell;	/* errors stay short */
-
-/*
- * The options of a command row: "l:location" is -l or --location with a
- * value, ":ttl#" only --ttl with a number, "n:dry_run!" -n or --dry-run
- * without a value.
- */
-struct option_spec {
-	char	letter;
-	char	key[48];
-	char	name[48];	/* the long form: key with - for _ */
-	bool	number;
-	bool	flag;
-};
 
 /* Say what went wrong, as "livctl: message"; returns code. */
 int
@@ -61,147 +40,80 @@ complain(int code, const char *fmt, ...)
 	return code;
 }
 
-size_t
-command_options(const struct command *cmd, struct option_spec *out,
-    size_t max)
-{
-	size_t count = 0;
-
-	for (const char *p = cmd->options; *p != '\0' && count < max;) {
-		struct option_spec *o = &out[count];
-		size_t n = 0;
-		const char *w;
-
-		while (*p == ' ')
-			p++;
-		while (p[n] != '\0' && p[n] != ' ')
-			n++;
-		if (n == 0)
-			break;
-		memset(o, 0, sizeof *o);
-		w = p;
-		if (w[0] == ':')
-			w++;
-		else if (n > 2 && w[1] == ':') {
-			o->letter = w[0];
-			w += 2;
-		}
-		snprintf(o->key, sizeof o->key, "%.*s", (int)(p + n - w), w);
-		o->number = strchr(o->key, '#') != NULL;
-		o->flag = strchr(o->key, '!') != NULL;
-		o->key[strcspn(o->key, "#!")] = '\0';
-		snprintf(o->name, sizeof o->name, "%s", o->key);
-		for (char *q = o->name; *q != '\0'; q++)
-			if (*q == '_')
-				*q = '-';
-		count++;
-		p += n;
-	}
-	return count;
-}
-
+/* One option or argument as usage shows it: "-l LOCATION", "--local". */
 static void
-put_upper(FILE *f, const char *s)
+put_key(FILE *f, const struct ctlspec_key *k)
 {
-	for (; *s != '\0'; s++)
-		fputc(*s >= 'a' && *s <= 'z' ? *s - 32 : (*s == '-' ? '_' : *s),
-		    f);
+	if (k->letter)
+		fprintf(f, "-%c", k->letter);
+	else
+		fprintf(f, "--%s", k->name);
+	if (k->type != CTLSPEC_FLAG)
+		fprintf(f, " %s", k->metavar);
 }
 
-/* The command's synopsis, from its row: "send [-l LOCATION] ... VERB". */
+/* The command's synopsis, from its spec: "send [-l LOCATION] ... VERB". */
 void
-synopsis(FILE *f, const struct command *cmd)
+synopsis(FILE *f, const struct ctlspec *cmd)
 {
-	struct option_spec opts[8];
-	size_t nopts = command_options(cmd, opts, countof(opts));
-	char arg[128];
-
 	fputs(cmd->name, f);
-	for (size_t i = 0; i < nopts; i++) {
-		if (opts[i].letter)
-			fprintf(f, " [-%c", opts[i].letter);
-		else
-			fprintf(f, " [--%s", opts[i].name);
-		if (!opts[i].flag) {
-			fputc(' ', f);
-			put_upper(f, strcmp(opts[i].key, "client") == 0 ?
-			    "uuid" : opts[i].key);
-		}
+	for (size_t i = 0; i < cmd->noptions; i++) {
+		fputs(" [", f);
+		put_key(f, &cmd->options[i]);
 		fputc(']', f);
 	}
-	for (const char *p = cmd->arguments; *p != '\0';) {
-		size_t n = 0;
-		bool optional, rest;
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		const struct ctlspec_key *a = &cmd->args[i];
 
-		while (*p == ' ')
-			p++;
-		while (p[n] != '\0' && p[n] != ' ')
-			n++;
-		if (n == 0)
-			break;
-		snprintf(arg, sizeof arg, "%.*s", (int)n, p);
-		optional = strchr(arg, '?') != NULL;
-		rest = strchr(arg, '*') != NULL;
-		arg[strcspn(arg, "?#*")] = '\0';
-		fputc(' ', f);
-		if (optional)
-			fputc('[', f);
-		put_upper(f, strcmp(arg, "args") == 0 ? "arg" :
-		    strcmp(arg, "client") == 0 ? "uuid" : arg);
-		if (rest)
-			fputs("...", f);
-		if (optional)
-			fputc(']', f);
-		p += n;
+		fprintf(f, a->optional ? " [%s%s]" : " %s%s", a->metavar,
+		    a->type == CTLSPEC_LIST ? "..." : "");
 	}
 }
 
+/* A CTL_STDIN command's other form: "send [-l LOCATION | ...] -". */
+static void
+synopsis_stdin(FILE *f, const struct ctlspec *cmd)
+{
+	const char *sep = " [";
+
+	fputs(cmd->name, f);
+	for (size_t i = 0; i < cmd->noptions; i++) {
+		if (cmd->options[i].kind == CTLSPEC_TEXT ||
+		    cmd->options[i].type == CTLSPEC_FLAG)
+			continue;	/* only the targets */
+		fputs(sep, f);
+		put_key(f, &cmd->options[i]);
+		sep = " | ";
+	}
+	fputs(sep[1] == '|' ? "] -" : " -", f);
+}
+
 void
-usage_line(FILE *f, const struct command *cmd)
+usage_line(FILE *f, const struct ctlspec *cmd)
 {
 	if (in_shell && f == stderr)
 		return;		/* one line per error; help COMMAND says more */
 	fputs("usage: livctl [-j] [-s SOCKET] ", f);
 	synopsis(f, cmd);
-	if (strcmp(cmd->name, "send") == 0)
-		fprintf(f, "\n       livctl [-j] [-s SOCKET] send [-l LOCATION | "
-		    "-c UUID | -p PRINCIPAL] -");
+	if (cmd->flags & CTL_STDIN) {
+		fputs("\n       livctl [-j] [-s SOCKET] ", f);
+		synopsis_stdin(f, cmd);
+	}
 	fputc('\n', f);
 }
 
 static void
 usage(FILE *f)
 {
+	const struct ctlspec *all = ctlspec_table();
+
 	fprintf(f, "usage: livctl [-j] [-s SOCKET] COMMAND [ARG...]\n"
 	    "       livctl [-s SOCKET] [shell]\n"
 	    "       livctl --version\n\ncommands:\n");
-	for (size_t i = 0; i < ncommands; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	for (size_t i = 0; i < ctlspec_count; i++)
+		fprintf(f, "  %-9s %s\n", all[i].name, all[i].summary);
 	fprintf(f, "  %-9s %s\n", "shell", "an interactive shell on the "
 	    "control socket");
-}
-
-/* Exact name, else a unique prefix (as tmux does); NULL if none. */
-const struct command *
-find_command(const char *name, bool *ambiguous)
-{
-	const struct command *found = NULL;
-	size_t n = strlen(name);
-
-	*ambiguous = false;
-	for (size_t i = 0; i < ncommands; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	for (size_t i = 0; n > 0 && i < ncommands; i++) {
-		if (strncmp(commands[i].name, name, n) != 0)
-			continue;
-		if (found != NULL) {
-			*ambiguous = true;
-			return NULL;
-		}
-		found = &commands[i];
-	}
-	return found;
 }
 
 /* Connect to the control socket; -1 (said) when livd is not there. */
@@ -341,7 +253,7 @@ number_value(const char *s, double d)
 
 /* Send one request and print its answer; returns the exit code. */
 static int
-request(json_t *req, const struct command *cmd)
+request(json_t *req, const struct ctlspec *cmd)
 {
 	char *text = json_dumps(req, JSON_COMPACT), *line;
 	json_t *answer;
@@ -376,22 +288,22 @@ request(json_t *req, const struct command *cmd)
 
 		rc = complain(1, "%s", msg ? msg : "request failed");
 	} else if (!json_output)
-		cmd->print(answer, req);
+		print_answer(cmd, answer, req);
 	fflush(stdout);
-	if (rc == 0 && strcmp(cmd->name, "poll") == 0 &&
+	if (rc == 0 && (cmd->flags & CTL_ACKS) &&
 	    json_array_size(json_object_get(answer, "events")) > 0)
 		rc = acknowledge(fd, json_object_get(req, "client"),
 		    json_object_get(answer, "seq"));
 	json_decref(answer);
 	free(line);
-	if (rc == 0 && strcmp(cmd->name, "tail") == 0)
+	if (rc == 0 && (cmd->flags & CTL_STREAMS))
 		return follow(fd);
 	close(fd);
 	return rc;
 }
 
 static int
-usage_error(const struct command *cmd, const char *fmt, const char *what)
+usage_error(const struct ctlspec *cmd, const char *fmt, const char *what)
 {
 	fputs("livctl: ", stderr);
 	fprintf(stderr, fmt, what);
@@ -402,15 +314,13 @@ usage_error(const struct command *cmd, const char *fmt, const char *what)
 
 /* Read the command's options into req; the index after them, or -2. */
 static int
-read_options(const struct command *cmd, int argc, char **argv, json_t *req)
+read_options(const struct ctlspec *cmd, int argc, char **argv, json_t *req)
 {
-	struct option_spec opts[8];
-	size_t nopts = command_options(cmd, opts, countof(opts));
 	int i;
 
 	for (i = 0; i < argc; i++) {
 		const char *a = argv[i], *value = NULL;
-		const struct option_spec *o = NULL;
+		const struct ctlspec_key *o;
 		char name[64];
 		json_t *v;
 
@@ -424,16 +334,12 @@ read_options(const struct command *cmd, int argc, char **argv, json_t *req)
 				*strchr(name, '=') = '\0';
 				value = strchr(a, '=') + 1;
 			}
-			for (size_t k = 0; k < nopts; k++)
-				if (strcmp(opts[k].name, name) == 0)
-					o = &opts[k];
+			o = ctlspec_long(cmd, name);
 		} else {
-			for (size_t k = 0; k < nopts; k++)
-				if (opts[k].letter == a[1])
-					o = &opts[k];
-			if (o != NULL && !o->flag && a[2] != '\0')
+			o = ctlspec_letter(cmd, a[1]);
+			if (o != NULL && o->type != CTLSPEC_FLAG && a[2] != '\0')
 				value = a + 2;
-			else if (o != NULL && o->flag && a[2] != '\0')
+			else if (o != NULL && a[2] != '\0')
 				o = NULL;
 		}
 		if (o == NULL) {
@@ -442,7 +348,7 @@ read_options(const struct command *cmd, int argc, char **argv, json_t *req)
 			usage_line(stderr, cmd);
 			return -2;
 		}
-		if (o->flag) {
+		if (o->type == CTLSPEC_FLAG) {
 			if (value != NULL) {
 				usage_error(cmd, "option '%s' takes no value", a);
 				return -2;
@@ -457,7 +363,7 @@ read_options(const struct command *cmd, int argc, char **argv, json_t *req)
 			}
 			value = argv[++i];
 		}
-		if (o->number) {
+		if (o->type == CTLSPEC_NUMBER) {
 			double d;
 
 			if (parse_seconds(value, &d) != 0) {
@@ -480,35 +386,20 @@ read_options(const struct command *cmd, int argc, char **argv, json_t *req)
  */
 #define STDIN_MODE	(-1)
 static int
-build_request(const struct command *cmd, int argc, char **argv, json_t *req)
+build_request(const struct ctlspec *cmd, int argc, char **argv, json_t *req)
 {
-	const char *p = cmd->arguments;
-	char spec[64];
 	int i = read_options(cmd, argc, argv, req);
 
 	if (i < 0)
 		return i == -2 ? 2 : 1;
-	if (strcmp(cmd->name, "send") == 0 && i + 1 == argc &&
+	if ((cmd->flags & CTL_STDIN) && i + 1 == argc &&
 	    strcmp(argv[i], "-") == 0)
 		return STDIN_MODE;
-	while (*p != '\0') {
-		size_t n = 0;
-		bool optional, number, rest;
+	for (size_t k = 0; k < cmd->nargs; k++) {
+		const struct ctlspec_key *a = &cmd->args[k];
 		json_t *v;
 
-		while (*p == ' ')
-			p++;
-		while (p[n] != '\0' && p[n] != ' ')
-			n++;
-		if (n == 0)
-			break;
-		snprintf(spec, sizeof spec, "%.*s", (int)n, p);
-		p += n;
-		optional = strchr(spec, '?') != NULL;
-		number = strchr(spec, '#') != NULL;
-		rest = strchr(spec, '*') != NULL;
-		spec[strcspn(spec, "?#*")] = '\0';
-		if (rest) {
+		if (a->type == CTLSPEC_LIST) {
 			json_t *list = json_array();
 
 			for (; i < argc; i++) {
@@ -519,17 +410,15 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 				}
 				json_array_append_new(list, v);
 			}
-			json_object_set_new(req, spec, list);
+			json_object_set_new(req, a->key, list);
 			break;
 		}
 		if (i == argc) {
-			if (optional)
+			if (a->optional)
 				break;
-			return usage_error(cmd, "missing %s",
-			    strcmp(spec, "client") == 0 ? "UUID" :
-			    strcmp(spec, "verb") == 0 ? "VERB" : spec);
+			return usage_error(cmd, "missing %s", a->missing);
 		}
-		if (number) {
+		if (a->type == CTLSPEC_NUMBER) {
 			double d;
 
 			if (parse_seconds(argv[i], &d) != 0)
@@ -538,7 +427,7 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 			v = number_value(argv[i], d);
 		} else if ((v = json_string(argv[i])) == NULL)
 			return complain(1, "arguments must be valid UTF-8");
-		json_object_set_new(req, spec, v);
+		json_object_set_new(req, a->key, v);
 		i++;
 	}
 	if (i < argc)
@@ -550,12 +439,12 @@ build_request(const struct command *cmd, int argc, char **argv, json_t *req)
 int
 run_command(int argc, char **argv)
 {
-	const struct command *cmd;
+	const struct ctlspec *cmd;
 	bool ambiguous;
 	json_t *req;
 	int rc;
 
-	if ((cmd = find_command(argv[0], &ambiguous)) == NULL) {
+	if ((cmd = ctlspec_lookup(argv[0], &ambiguous)) == NULL) {
 		complain(2, "%s command '%s'%s", ambiguous ? "ambiguous" :
 		    "unknown", argv[0], in_shell ? " (help lists them)" : "");
 		if (!in_shell)

@@ -6,19 +6,10 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "../livd/ctlspec.h"
+
 struct buf;
 
-/* A control command: one row of ../livd/ctl.def plus its printer. */
-struct command {
-	const char	*name;
-	const char	*options;
-	const char	*arguments;
-	const char	*summary;
-	void		(*print)(json_t *, json_t *);
-};
-
-extern const struct command	commands[];
-extern const size_t		ncommands;
 extern const char		*socket_path;
 extern bool			 json_output;
 extern bool			 quiet;
@@ -27,16 +18,13 @@ extern bool			 in_shell;
 /* livctl.c */
 int	complain(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 int	connect_socket(void);
-const struct command *find_command(const char *, bool *);
-void	synopsis(FILE *, const struct command *);
-void	usage_line(FILE *, const struct command *);
+void	synopsis(FILE *, const struct ctlspec *);
+void	usage_line(FILE *, const struct ctlspec *);
 int	run_command(int, char **);
 
-/* print.c: print_NAME for each row of ctl.def */
-#define CTL(name, options, arguments, summary) \
-	void print_##name(json_t *, json_t *);
-#include "../livd/ctl.def"
-#undef CTL
+/* print.c */
+void	print_answer(const struct ctlspec *, json_t *, json_t *);
+void	print_clients(json_t *, json_t *);
 void	print_event(json_t *, FILE *);
 
 /* stdin.c, line.c */

@@ -1,6 +1,7 @@
 /*
- * How livctl prints each command's answer as text: one printer per row
- * of ctl.def, named print_NAME. With -j livctl prints the JSON instead.
+ * How livctl prints each command's answer as text: a printer per command
+ * that prints something, found by name in printers[]; the others print
+ * nothing. With -j livctl prints the JSON instead.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -12,45 +13,20 @@
 #include "livctl.h"
 
 static void
-print_nothing(json_t *answer, json_t *req)
-{
-	(void)answer;
-	(void)req;
-}
-
-void
-print_ack(json_t *answer, json_t *req)
-{
-	print_nothing(answer, req);
-}
-
-void
-print_reload(json_t *answer, json_t *req)
-{
-	print_nothing(answer, req);
-}
-
-void
-print_tail(json_t *answer, json_t *req)
-{
-	print_nothing(answer, req);
-}
-
-void
 print_connect(json_t *answer, json_t *req)
 {
 	(void)req;
 	printf("%s\n", json_string_value(json_object_get(answer, "uuid")));
 }
 
-void
+static void
 print_token(json_t *answer, json_t *req)
 {
 	(void)req;
 	printf("%s\n", json_string_value(json_object_get(answer, "token")));
 }
 
-void
+static void
 print_refresh(json_t *answer, json_t *req)
 {
 	(void)req;
@@ -79,7 +55,7 @@ print_event(json_t *event, FILE *f)
 	fputc('\n', f);
 }
 
-void
+static void
 print_poll(json_t *answer, json_t *req)
 {
 	json_t *events = json_object_get(answer, "events"), *e;
@@ -124,21 +100,21 @@ print_keys(json_t *o, const char *prefix)
 	}
 }
 
-void
+static void
 print_status(json_t *answer, json_t *req)
 {
 	(void)req;
 	print_keys(answer, "");
 }
 
-void
+static void
 print_stats(json_t *answer, json_t *req)
 {
 	(void)req;
 	print_keys(answer, "");
 }
 
-void
+static void
 print_verbs(json_t *answer, json_t *req)
 {
 	(void)req;
@@ -155,7 +131,7 @@ print_verbs(json_t *answer, json_t *req)
 	}
 }
 
-void
+static void
 print_who(json_t *answer, json_t *req)
 {
 	(void)req;
@@ -173,14 +149,7 @@ print_who(json_t *answer, json_t *req)
 		    "principal")));
 }
 
-/* send prints nothing, but --dry-run prints who would receive it. */
-void
-print_send(json_t *answer, json_t *req)
-{
-	if (json_object_get(answer, "clients") != NULL)
-		print_clients(answer, req);
-}
-
+/* Also send -n -'s: who would receive each line. */
 void
 print_clients(json_t *answer, json_t *req)
 {
@@ -200,4 +169,37 @@ print_clients(json_t *answer, json_t *req)
 			    json_integer_value(json_object_get(item, "queue")));
 		putchar('\n');
 	}
+}
+
+/* send prints nothing, but --dry-run prints who would receive it. */
+static void
+print_send(json_t *answer, json_t *req)
+{
+	if (json_object_get(answer, "clients") != NULL)
+		print_clients(answer, req);
+}
+
+static const struct {
+	const char	*name;
+	void		(*print)(json_t *, json_t *);
+} printers[] = {
+	{ "clients", print_clients },
+	{ "connect", print_connect },
+	{ "poll", print_poll },
+	{ "refresh", print_refresh },
+	{ "send", print_send },
+	{ "stats", print_stats },
+	{ "status", print_status },
+	{ "token", print_token },
+	{ "verbs", print_verbs },
+	{ "who", print_who },
+};
+
+/* Print a command's answer as text, if it has a printer. */
+void
+print_answer(const struct ctlspec *cmd, json_t *answer, json_t *req)
+{
+	for (size_t i = 0; i < countof(printers); i++)
+		if (strcmp(printers[i].name, cmd->name) == 0)
+			printers[i].print(answer, req);
 }

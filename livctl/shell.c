@@ -142,49 +142,58 @@ add_from(const char *cmd, const char *list, const char *key)
 	json_decref(answer);
 }
 
+/* What a word is to complete: a command, or what a spec key names. */
 enum shell_kind { KIND_NONE, KIND_COMMAND, KIND_VERB, KIND_LOCATION,
     KIND_PRINCIPAL, KIND_UUID };
+
+static const enum shell_kind kinds[] = {
+	[CTLSPEC_TEXT] = KIND_NONE, [CTLSPEC_LOCATION] = KIND_LOCATION,
+	[CTLSPEC_PRINCIPAL] = KIND_PRINCIPAL, [CTLSPEC_CLIENT] = KIND_UUID,
+	[CTLSPEC_VERB] = KIND_VERB
+};
+
+/* The option a word like "-l" or "--location" is, or NULL. */
+static const struct ctlspec_key *
+word_option(const struct ctlspec *cmd, const char *word)
+{
+	if (word[0] != '-' || word[1] == '\0')
+		return NULL;
+	if (word[1] == '-')
+		return ctlspec_long(cmd, word + 2);
+	return word[2] == '\0' ? ctlspec_letter(cmd, word[1]) : NULL;
+}
 
 /* What the word being completed is, from the words before it. */
 static enum shell_kind
 word_kind(char **words, int n)
 {
-	const struct command *cmd;
-	const char *prev;
+	const struct ctlspec *cmd;
+	const struct ctlspec_key *o;
 	bool ambiguous;
-	int args = 0;
+	size_t args = 0;
 
 	if (n == 0)
 		return KIND_COMMAND;
 	if (strcmp(words[0], "help") == 0)
 		return n == 1 ? KIND_COMMAND : KIND_NONE;
-	if ((cmd = find_command(words[0], &ambiguous)) == NULL)
+	if ((cmd = ctlspec_lookup(words[0], &ambiguous)) == NULL)
 		return KIND_NONE;
-	prev = words[n - 1];
-	if (strcmp(prev, "-l") == 0 || strcmp(prev, "--location") == 0)
-		return KIND_LOCATION;
-	if (strcmp(prev, "-p") == 0 || strcmp(prev, "--principal") == 0)
-		return KIND_PRINCIPAL;
-	if (strcmp(prev, "-c") == 0 || strcmp(prev, "--client") == 0)
-		return KIND_UUID;
+	o = word_option(cmd, words[n - 1]);
+	if (o != NULL && o->type != CTLSPEC_FLAG)
+		return kinds[o->kind];
 	for (int i = 1; i < n; i++) {
 		if (words[i][0] == '-' && words[i][1] != '\0') {
-			if (strchr("lcp", words[i][1]) != NULL &&
-			    words[i][2] == '\0')
+			o = word_option(cmd, words[i]);
+			if (o != NULL && o->type != CTLSPEC_FLAG)
 				i++;	/* its value */
 			continue;
 		}
 		args++;
 	}
-	if (args > 0)
+	/* The first argument only: a verb's arguments are the page's. */
+	if (args > 0 || cmd->nargs == 0)
 		return KIND_NONE;
-	if (strcmp(cmd->name, "send") == 0)
-		return KIND_VERB;
-	if (strcmp(cmd->name, "poll") == 0)
-		return KIND_UUID;
-	if (strcmp(cmd->name, "who") == 0 || strcmp(cmd->name, "clients") == 0)
-		return KIND_LOCATION;
-	return KIND_NONE;
+	return kinds[cmd->args[0].kind];
 }
 
 static void
@@ -198,8 +207,8 @@ gather(enum shell_kind kind)
 	case KIND_NONE:
 		break;
 	case KIND_COMMAND:
-		for (size_t i = 0; i < ncommands; i++)
-			add_candidate(commands[i].name);
+		for (size_t i = 0; i < ctlspec_count; i++)
+			add_candidate(ctlspec_table()[i].name);
 		add_candidate("shell");
 		for (size_t i = 0; i < countof(builtins); i++)
 			add_candidate(builtins[i]);
@@ -258,18 +267,17 @@ complete(const char *text, int start, int end)
 static void
 help(const char *name)
 {
-	const struct command *cmd;
+	const struct ctlspec *cmd, *all = ctlspec_table();
 	bool ambiguous;
 
 	if (name == NULL) {
-		for (size_t i = 0; i < ncommands; i++)
-			printf("%-9s %s\n", commands[i].name,
-			    commands[i].summary);
+		for (size_t i = 0; i < ctlspec_count; i++)
+			printf("%-9s %s\n", all[i].name, all[i].summary);
 		printf("%-9s %s\n%-9s %s\n", "help", "help [COMMAND]: this, "
 		    "or how to use a command", "quit", "leave (or Ctrl-D)");
 		return;
 	}
-	if ((cmd = find_command(name, &ambiguous)) == NULL) {
+	if ((cmd = ctlspec_lookup(name, &ambiguous)) == NULL) {
 		complain(2, "%s command '%s'", ambiguous ? "ambiguous" :
 		    "unknown", name);
 		return;

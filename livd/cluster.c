@@ -574,12 +574,6 @@ register_presence(void)
 	beat(-1, 0, NULL);
 }
 
-/* A target's kind and name as the messages spell them. */
-static const char *kinds[] = {
-	[TARGET_ALL] = "all", [TARGET_LOCATION] = "location",
-	[TARGET_CLIENT] = "client", [TARGET_PRINCIPAL] = "principal"
-};
-
 /* An event arrived from Redis: deliver it to this node's pages. */
 static void
 deliver(const char *payload, size_t len)
@@ -599,14 +593,13 @@ deliver(const char *payload, size_t len)
 	name = json_string_value(json_object_get(o, "name"));
 	memset(&t, 0, sizeof t);
 	t.kind = TARGET_ALL;
-	for (size_t i = 0; to != NULL && i < countof(kinds); i++)
-		if (strcmp(to, kinds[i]) == 0)
+	for (size_t i = 0; to != NULL && i <= TARGET_PRINCIPAL; i++)
+		if (strcmp(to, hub_target_names[i]) == 0)
 			t.kind = (enum target_kind)i;
 	t.name = name;
 	if (m->seq > cl.last_seen)
 		cl.last_seen = m->seq;
-	if (m->seq > hub.seq)
-		hub.seq = m->seq;
+	hub_advance_seq(m->seq);
 	if (t.kind == TARGET_CLIENT)
 		t.client = name ? hub_find(name) : NULL;
 	if ((t.kind != TARGET_CLIENT || t.client != NULL) &&
@@ -636,8 +629,7 @@ obey(const char *payload, size_t len)
 		double s = json_number_value(seconds);
 
 		/* 0: a location's own interval dropped (refresh -u) */
-		if (json_is_number(seconds) && ((s > 0 && s <= 3600) ||
-		    (s == 0 && where != NULL)))
+		if (json_is_number(seconds))
 			hub_set_refresh(where, s);
 	} else if (strcmp(cmd, "member") == 0) {
 		/* Pages connecting by the thousand: one snapshot for the lot. */
@@ -846,7 +838,7 @@ issue_send(struct sending *s)
 	size_t lens[14];
 
 	buf_init(&header);
-	buf_printf(&header, "{\"to\":\"%s\"", kinds[t->kind]);
+	buf_printf(&header, "{\"to\":\"%s\"", hub_target_names[t->kind]);
 	if (name != NULL) {
 		buf_adds(&header, ",\"name\":");
 		buf_json_string(&header, name, strlen(name));
@@ -1018,8 +1010,7 @@ replayed(redisAsyncContext *ac, void *r, void *arg)
 		if (m->seq > cl.last_seen && (cl.nheld == 0 ||
 		    m->seq < cl.held[0].seq)) {
 			cl.last_seen = m->seq;
-			if (m->seq > hub.seq)
-				hub.seq = m->seq;
+			hub_advance_seq(m->seq);
 			if (strncmp(events[i].key, prefix, sizeof prefix - 1) ==
 			    0) {
 				t.kind = TARGET_LOCATION;
@@ -1174,7 +1165,6 @@ static void
 bumped(redisAsyncContext *ac, void *r, void *arg)
 {
 	redisReply *reply = r;
-	uint64_t seq;
 
 	(void)ac; (void)arg;
 	if (reply == NULL)
@@ -1184,9 +1174,7 @@ bumped(redisAsyncContext *ac, void *r, void *arg)
 		    reply->type == REDIS_REPLY_ERROR ? reply->str : "?");
 		return;
 	}
-	seq = strtoull(reply->str, NULL, 10);
-	if (seq > hub.seq)
-		hub.seq = seq;
+	hub_advance_seq(strtoull(reply->str, NULL, 10));
 	cl.up = true;
 	cl.backoff = 0;
 	log_info("redis: link up (%s:%d, node %s)", cl.host, cl.port, cl.node);
@@ -1205,7 +1193,8 @@ refreshes_loaded(redisAsyncContext *ac, void *r, void *arg)
 	for (size_t i = 0; i + 1 < reply->elements; i += 2) {
 		double s = strtod(reply->element[i + 1]->str, NULL);
 
-		if (s > 0 && s <= 3600)
+		/* 0 is what strtod makes of garbage: it drops nothing. */
+		if (s != 0)
 			hub_set_refresh(*reply->element[i]->str ?
 			    reply->element[i]->str : NULL, s);
 	}

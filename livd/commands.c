@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "cluster.h"
 #include "control.h"
+#include "ctlspec.h"
 #include "hub.h"
 #include "livd.h"
 #include "log.h"
@@ -19,60 +20,146 @@
 #include "publish.h"
 #include "verbs.h"
 
-#define CTL(name, options, arguments, summary) \
-	static void cmd_##name(struct ctl_conn *, json_t *);
+/* What dispatch resolved for a command before it runs. */
+struct ctl_call {
+	const struct ctlspec	*spec;
+	struct client		*client;	/* "client", if this node's */
+	struct target		 target;	/* CTL_TARGET_SEND's */
+};
+
+#define CTL(name, flags, target, options, arguments, summary) \
+	static void cmd_##name(struct ctl_conn *, json_t *, \
+	    const struct ctl_call *);
 #include "ctl.def"
 #undef CTL
 
-static const struct ctl_command commands[] = {
-#define CTL(name, options, arguments, summary) \
-	{ #name, options, arguments, summary, cmd_##name },
+/* The handlers in ctl.def's order, as ctlspec's index has them. */
+static void (*const execs[])(struct ctl_conn *, json_t *,
+    const struct ctl_call *) = {
+#define CTL(name, flags, target, options, arguments, summary) cmd_##name,
 #include "ctl.def"
 #undef CTL
 };
 
-const struct ctl_command *
-commands_find(const char *name)
-{
-	for (size_t i = 0; i < countof(commands); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
-}
+static bool	resolve_client(struct ctl_conn *, json_t *, struct ctl_call *);
+static bool	resolve_target(struct ctl_conn *, json_t *, struct ctl_call *);
 
-/* Does a word list like "l:location p:principal" name key? */
+/* How each kind of target is resolved before exec. */
+static bool (*const resolvers[])(struct ctl_conn *, json_t *,
+    struct ctl_call *) = {
+	[CTL_TARGET_NONE] = NULL,
+	[CTL_TARGET_CLIENT] = resolve_client,
+	[CTL_TARGET_SEND] = resolve_target,
+};
+
 static bool
-names_key(const char *list, const char *key)
+is_string(const json_t *v)
 {
-	size_t n = strlen(key);
-
-	while (*list != '\0') {
-		const char *word = list, *end;
-
-		while (*list != '\0' && *list != ' ')
-			list++;
-		end = list;
-		while (*list == ' ')
-			list++;
-		if (word < end && word[0] == ':')
-			word += 1;
-		else if (word + 1 < end && word[1] == ':')
-			word += 2;
-		while (end > word && strchr("?#*!", end[-1]) != NULL)
-			end--;
-		if ((size_t)(end - word) == n && strncmp(word, key, n) == 0)
-			return true;
-	}
-	return false;
+	return json_is_string(v) || json_is_null(v);	/* null: not given */
 }
 
-/* The keys a request may carry: its command's options and arguments. */
-bool
-commands_key_allowed(const struct ctl_command *cmd, const char *key)
+static bool
+is_number(const json_t *v)
 {
-	if (strcmp(key, "cmd") == 0 || cmd->exec == cmd_send)
-		return true;	/* send: every other key is an argument */
-	return names_key(cmd->options, key) || names_key(cmd->arguments, key);
+	return json_is_number(v);
+}
+
+static bool
+is_list(const json_t *v)
+{
+	return json_is_array(v);
+}
+
+/* The JSON each spec type takes; a flag is true or not given. */
+static const struct {
+	bool		(*ok)(const json_t *);
+	const char	*what;
+} types[] = {
+	[CTLSPEC_STRING] = { is_string, "a string" },
+	[CTLSPEC_NUMBER] = { is_number, "a number" },
+	[CTLSPEC_FLAG] = { NULL, NULL },
+	[CTLSPEC_LIST] = { is_list, "a list" },
+};
+
+/*
+ * Every key is the spec's (or, for CTL_NAMED, the event's), and each of
+ * the spec's has its type, checked in the row's order.
+ */
+static bool
+check_keys(struct ctl_conn *c, const struct ctlspec *spec, json_t *req)
+{
+	const struct ctlspec_key *all[2] = { spec->options, spec->args };
+	size_t count[2] = { spec->noptions, spec->nargs };
+	const char *key;
+	json_t *value;
+	char q[80];
+
+	json_object_foreach(req, key, value) {
+		if (strcmp(key, "cmd") == 0 || (spec->flags & CTL_NAMED) ||
+		    ctlspec_key(spec, key) != NULL)
+			continue;
+		quote_for_error(q, sizeof q, key);
+		ctl_error(c, "command '%s' takes no key '%s'", spec->name, q);
+		return false;
+	}
+	for (size_t i = 0; i < countof(all); i++)
+		for (size_t j = 0; j < count[i]; j++) {
+			const struct ctlspec_key *k = &all[i][j];
+
+			value = json_object_get(req, k->key);
+			if (value == NULL || types[k->type].ok == NULL ||
+			    types[k->type].ok(value))
+				continue;
+			ctl_error(c, "'%s' must be %s", k->key,
+			    types[k->type].what);
+			return false;
+		}
+	return true;
+}
+
+/*
+ * Run one request line: find its command, check its keys, resolve what
+ * it names, and exec. Every answer goes to c; nothing here knows it is a
+ * Unix socket, so POST /api can run the same lines (a CTL_STREAMS
+ * command is one it cannot offer).
+ */
+void
+commands_run(struct ctl_conn *c, const char *line, size_t len)
+{
+	struct ctl_call call;
+	json_error_t jerr;
+	const char *name;
+	json_t *req;
+	char q[80];
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	if (len == 0)
+		return;
+	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
+	    NULL) {
+		ctl_error(c, "invalid JSON: %s", jerr.text);
+		return;
+	}
+	memset(&call, 0, sizeof call);
+	if (!json_is_object(req))
+		ctl_error(c, "a request must be a JSON object");
+	else if ((name = ctl_string(req, "cmd")) == NULL)
+		ctl_error(c, "missing 'cmd'");
+	else if ((call.spec = ctlspec_find(name)) == NULL) {
+		quote_for_error(q, sizeof q, name);
+		ctl_error(c, "unknown command '%s'", q);
+	} else if (check_keys(c, call.spec, req)) {
+		if (log_level >= LOG_LEVEL_DEBUG)
+			log_debug("control: %.*s", (int)(len > 200 ? 200 :
+			    len), line);
+		if (ctl_string(req, "client") != NULL)
+			call.client = hub_find(ctl_string(req, "client"));
+		if (resolvers[call.spec->target] == NULL ||
+		    resolvers[call.spec->target](c, req, &call))
+			execs[call.spec->index](c, req, &call);
+	}
+	json_decref(req);
 }
 
 /*
@@ -178,27 +265,40 @@ value_text(json_t *v, char *space, size_t size)
 	return NULL;
 }
 
+/* The "client" key of ack and poll names a client of this node. */
 static bool
-resolve_target(struct ctl_conn *c, json_t *req, struct target *t)
+resolve_client(struct ctl_conn *c, json_t *req, struct ctl_call *call)
 {
-	const char *location, *uuid, *principal;
+	const char *uuid = ctl_string(req, "client");
 	char q[80];
 
-	memset(t, 0, sizeof *t);
+	if (uuid == NULL || call->client != NULL)
+		return true;	/* none given: the command says so */
+	quote_for_error(q, sizeof q, uuid);
+	ctl_error(c, "unknown client '%s'", q);
+	return false;
+}
+
+/* send's target: a location, a client, a principal, or everyone. */
+static bool
+resolve_target(struct ctl_conn *c, json_t *req, struct ctl_call *call)
+{
+	const char *location = ctl_string(req, "location");
+	const char *uuid = ctl_string(req, "client");
+	const char *principal = ctl_string(req, "principal");
+	const char *why;
+	struct target *t = &call->target;
+	char q[80];
+
 	t->kind = TARGET_ALL;
-	if (!get_string(c, req, "location", &location) ||
-	    !get_string(c, req, "client", &uuid) ||
-	    !get_string(c, req, "principal", &principal))
-		return false;
 	if ((location != NULL) + (uuid != NULL) + (principal != NULL) > 1) {
 		ctl_error(c, "send takes one target: location, client or "
 		    "principal");
 		return false;
 	}
 	if (location != NULL) {
-		if (!word_valid(location, strlen(location)) ||
-		    strlen(location) > 1024) {
-			ctl_error(c, "invalid location");
+		if ((why = hub_names_check(location, NULL)) != NULL) {
+			ctl_error(c, "%s", why);
 			return false;
 		}
 		t->kind = TARGET_LOCATION;
@@ -207,7 +307,7 @@ resolve_target(struct ctl_conn *c, json_t *req, struct target *t)
 		t->kind = TARGET_CLIENT;
 		t->name = uuid;
 		/* Another node's client: Redis knows it, or says unknown. */
-		if ((t->client = hub_find(uuid)) == NULL &&
+		if ((t->client = call->client) == NULL &&
 		    (hub.cluster == NULL || !cluster_up())) {
 			quote_for_error(q, sizeof q, uuid);
 			ctl_error(c, "unknown client '%s'", q);
@@ -298,127 +398,164 @@ dry_run_cluster(struct ctl_conn *c, const struct target *t)
 }
 
 /*
- * send: an event given as a text line ("line"), as positional values
- * ("args"), or as named keys, to one target or to every client.
+ * A send's event as msg_input holds it, with the storage its words point
+ * into: the line split in place, numbers printed as text.
  */
-static void
-cmd_send(struct ctl_conn *c, json_t *req)
+struct send_input {
+	struct msg_input	 in;
+	char			*copy;
+	char			 numbers[VERBS_MAX_ARGS + 1][40];
+	size_t			 nnum;
+};
+
+/* A value as an argument's text, kept in si; NULL if it has none. */
+static const char *
+send_text(struct send_input *si, json_t *v)
 {
-	char numbers[VERBS_MAX_ARGS + 1][40], err[512], answer[96];
-	struct publish_result res;
-	struct msg_input in;
-	struct target t;
-	const char *line, *verb, *key;
-	json_t *args, *value;
-	char *copy = NULL;
-	size_t nnum = 0;
-	int len;
+	return value_text(v, si->numbers[si->nnum++ % countof(si->numbers)],
+	    sizeof si->numbers[0]);
+}
 
-	if (!resolve_target(c, req, &t) ||
-	    !get_string(c, req, "line", &line) ||
-	    !get_string(c, req, "verb", &verb))
-		return;
-	args = json_object_get(req, "args");
-	if (line != NULL) {
-		if (verb != NULL || args != NULL) {
-			ctl_error(c, "send takes a line or a verb, not both");
-			return;
-		}
-		copy = xstrdup(line);
-		if (msg_split_line(copy, &in, livd.verbs, err,
-		    sizeof err) != 0) {
-			ctl_error(c, "%s", err);
-			free(copy);
-			return;
-		}
-	} else {
-		msg_input_init(&in, verb);
-		if (args != NULL && !json_is_array(args)) {
-			ctl_error(c, "'args' must be a list");
-			return;
-		}
-		for (size_t i = 0; args != NULL && i < json_array_size(args);
-		    i++) {
-			const char *s = value_text(json_array_get(args, i),
-			    numbers[nnum % countof(numbers)],
-			    sizeof numbers[0]);
+/* "args": the positional values; -1 with err said on a bad one. */
+static int
+send_positional(struct send_input *si, json_t *args, char *err,
+    size_t errlen)
+{
+	for (size_t i = 0; i < json_array_size(args); i++) {
+		const char *s = send_text(si, json_array_get(args, i));
 
-			if (s == NULL) {
-				ctl_error(c, "argument %zu must be a string",
-				    i + 1);
-				return;
-			}
-			nnum++;
-			msg_input_add(&in, NULL, s);
+		if (s == NULL) {
+			snprintf(err, errlen, "argument %zu must be a string",
+			    i + 1);
+			return -1;
 		}
-		json_object_foreach(req, key, value) {
-			const char *s;
-
-			if (verbs_reserved(key))
-				continue;
-			s = value_text(value, numbers[nnum % countof(numbers)],
-			    sizeof numbers[0]);
-			if (s == NULL) {
-				char q[80];
-
-				quote_for_error(q, sizeof q, key);
-				ctl_error(c, "argument '%s' must be a string", q);
-				return;
-			}
-			nnum++;
-			if (in.positional) {
-				char q[80];
-
-				quote_for_error(q, sizeof q, key);
-				ctl_error(c, "send takes 'args' or named "
-				    "arguments, not both ('%s')", q);
-				return;
-			}
-			msg_input_add(&in, key, s);
-		}
+		msg_input_add(&si->in, NULL, s);
 	}
-	if (json_is_true(json_object_get(req, "dry_run"))) {
-		json_t *list;
+	return 0;
+}
 
-		if (publish_check(&in, err, sizeof err) != PUBLISH_OK) {
-			ctl_error(c, "%s", err);
-			free(copy);
-			return;
+/* The request's other keys: the named arguments. */
+static int
+send_named(struct send_input *si, json_t *req, char *err, size_t errlen)
+{
+	const char *key, *s;
+	json_t *value;
+	char q[80];
+
+	json_object_foreach(req, key, value) {
+		if (verbs_reserved(key))
+			continue;
+		quote_for_error(q, sizeof q, key);
+		if ((s = send_text(si, value)) == NULL) {
+			snprintf(err, errlen, "argument '%s' must be a string",
+			    q);
+			return -1;
 		}
-		free(copy);
-		if (cluster_wide(req)) {
-			dry_run_cluster(c, &t);
-			return;
+		if (si->in.positional) {
+			snprintf(err, errlen, "send takes 'args' or named "
+			    "arguments, not both ('%s')", q);
+			return -1;
 		}
+		msg_input_add(&si->in, key, s);
+	}
+	return 0;
+}
+
+/*
+ * The event a send request gives: a text line ("line"), or a verb with
+ * positional values ("args") or named keys. -1 with err said if bad.
+ */
+static int
+send_parse(struct send_input *si, json_t *req, char *err, size_t errlen)
+{
+	json_t *line = json_object_get(req, "line");
+	json_t *args = json_object_get(req, "args");
+	const char *verb = ctl_string(req, "verb");
+
+	memset(si, 0, sizeof *si);
+	if (line != NULL && !is_string(line)) {
+		snprintf(err, errlen, "'line' must be a string");
+		return -1;
+	}
+	if (json_is_string(line)) {
+		if (verb != NULL || args != NULL) {
+			snprintf(err, errlen, "send takes a line or a verb, "
+			    "not both");
+			return -1;
+		}
+		si->copy = xstrdup(json_string_value(line));
+		return msg_split_line(si->copy, &si->in, livd.verbs, err,
+		    errlen) != 0 ? -1 : 0;
+	}
+	msg_input_init(&si->in, verb);
+	if (send_positional(si, args, err, errlen) != 0)
+		return -1;
+	return send_named(si, req, err, errlen);
+}
+
+/* send -n: who would receive it, here or in the whole cluster. */
+static void
+send_dry_run(struct ctl_conn *c, json_t *req, struct msg_input *in,
+    const struct target *t)
+{
+	char err[512];
+	json_t *list;
+
+	if (publish_check(in, err, sizeof err) != PUBLISH_OK)
+		ctl_error(c, "%s", err);
+	else if (cluster_wide(req))
+		dry_run_cluster(c, t);
+	else {
 		list = json_array();
-		hub_recipients(&t, add_recipient, list);
+		hub_recipients(t, add_recipient, list);
 		json_array_sort_clients(list);
 		ctl_ok(c, json_pack("{s:b,s:o}", "ok", 1, "clients", list));
-		return;
 	}
+}
+
+/* Publish; in a cluster the answer waits for Redis (send_done). */
+static void
+send_publish(struct ctl_conn *c, struct msg_input *in, const struct target *t)
+{
+	struct publish_result res;
+	char err[512], answer[96];
+	int len;
+
 	memset(&res, 0, sizeof res);
 	if (hub.cluster != NULL) {
 		res.done = send_done;
 		res.arg = wait_for_cluster(c, NULL);
 	}
-	if (publish(&in, &t, NULL, &res, err, sizeof err) != PUBLISH_OK) {
+	if (publish(in, t, NULL, &res, err, sizeof err) != PUBLISH_OK) {
 		if (res.arg != NULL) {
 			ctl_slot_error(((struct cluster_wait *)res.arg)->slot,
 			    "%s", err);
 			wait_free(res.arg);
-			free(copy);
-			return;
-		}
-		ctl_error(c, "%s", err);
-		free(copy);
+		} else
+			ctl_error(c, "%s", err);
 		return;
 	}
-	free(copy);
 	if (res.deferred)
 		return;		/* send_done answers */
 	len = snprintf(answer, sizeof answer, "{\"ok\":true,\"seq\":%" PRIu64
 	    ",\"reached\":%zu}", res.seq, res.reached);
 	ctl_ok_raw(c, answer, (size_t)len);
+}
+
+/* send: an event, to one target or to every client. */
+static void
+cmd_send(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
+{
+	struct send_input si;
+	char err[512];
+
+	if (send_parse(&si, req, err, sizeof err) != 0)
+		ctl_error(c, "%s", err);
+	else if (json_is_true(json_object_get(req, "dry_run")))
+		send_dry_run(c, req, &si.in, &call->target);
+	else
+		send_publish(c, &si.in, &call->target);
+	free(si.copy);
 }
 
 /* Pairs of location and principal, for who without a location. */
@@ -496,7 +633,7 @@ who_gathered(void *arg, json_t *list)
 
 /* who: the principals online at a location, or everywhere; sorted, unique. */
 static void
-cmd_who(struct ctl_conn *c, json_t *req)
+cmd_who(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
 	const char *name;
 	struct location *loc;
@@ -504,8 +641,8 @@ cmd_who(struct ctl_conn *c, json_t *req)
 	struct online *all;
 	size_t i, n = 0;
 
-	if (!get_string(c, req, "location", &name))
-		return;
+	(void)call;
+	name = ctl_string(req, "location");
 	if (cluster_wide(req)) {
 		char *prefix = name ? xprintf("%s\t", name) : NULL;
 
@@ -536,16 +673,18 @@ cmd_who(struct ctl_conn *c, json_t *req)
  * with -u drop a location's own so the global one applies there again.
  */
 static void
-cmd_refresh(struct ctl_conn *c, json_t *req)
+cmd_refresh(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *location;
+	const char *location, *why;
 	json_t *seconds = json_object_get(req, "seconds");
 	bool unset = json_is_true(json_object_get(req, "unset"));
 
+	(void)call;
 	if (!get_string(c, req, "location", &location))
 		return;
-	if (location != NULL && !word_valid(location, strlen(location))) {
-		ctl_error(c, "invalid location");
+	if (location != NULL &&
+	    (why = hub_names_check(location, NULL)) != NULL) {
+		ctl_error(c, "%s", why);
 		return;
 	}
 	if (unset && (location == NULL || seconds != NULL)) {
@@ -565,9 +704,9 @@ cmd_refresh(struct ctl_conn *c, json_t *req)
 			return;
 		}
 		s = json_number_value(seconds);
-		if (!(s > 0 && s <= 3600)) {
+		if (!hub_refresh_valid(s)) {
 			ctl_error(c, "refresh must be more than 0 and at most "
-			    "3600 seconds");
+			    "%d seconds", HUB_REFRESH_MAX);
 			return;
 		}
 		hub_set_refresh(location, s);
@@ -582,11 +721,12 @@ cmd_refresh(struct ctl_conn *c, json_t *req)
 
 /* verbs: the table as /verbs.json serves it. */
 static void
-cmd_verbs(struct ctl_conn *c, json_t *req)
+cmd_verbs(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
 	struct buf b;
 
 	(void)req;
+	(void)call;
 	buf_init(&b);
 	buf_adds(&b, "{\"ok\":true,\"verbs\":");
 	buf_add(&b, livd.verbs->json, livd.verbs->jsonlen);
@@ -597,15 +737,14 @@ cmd_verbs(struct ctl_conn *c, json_t *req)
 
 /* connect: a client registered as a server-rendered page would. */
 static void
-cmd_connect(struct ctl_conn *c, json_t *req)
+cmd_connect(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *location, *principal;
+	const char *location = ctl_string(req, "location");
+	const char *principal = ctl_string(req, "principal");
 	struct client *cl;
 	char err[256];
 
-	if (!get_string(c, req, "location", &location) ||
-	    !get_string(c, req, "principal", &principal))
-		return;
+	(void)call;
 	if (location == NULL) {
 		ctl_error(c, "connect needs a location");
 		return;
@@ -698,14 +837,14 @@ add_client_line(struct client *cl, void *arg)
 
 /* clients: UUID PRINCIPAL LOCATION, sorted by location and principal. */
 static void
-cmd_clients(struct ctl_conn *c, json_t *req)
+cmd_clients(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
 	const char *name;
 	struct location *loc;
 	json_t *list;
 
-	if (!get_string(c, req, "location", &name))
-		return;
+	(void)call;
+	name = ctl_string(req, "location");
 	if (cluster_wide(req)) {
 		cluster_gather("clients", NULL, clients_gathered,
 		    wait_for_cluster(c, name));
@@ -810,49 +949,31 @@ poll_cancel(void *arg)
 
 /* ack: acknowledge a client's events up to seq, as since= does. */
 static void
-cmd_ack(struct ctl_conn *c, json_t *req)
+cmd_ack(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *uuid;
 	json_t *seq = json_object_get(req, "seq");
-	struct client *cl;
-	char q[80];
 
-	if (!get_string(c, req, "client", &uuid))
-		return;
-	if (uuid == NULL || seq == NULL || !json_is_number(seq) ||
+	if (call->client == NULL || seq == NULL ||
 	    json_number_value(seq) < 0) {
 		ctl_error(c, "ack needs a client and a seq");
 		return;
 	}
-	if ((cl = hub_find(uuid)) == NULL) {
-		quote_for_error(q, sizeof q, uuid);
-		ctl_error(c, "unknown client '%s'", q);
-		return;
-	}
-	hub_ack(cl, (uint64_t)json_number_value(seq));
+	hub_ack(call->client, (uint64_t)json_number_value(seq));
 	ctl_ok(c, NULL);
 }
 
 /* poll: one long-poll as a client; answered when events come or idle. */
 static void
-cmd_poll(struct ctl_conn *c, json_t *req)
+cmd_poll(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *uuid;
-	struct client *cl;
+	struct client *cl = call->client;
 	struct ctl_poll *p;
 	struct timeval tv;
 	double refresh;
-	char q[80];
 
-	if (!get_string(c, req, "client", &uuid))
-		return;
-	if (uuid == NULL) {
+	(void)req;
+	if (cl == NULL) {
 		ctl_error(c, "poll needs a client");
-		return;
-	}
-	if ((cl = hub_find(uuid)) == NULL) {
-		quote_for_error(q, sizeof q, uuid);
-		ctl_error(c, "unknown client '%s'", q);
 		return;
 	}
 	p = xcalloc(1, sizeof *p);
@@ -868,11 +989,12 @@ cmd_poll(struct ctl_conn *c, json_t *req)
 
 /* status: key: value lines; tests wait for it to answer. */
 static void
-cmd_status(struct ctl_conn *c, json_t *req)
+cmd_status(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
 	json_t *answer;
 
 	(void)req;
+	(void)call;
 	answer = json_pack("{s:b,s:s,s:I,s:s,s:s,s:I,s:f}", "ok", 1,
 	    "version", LIVD_VERSION, "uptime",
 	    (json_int_t)(now_wall() - livd.started), "listen",
@@ -886,15 +1008,16 @@ cmd_status(struct ctl_conn *c, json_t *req)
 	ctl_ok(c, answer);
 }
 
-/* token: what an application hands a page for auth: token mode. */
+/* token: a page token (a JWT) an application hands a page for auth: token. */
 static void
-cmd_token(struct ctl_conn *c, json_t *req)
+cmd_token(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *location, *principal;
+	const char *location, *principal, *why;
 	json_t *ttl = json_object_get(req, "ttl");
 	double seconds = 3600;
 	char err[256], *token;
 
+	(void)call;
 	if (!get_string(c, req, "location", &location) ||
 	    !get_string(c, req, "principal", &principal))
 		return;
@@ -902,14 +1025,8 @@ cmd_token(struct ctl_conn *c, json_t *req)
 		ctl_error(c, "token needs a location and a principal");
 		return;
 	}
-	if (!word_valid(location, strlen(location)) ||
-	    strlen(location) > 1024) {
-		ctl_error(c, "invalid location");
-		return;
-	}
-	if (!word_valid(principal, strlen(principal)) ||
-	    strlen(principal) > 256) {
-		ctl_error(c, "invalid principal");
+	if ((why = hub_names_check(location, principal)) != NULL) {
+		ctl_error(c, "%s", why);
 		return;
 	}
 	if (ttl != NULL) {
@@ -923,7 +1040,8 @@ cmd_token(struct ctl_conn *c, json_t *req)
 			return;
 		}
 	}
-	if ((token = auth_mint(location, principal, seconds, err,
+	if ((token = auth_mint(&(struct auth_grant){ .sub = principal,
+	    .locations = &location, .nlocations = 1 }, seconds, err,
 	    sizeof err)) == NULL) {
 		ctl_error(c, "%s", err);
 		return;
@@ -933,31 +1051,79 @@ cmd_token(struct ctl_conn *c, json_t *req)
 	free(token);
 }
 
-/* tail: the events livd sends, as they go. */
-static void
-cmd_tail(struct ctl_conn *c, json_t *req)
-{
-	const char *location;
+/* A tail: the connection it streams to, and where it looks. */
+struct tail {
+	struct observer	 observer;
+	struct ctl_conn	*conn;
+	char		*location;	/* NULL: everywhere */
+};
 
-	if (!get_string(c, req, "location", &location))
+/* An event was sent: a line with the event and where it went. */
+static void
+tail_seen(struct observer *o, struct msg *m, const struct target *t)
+{
+	struct tail *tl = container_of(o, struct tail, observer);
+	struct buf line;
+
+	if (tl->location != NULL && !hub_reaches(t, tl->location))
 		return;
-	ctl_follow(c, location);
+	buf_init(&line);
+	buf_adds(&line, "{\"event\":");
+	buf_add(&line, m->json, m->jsonlen);
+	if (t->kind != TARGET_ALL) {
+		const char *to = t->kind == TARGET_CLIENT ? t->client->uuid :
+		    t->name;
+
+		buf_printf(&line, ",\"%s\":", hub_target_names[t->kind]);
+		buf_json_string(&line, to, strlen(to));
+	}
+	buf_addc(&line, '}');
+	ctl_stream_line(tl->conn, line.data, line.len);	/* may free tl */
+	buf_free(&line);
+}
+
+/* The connection closed, or fell behind: stop looking. */
+static void
+tail_stop(void *arg)
+{
+	struct tail *tl = arg;
+
+	hub_unobserve(&tl->observer);
+	free(tl->location);
+	free(tl);
+}
+
+/* tail: answer ok, then every event sent (there, or anywhere) as it goes. */
+static void
+cmd_tail(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
+{
+	struct tail *tl = xcalloc(1, sizeof *tl);
+	const char *location = ctl_string(req, "location");
+
+	(void)call;
+	tl->conn = c;
+	tl->location = location ? xstrdup(location) : NULL;
+	tl->observer.seen = tail_seen;
+	hub_observe(&tl->observer);
+	ctl_stream(c, "tail", tail_stop, tl);
 }
 
 /* stats: livd's counters, as GET /metrics has them. */
 static void
-cmd_stats(struct ctl_conn *c, json_t *req)
+cmd_stats(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
 	(void)req;
+	(void)call;
 	ctl_ok(c, metrics_json());
 }
 
 /* reload: as SIGHUP. */
 static void
-cmd_reload(struct ctl_conn *c, json_t *req)
+cmd_reload(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
 	char err[1024];
 
+	(void)call;
 	if (livd_reload(err, sizeof err) != 0) {
 		ctl_error(c, "%s", err);
 		return;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "hub.h"
 #include "util.h"
 
 enum config_type {
@@ -15,7 +16,20 @@ enum config_type {
 	CONFIG_BOOL
 };
 
-/* One row per key: its type, where it lives, its bounds and default. */
+struct config_key;
+
+/* A row's own check of a value, past its type: -1 with a message in err. */
+typedef int config_check_fn(const struct config_key *, const char *, double,
+    char *, size_t);
+
+/* Kept by a reload until livd restarts; CONFIG_QUIET: without a warning. */
+#define CONFIG_RESTART	0x1
+#define CONFIG_QUIET	0x2
+
+/*
+ * One row per key: its type, where it lives, its bounds and default, its
+ * own check (which replaces the bounds' message for numbers) and flags.
+ */
 struct config_key {
 	const char		*name;
 	enum config_type	 type;
@@ -23,22 +37,40 @@ struct config_key {
 	double			 min;
 	double			 max;
 	const char		*initial;
+	config_check_fn		*check;
+	int			 flags;
+	const char *const	*choices;	/* check_choice's, NULL-ended */
 };
+
+static config_check_fn	check_choice, check_socket_mode, check_redis,
+			check_refresh;
 
 #define MIB(n)	((n) * 1024.0 * 1024.0)
 #define KEY(name, type, min, max, initial) \
-	{ #name, type, offsetof(struct config, name), min, max, initial }
+	KEYX(name, type, min, max, initial, NULL, 0)
+#define KEYX(name, type, min, max, initial, check, flags) \
+	{ #name, type, offsetof(struct config, name), min, max, initial, \
+	    check, flags, NULL }
+#define KEYC(name, initial, choices) \
+	{ #name, CONFIG_STRING, offsetof(struct config, name), 0, 0, initial, \
+	    check_choice, 0, choices }
+
+static const char *const auth_modes[] = { "open", "token", NULL };
+static const char *const log_levels[] = {
+	"error", "warning", "info", "debug", NULL
+};
 
 static const struct config_key config_keys[] = {
 	KEY(allowed_origins,	CONFIG_LIST,	0, 0,		NULL),
-	KEY(auth,		CONFIG_STRING,	0, 0,		"open"),
+	KEYC(auth,		"open",		auth_modes),
 	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
 	KEY(input_burst,	CONFIG_COUNT,	1, 1e6,		"20"),
 	KEY(input_rate,		CONFIG_SECONDS,	0, 1e6,		"10"),
 	KEY(insecure_open,	CONFIG_BOOL,	0, 0,		"false"),
 	KEY(keepalive_timeout,	CONFIG_SECONDS,	0.1, 3600,	"75"),
-	KEY(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088"),
-	KEY(log_level,		CONFIG_STRING,	0, 0,		"info"),
+	KEYX(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088",
+	    NULL, CONFIG_RESTART),
+	KEYC(log_level,		"info",		log_levels),
 	KEY(max_args,		CONFIG_COUNT,	1, 16,		"16"),
 	KEY(max_body,		CONFIG_SIZE,	256, MIB(64),	"64K"),
 	KEY(max_clients,	CONFIG_COUNT,	1, 1e8,		"1000000"),
@@ -50,21 +82,23 @@ static const struct config_key config_keys[] = {
 	KEY(max_output,		CONFIG_SIZE,	4096, MIB(1024), "1M"),
 	KEY(max_polls,		CONFIG_COUNT,	1, 1e8,		"1000000"),
 	KEY(presence_timeout,	CONFIG_SECONDS,	0, 86400,	"0"),
-	KEY(node_id,		CONFIG_STRING,	0, 0,		NULL),
+	KEYX(node_id,		CONFIG_STRING,	0, 0,		NULL,
+	    NULL, CONFIG_RESTART | CONFIG_QUIET),
 	KEY(queue_limit,	CONFIG_COUNT,	1, 1e7,		"1000"),
-	KEY(redis,		CONFIG_STRING,	0, 0,		NULL),
-	KEY(refresh,		CONFIG_SECONDS,	0, 3600,	"25"),
+	KEYX(redis,		CONFIG_STRING,	0, 0,		NULL,
+	    check_redis, CONFIG_RESTART),
+	KEYX(refresh,		CONFIG_SECONDS,	0, HUB_REFRESH_MAX, "25",
+	    check_refresh, 0),
 	KEY(secret_file,	CONFIG_STRING,	0, 0,		NULL),
 	KEY(share,		CONFIG_STRING,	0, 0,		NULL),
-	KEY(socket,		CONFIG_STRING,	0, 0,		NULL),
+	KEYX(socket,		CONFIG_STRING,	0, 0,		NULL,
+	    NULL, CONFIG_RESTART),
 	KEY(socket_group,	CONFIG_STRING,	0, 0,		NULL),
-	KEY(socket_mode,	CONFIG_STRING,	0, 0,		"0600"),
+	KEYX(socket_mode,	CONFIG_STRING,	0, 0,		"0600",
+	    check_socket_mode, 0),
 	KEY(state_file,		CONFIG_STRING,	0, 0,		NULL),
 	KEY(verbs,		CONFIG_STRING,	0, 0,		NULL),
 };
-
-static const char *auth_modes[] = { "open", "token" };
-static const char *log_levels[] = { "error", "warning", "info", "debug" };
 
 static const struct config_key *
 config_find(const char *name)
@@ -134,13 +168,69 @@ redis_url_valid(const char *v)
 	return *v != '\0' && *v != ':' && *v != '/';
 }
 
-static bool
-one_of(const char *s, const char **names, size_t n)
+/* One of the values listed for the key: "K must be A, B or C, not 'V'". */
+static int
+check_choice(const struct config_key *k, const char *value, double v,
+    char *err, size_t errlen)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-			return true;
-	return false;
+	const char *const *names = k->choices;
+	struct buf list;
+	size_t i, n;
+
+	(void)v;
+	for (n = 0; names[n] != NULL; n++)
+		if (strcmp(value, names[n]) == 0)
+			return 0;
+	buf_init(&list);
+	for (i = 0; i < n; i++)
+		buf_printf(&list, "%s%s", i == 0 ? "" : i + 1 == n ? " or " :
+		    ", ", names[i]);
+	snprintf(err, errlen, "%s must be %s, not '%s'", k->name,
+	    list.data ? list.data : "", value);
+	buf_free(&list);
+	return -1;
+}
+
+static int
+check_socket_mode(const struct config_key *k, const char *value, double v,
+    char *err, size_t errlen)
+{
+	(void)k; (void)v;
+	if (strlen(value) >= 3 && strlen(value) <= 4 &&
+	    strspn(value, "01234567") == strlen(value) &&
+	    (strtol(value, NULL, 8) & ~0777) == 0)
+		return 0;
+	snprintf(err, errlen, "socket_mode must be an octal mode such as 0660, "
+	    "not '%s'", value);
+	return -1;
+}
+
+static int
+check_redis(const struct config_key *k, const char *value, double v,
+    char *err, size_t errlen)
+{
+	(void)k; (void)v;
+	if (redis_url_valid(value))
+		return 0;
+	snprintf(err, errlen, "redis must be redis://"
+	    "[[USER]:PASSWORD@]HOST[:PORT][/DB]");
+	return -1;
+}
+
+/* Its minimum is not a value it takes: more than 0. */
+static int
+check_refresh(const struct config_key *k, const char *value, double v,
+    char *err, size_t errlen)
+{
+	char hi[32];
+
+	(void)value;
+	if (v > k->min && v <= k->max)
+		return 0;
+	format_bound(hi, sizeof hi, k->type, k->max);
+	snprintf(err, errlen, "%s must be more than 0 and at most %s", k->name,
+	    hi);
+	return -1;
 }
 
 /* Set one key from its text form; a message in err on failure. */
@@ -159,30 +249,8 @@ config_set(struct config *cfg, const char *name, const char *value,
 	field = (char *)cfg + k->offset;
 	switch (k->type) {
 	case CONFIG_STRING:
-		if (strcmp(name, "auth") == 0 &&
-		    !one_of(value, auth_modes, countof(auth_modes))) {
-			snprintf(err, errlen,
-			    "auth must be open or token, not '%s'", value);
+		if (k->check != NULL && k->check(k, value, 0, err, errlen) != 0)
 			return -1;
-		}
-		if (strcmp(name, "log_level") == 0 &&
-		    !one_of(value, log_levels, countof(log_levels))) {
-			snprintf(err, errlen, "log_level must be error, "
-			    "warning, info or debug, not '%s'", value);
-			return -1;
-		}
-		if (strcmp(name, "socket_mode") == 0 && (strlen(value) < 3 ||
-		    strlen(value) > 4 || strspn(value, "01234567") !=
-		    strlen(value) || strtol(value, NULL, 8) & ~0777)) {
-			snprintf(err, errlen, "socket_mode must be an octal mode "
-			    "such as 0660, not '%s'", value);
-			return -1;
-		}
-		if (strcmp(name, "redis") == 0 && !redis_url_valid(value)) {
-			snprintf(err, errlen, "redis must be redis://"
-			    "[[USER]:PASSWORD@]HOST[:PORT][/DB]");
-			return -1;
-		}
 		if (*value == '\0') {
 			snprintf(err, errlen, "%s must not be empty", name);
 			return -1;
@@ -223,18 +291,15 @@ config_set(struct config *cfg, const char *name, const char *value,
 		}
 		break;
 	}
-	if (v < k->min || v > k->max || (strcmp(name, "refresh") == 0 &&
-	    v <= 0)) {
+	if (k->check != NULL) {
+		if (k->check(k, value, v, err, errlen) != 0)
+			return -1;
+	} else if (v < k->min || v > k->max) {
 		char lo[32], hi[32];
 
 		format_bound(lo, sizeof lo, k->type, k->min);
 		format_bound(hi, sizeof hi, k->type, k->max);
-		if (strcmp(name, "refresh") == 0)
-			snprintf(err, errlen, "refresh must be more than 0 and "
-			    "at most %s", hi);
-		else
-			snprintf(err, errlen, "%s must be %s to %s", name, lo,
-			    hi);
+		snprintf(err, errlen, "%s must be %s to %s", name, lo, hi);
 		return -1;
 	}
 	if (k->type == CONFIG_SECONDS)
@@ -398,6 +463,32 @@ config_copy(struct config *dst, const struct config *src)
 		if (*p != NULL)
 			*p = xstrdup(*p);
 	}
+}
+
+/*
+ * Give cfg the restart-only keys' values from old (a reload keeps them);
+ * true when cfg had changed one that is not CONFIG_QUIET.
+ */
+bool
+config_keep_restart(struct config *cfg, const struct config *old)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < countof(config_keys); i++) {
+		const struct config_key *k = &config_keys[i];
+		char **to = (char **)((char *)cfg + k->offset);
+		char *const *from = (char *const *)((const char *)old +
+		    k->offset);
+
+		if (!(k->flags & CONFIG_RESTART))
+			continue;
+		if (!(k->flags & CONFIG_QUIET) && ((*to == NULL) !=
+		    (*from == NULL) || (*to != NULL && strcmp(*to, *from) != 0)))
+			changed = true;
+		free(*to);
+		*to = *from ? xstrdup(*from) : NULL;
+	}
+	return changed;
 }
 
 void

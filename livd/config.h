@@ -49,6 +49,7 @@ int	config_parse(struct config *, const char *, const char *, size_t,
 int	config_set(struct config *, const char *, const char *, char *, size_t);
 int	config_check(const struct config *, char *, size_t);
 void	config_copy(struct config *, const struct config *);
+bool	config_keep_restart(struct config *, const struct config *);
 void	config_free(struct config *);
 
 #endif

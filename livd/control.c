@@ -50,9 +50,10 @@ struct ctl_conn {
 	size_t			 barriers;	/* unanswered barrier slots */
 	bool			 eof;		/* the peer sent all it will */
 	bool			 closing;	/* close once output is out */
-	struct observer		 observer;	/* for tail */
-	char			*tail_location;	/* NULL: everywhere */
-	bool			 tailing;
+	bool			 streaming;	/* see ctl_stream */
+	const char		*stream_name;
+	void			(*stream_stop)(void *);
+	void			*stream_arg;
 	struct event		*resume;
 	TAILQ_ENTRY(ctl_conn)	 link;
 };
@@ -79,9 +80,8 @@ ctl_free(struct ctl_conn *c)
 		free(slot->text);
 		free(slot);
 	}
-	if (c->tailing)
-		hub_unobserve(&c->observer);
-	free(c->tail_location);
+	if (c->streaming)
+		c->stream_stop(c->stream_arg);
 	event_free(c->resume);
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&ctl_conns, c, link);
@@ -92,7 +92,7 @@ ctl_free(struct ctl_conn *c)
 static bool
 ctl_maybe_close(struct ctl_conn *c)
 {
-	if (!(c->closing || c->eof) || c->nslots > 0 || c->tailing)
+	if (!(c->closing || c->eof) || c->nslots > 0 || c->streaming)
 		return false;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
 		return false;
@@ -258,63 +258,46 @@ ctl_slot_error(struct ctl_slot *slot, const char *fmt, ...)
 	va_end(ap);
 }
 
-static const char *target_names[] = {
-	[TARGET_ALL] = NULL, [TARGET_LOCATION] = "location",
-	[TARGET_CLIENT] = "client", [TARGET_PRINCIPAL] = "principal"
-};
-
 /*
- * An event was sent: a tail connection writes it as a line, with where it
- * went. A reader that falls too far behind is cut off, so a stalled
- * livctl tail cannot make livd hold its output without bound.
+ * The connection streams: answer ok, then the caller's lines until the
+ * connection closes, when stop(arg) ends what feeds it. name says whose
+ * stream is cut off.
  */
-static void
-ctl_seen(struct observer *o, struct msg *m, const struct target *t)
+void
+ctl_stream(struct ctl_conn *c, const char *name, void (*stop)(void *),
+    void *arg)
 {
-	struct ctl_conn *c = container_of(o, struct ctl_conn, observer);
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	struct buf line;
-
-	if (c->closing || (c->tail_location != NULL &&
-	    !hub_reaches(t, c->tail_location)))
-		return;
-	if (evbuffer_get_length(out) > livd.cfg.max_output) {
-		static const char behind[] =
-		    "{\"ok\":false,\"error\":\"tail: too far behind\"}";
-
-		ctl_write(c, behind, sizeof behind - 1);
-		hub_unobserve(&c->observer);
-		c->tailing = false;
-		c->closing = true;
-		return;
-	}
-	buf_init(&line);
-	buf_adds(&line, "{\"event\":");
-	buf_add(&line, m->json, m->jsonlen);
-	if (t->kind != TARGET_ALL) {
-		const char *to = t->kind == TARGET_CLIENT ? t->client->uuid :
-		    t->name;
-
-		buf_printf(&line, ",\"%s\":", target_names[t->kind]);
-		buf_json_string(&line, to, strlen(to));
-	}
-	buf_addc(&line, '}');
-	ctl_write(c, line.data, line.len);
-	buf_free(&line);
+	c->stream_name = name;
+	c->stream_stop = stop;
+	c->stream_arg = arg;
+	c->streaming = true;
+	ctl_put(c, NULL, "{\"ok\":true}", 11);	/* then the lines */
 }
 
 /*
- * tail: answer ok, then write every event sent (to location, or
- * anywhere) as it goes, until the connection closes.
+ * One line of a stream. A reader that falls too far behind is cut off,
+ * so a stalled livctl tail cannot make livd hold its output without
+ * bound; the stream's stop runs then (it may be the caller's own).
  */
 void
-ctl_follow(struct ctl_conn *c, const char *location)
+ctl_stream_line(struct ctl_conn *c, const char *s, size_t len)
 {
-	c->tail_location = location ? xstrdup(location) : NULL;
-	c->observer.seen = ctl_seen;
-	c->tailing = true;
-	hub_observe(&c->observer);
-	ctl_put(c, NULL, "{\"ok\":true}", 11);	/* then the events */
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	char behind[128];
+	int n;
+
+	if (c->closing)
+		return;
+	if (evbuffer_get_length(out) > livd.cfg.max_output) {
+		n = snprintf(behind, sizeof behind, "{\"ok\":false,\"error\":"
+		    "\"%s: too far behind\"}", c->stream_name);
+		ctl_write(c, behind, (size_t)n);
+		c->streaming = false;
+		c->closing = true;
+		c->stream_stop(c->stream_arg);
+		return;
+	}
+	ctl_write(c, s, len);
 }
 
 /* A string member of a request, or NULL. */
@@ -322,55 +305,6 @@ const char *
 ctl_string(json_t *req, const char *key)
 {
 	return json_string_value(json_object_get(req, key));
-}
-
-static void
-ctl_handle(struct ctl_conn *c, const char *line, size_t len)
-{
-	const struct ctl_command *cmd;
-	json_error_t jerr;
-	const char *name, *key;
-	json_t *req, *value;
-
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
-		len--;
-	if (len == 0)
-		return;
-	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		ctl_error(c, "invalid JSON: %s", jerr.text);
-		return;
-	}
-	if (!json_is_object(req)) {
-		ctl_error(c, "a request must be a JSON object");
-		goto out;
-	}
-	if ((name = ctl_string(req, "cmd")) == NULL) {
-		ctl_error(c, "missing 'cmd'");
-		goto out;
-	}
-	if ((cmd = commands_find(name)) == NULL) {
-		char q[80];
-
-		quote_for_error(q, sizeof q, name);
-		ctl_error(c, "unknown command '%s'", q);
-		goto out;
-	}
-	json_object_foreach(req, key, value) {
-		if (!commands_key_allowed(cmd, key)) {
-			char q[80];
-
-			quote_for_error(q, sizeof q, key);
-			ctl_error(c, "command '%s' takes no key '%s'", cmd->name,
-			    q);
-			goto out;
-		}
-	}
-	if (log_level >= LOG_LEVEL_DEBUG)
-		log_debug("control: %.*s", (int)(len > 200 ? 200 : len), line);
-	cmd->exec(c, req);
-out:
-	json_decref(req);
 }
 
 /*
@@ -384,7 +318,7 @@ ctl_process(struct ctl_conn *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t max = livd.cfg.max_line;
 
-	while (!c->closing && !c->tailing && c->barriers == 0) {
+	while (!c->closing && !c->streaming && c->barriers == 0) {
 		struct evbuffer_ptr eol;
 		size_t eol_len, len;
 		char *line;
@@ -404,7 +338,7 @@ ctl_process(struct ctl_conn *c)
 			} else if (c->eof && len > 0) {
 				/* The last line needs no newline. */
 				line = (char *)evbuffer_pullup(in, -1);
-				ctl_handle(c, line, len);
+				commands_run(c, line, len);
 				evbuffer_drain(in, len);
 			}
 			break;
@@ -417,7 +351,7 @@ ctl_process(struct ctl_conn *c)
 			break;
 		}
 		line = (char *)evbuffer_pullup(in, (ssize_t)(len + 1));
-		ctl_handle(c, line, len);
+		commands_run(c, line, len);
 		evbuffer_drain(in, len + 1);
 	}
 	return ctl_maybe_close(c);
@@ -471,7 +405,7 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct ctl_conn *c = arg;
 
 	(void)bev;
-	if ((what & BEV_EVENT_EOF) && c->tailing) {
+	if ((what & BEV_EVENT_EOF) && c->streaming) {
 		ctl_free(c);
 		return;
 	}

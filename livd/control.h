@@ -10,15 +10,6 @@
 struct ctl_conn;
 struct ctl_slot;
 
-/* One row of ctl.def. */
-struct ctl_command {
-	const char	*name;
-	const char	*options;
-	const char	*arguments;
-	const char	*summary;
-	void		(*exec)(struct ctl_conn *, json_t *);
-};
-
 int	 control_listen(const char *);
 void	 control_adopt(int);
 void	 control_shutdown(void);
@@ -32,11 +23,12 @@ void	 ctl_slot_ok(struct ctl_slot *, json_t *);
 void	 ctl_slot_ok_raw(struct ctl_slot *, const char *, size_t);
 void	 ctl_slot_error(struct ctl_slot *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	 ctl_follow(struct ctl_conn *, const char *);
+void	 ctl_stream(struct ctl_conn *, const char *, void (*)(void *),
+	    void *);
+void	 ctl_stream_line(struct ctl_conn *, const char *, size_t);
 const char *ctl_string(json_t *, const char *);
 
 /* commands.c */
-const struct ctl_command *commands_find(const char *);
-bool	 commands_key_allowed(const struct ctl_command *, const char *);
+void	 commands_run(struct ctl_conn *, const char *, size_t);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * A lean HTTP/1.1 server on libevent: accept, read and parse requests,
- * write replies. Each connection is one struct conn owned by this file;
- * only conn_close() frees it, and only from the connection's own
- * callback, so no other callback ever sees a freed connection.
+ * hand them to the listener's handler, write replies. Each connection is
+ * one struct conn owned by this file; only conn_close() frees it, and
+ * only from the connection's own callback, so no other callback ever
+ * sees a freed connection. A transport holding a connection (its owner)
+ * is told when it goes, before it is freed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,13 +36,12 @@
 struct http_stats http_stats;
 
 static struct evconnlistener	*listener;
+static const struct http_handler *listen_handler;
 static struct event		*resume_ev;
 static int			 reserve_fd = -1;	/* spent on a 503 */
 static bool			 starving;		/* out of descriptors */
 static double			 starved_at = -100;	/* last accept failure */
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
-static char			*scratch;	/* a copy of the head being parsed */
-static size_t			 scratch_size;
 
 /* Common timeouts: libevent keeps equal durations in O(1) queues. */
 static struct {
@@ -117,12 +118,24 @@ conn_arm(struct conn *c, short events, double seconds)
 	event_add(&c->ev, tv);
 }
 
+/* The connection goes: its owner, if any, lets go of it first. */
+static void
+conn_disown(struct conn *c)
+{
+	const struct http_owner *o = c->owner;
+
+	if (o == NULL)
+		return;
+	c->owner = NULL;
+	if (o->closed != NULL)
+		o->closed(c, c->owner_data);
+}
+
 /* The one place a connection is freed. */
 static void
 conn_close(struct conn *c)
 {
-	if (c->waiter.client != NULL)
-		hub_unwait(&c->waiter);
+	conn_disown(c);
 	event_del(&c->ev);
 	close(c->fd);
 	if (c->out != NULL)
@@ -139,8 +152,7 @@ conn_fail(struct conn *c)
 {
 	if (c->state == CONN_CLOSING)
 		return;
-	if (c->waiter.client != NULL)
-		hub_unwait(&c->waiter);
+	conn_disown(c);
 	c->state = CONN_CLOSING;
 	event_active(&c->ev, EV_TIMEOUT, 0);
 }
@@ -156,7 +168,6 @@ conn_replied(struct conn *c)
 	}
 	c->state = CONN_READING;
 	c->continued = false;
-	c->deadline = NULL;
 	conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
 	if (c->inlen > 0)
 		event_active(&c->ev, EV_READ, 0);	/* pipelined requests */
@@ -184,6 +195,8 @@ conn_write(struct conn *c, const char *head, size_t headlen,
 
 	if (c->state == CONN_CLOSING)
 		return;
+	if (c->state != CONN_STREAMING)
+		c->owner = NULL;	/* a reply ends the owner's hold */
 	if (c->out == NULL || evbuffer_get_length(c->out) == 0) {
 		iov[0].iov_base = (void *)head;
 		iov[0].iov_len = headlen;
@@ -377,29 +390,46 @@ http_error(struct conn *c, int status, const char *fmt, ...)
 	buf_free(&b);
 }
 
-/* Hold the request; deadline runs if nothing answers it in time. */
+/*
+ * Make o the owner of c, which keeps its state in the area returned
+ * (HTTP_OWNER_SIZE bytes, zeroed).
+ */
+void *
+http_own(struct conn *c, const struct http_owner *o)
+{
+	c->owner = o;
+	memset(c->owner_data, 0, sizeof c->owner_data);
+	return c->owner_data;
+}
+
+/* The connection whose owner's state this is. */
+struct conn *
+http_owner_conn(void *data)
+{
+	return container_of(data, struct conn, owner_data);
+}
+
+/* Hold the request; the owner's deadline runs if nothing answers it. */
 void
-http_hold(struct conn *c, double seconds, void (*deadline)(struct conn *))
+http_hold(struct conn *c, double seconds)
 {
 	c->state = CONN_HELD;
-	c->deadline = deadline;
 	conn_arm(c, EV_READ, seconds);
 }
 
 /*
  * Start a stream (an event stream ends with the connection, so it has no
- * length); deadline runs every heartbeat seconds while it is quiet.
+ * length); the owner's deadline runs every heartbeat seconds while it is
+ * quiet.
  */
 void
-http_stream_start(struct conn *c, const char *ctype, double heartbeat,
-    void (*deadline)(struct conn *))
+http_stream_start(struct conn *c, const char *ctype, double heartbeat)
 {
 	char head[512];
 	size_t headlen;
 
 	c->keep_alive = false;
 	c->state = CONN_STREAMING;
-	c->deadline = deadline;
 	c->hold = heartbeat;
 	headlen = format_head(c, head, sizeof head, 200, ctype,
 	    "X-Accel-Buffering: no\r\n", HTTP_NO_LENGTH);
@@ -448,88 +478,116 @@ continue_once(struct conn *c)
 		conn_fail(c);
 }
 
-/* Parse and dispatch the requests buffered in c->in. */
-static void
-conn_process(struct conn *c)
+/*
+ * The head announces a body: may it come? While the handler looks, the
+ * connection is marked to close, since a refusal leaves the body unread.
+ */
+static bool
+conn_admit(struct conn *c, struct request *r)
 {
-	size_t used = 0;
+	bool keep_alive = c->keep_alive;
 
-	while (c->state == CONN_READING && used < c->inlen) {
-		char *buf = c->in + used;
-		size_t len = c->inlen - used, copy, need;
-		struct request r;
-		enum http_parse rc;
-		const char *err;
+	c->keep_alive = false;
+	r->client = NULL;
+	if (!c->handler->admit(c, r))
+		return false;
+	c->keep_alive = keep_alive;
+	return true;
+}
 
-		copy = len < scratch_size ? len : scratch_size;
-		memcpy(scratch, buf, copy);
-		rc = http_parse_head(scratch, copy, livd.cfg.max_header,
-		    &r.head, &err);
-		if (rc == HTTP_PARSE_INCOMPLETE)
-			break;
-		c->keep_alive = false;
-		c->head_only = false;
-		if (rc == HTTP_PARSE_TOO_LARGE) {
-			http_error(c, 431, "%s", err);
-			c->inlen = 0;
-			return;
-		}
-		if (rc != HTTP_PARSE_OK) {
-			http_error(c, rc == HTTP_PARSE_VERSION ? 505 : 400, "%s",
-			    err);
-			c->inlen = 0;
-			return;
-		}
-		c->http10 = r.head.minor == 0;
-		c->keep_alive = r.head.minor >= 1 ? !r.head.close :
-		    r.head.keep_alive && !r.head.close;
-		if (r.head.chunked) {
-			c->keep_alive = false;	/* the body would follow */
-			http_error(c, 411, "chunked request bodies are not "
-			    "supported: send Content-Length");
-			c->inlen = 0;
-			return;
-		}
-		if (r.head.content_length > (int64_t)livd.cfg.max_body) {
-			/* An unknown client is reported before the size. */
-			c->keep_alive = false;
-			r.client = NULL;
-			if (routes_preflight(&r) == 404)
-				http_error(c, 404, "unknown client");
-			else
-				http_error(c, 413, "request body over %zu bytes",
-				    (size_t)livd.cfg.max_body);
-			c->inlen = 0;
-			return;
-		}
-		need = r.head.size + (size_t)(r.head.content_length > 0 ?
-		    r.head.content_length : 0);
-		if (need > len) {
-			if (r.head.expect_continue)
-				continue_once(c);
-			break;
-		}
-		r.body = buf + r.head.size;
-		r.bodylen = need - r.head.size;
-		r.client = NULL;
-		used += need;
-		http_stats.requests++;
-		routes_dispatch(c, &r);
+/* Answer an error and close: whatever else came in is dropped unread. */
+static void
+conn_reject(struct conn *c, int status, const char *why)
+{
+	c->keep_alive = false;
+	http_error(c, status, "%s", why);
+	c->inlen = 0;
+}
+
+/*
+ * Handle the request at the start of buf: the bytes it took once it is
+ * dispatched, 0 when it is not all in yet or was refused.
+ */
+static size_t
+conn_request(struct conn *c, char *buf, size_t len)
+{
+	static const int statuses[] = {
+		[HTTP_PARSE_BAD] = 400, [HTTP_PARSE_TOO_LARGE] = 431,
+		[HTTP_PARSE_VERSION] = 505
+	};
+	size_t max = livd.cfg.max_header, need;
+	struct request r;
+	enum http_parse rc;
+	const char *err;
+
+	/* The head is looked for in its first max bytes, read in place. */
+	rc = http_parse_head(buf, len < max ? len : max, max, &r.head, &err);
+	if (rc == HTTP_PARSE_INCOMPLETE)
+		return 0;
+	c->head_only = false;
+	if (rc != HTTP_PARSE_OK) {
+		conn_reject(c, statuses[rc], err);
+		return 0;
 	}
-	if (c->state == CONN_CLOSING) {
+	c->http10 = r.head.minor == 0;
+	c->keep_alive = r.head.minor >= 1 ? !r.head.close :
+	    r.head.keep_alive && !r.head.close;
+	if (r.head.chunked) {
+		conn_reject(c, 411, "chunked request bodies are not "
+		    "supported: send Content-Length");
+		return 0;
+	}
+	if (r.head.content_length > 0 && !conn_admit(c, &r)) {
 		c->inlen = 0;
-		return;
+		return 0;
 	}
-	if (used > 0) {
+	need = r.head.size + (size_t)(r.head.content_length > 0 ?
+	    r.head.content_length : 0);
+	if (need > len) {
+		if (r.head.expect_continue)
+			continue_once(c);
+		return 0;
+	}
+	r.body = buf + r.head.size;
+	r.bodylen = need - r.head.size;
+	r.client = NULL;
+	http_stats.requests++;
+	c->handler->dispatch(c, &r);
+	return need;
+}
+
+/*
+ * Drop the input the requests took; a connection that only waits keeps
+ * no input buffer.
+ */
+static void
+conn_consume(struct conn *c, size_t used)
+{
+	if (c->state == CONN_CLOSING || used >= c->inlen)
+		c->inlen = 0;	/* all taken, or dropped by a refusal */
+	else if (used > 0) {
 		memmove(c->in, c->in + used, c->inlen - used);
 		c->inlen -= used;
-		c->request_at = 0;	/* the next request's clock starts anew */
 	}
+	if (used > 0)
+		c->request_at = 0;	/* the next request's clock starts anew */
 	if (c->inlen == 0 && c->in != NULL) {
 		free(c->in);
 		c->in = NULL;
 		c->incap = 0;
 	}
+}
+
+/* Parse and dispatch the requests buffered in c->in. */
+static void
+conn_process(struct conn *c)
+{
+	size_t used = 0, n;
+
+	while (c->state == CONN_READING && used < c->inlen &&
+	    (n = conn_request(c, c->in + used, c->inlen - used)) > 0)
+		used += n;
+	conn_consume(c, used);
 }
 
 /*
@@ -594,16 +652,13 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (what & EV_TIMEOUT) {
-		if (c->state == CONN_HELD && c->deadline != NULL)
-			c->deadline(c);
-		else if (c->state == CONN_READING && c->inlen > 0) {
-			c->keep_alive = false;
-			http_error(c, 408, "request timeout");
-			c->inlen = 0;
-		} else if (c->state != CONN_STREAMING || c->deadline == NULL)
-			conn_fail(c);
+		if ((c->state == CONN_HELD || c->state == CONN_STREAMING) &&
+		    c->owner != NULL && c->owner->deadline != NULL)
+			c->owner->deadline(c, c->owner_data);
+		else if (c->state == CONN_READING && c->inlen > 0)
+			conn_reject(c, 408, "request timeout");
 		else
-			c->deadline(c);
+			conn_fail(c);
 		return;
 	}
 	if ((what & EV_WRITE) && c->out != NULL) {
@@ -619,11 +674,8 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->state == CONN_READING)
 			conn_process(c);
 		if (c->state == CONN_READING && c->inlen > 0 &&
-		    request_too_slow(c)) {
-			c->keep_alive = false;
-			http_error(c, 408, "request timeout");
-			c->inlen = 0;
-		}
+		    request_too_slow(c))
+			conn_reject(c, 408, "request timeout");
 		/* The peer is done sending: what it asked is answered (or
 		 * being written); a poll it left behind is dropped. */
 		if ((what & EV_CLOSED) && c->state != CONN_CLOSING) {
@@ -657,7 +709,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct conn *c;
 	int one = 1;
 
-	(void)l; (void)sa; (void)salen; (void)arg;
+	(void)l; (void)sa; (void)salen;
 	if (starving && now_mono() - starved_at > 10) {
 		log_info("accepting connections again");
 		starving = false;
@@ -671,6 +723,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c = xcalloc(1, sizeof *c);
 	c->fd = fd;
 	c->state = CONN_READING;
+	c->handler = arg;
 	TAILQ_INSERT_TAIL(&conns, c, link);
 	http_stats.open++;
 	http_stats.connections++;
@@ -721,17 +774,6 @@ accept_error_cb(struct evconnlistener *l, void *arg)
 	}
 	evconnlistener_disable(l);
 	event_add(resume_ev, &pause);
-}
-
-/* Set buffers that depend on configured limits. */
-void
-http_set_limits(void)
-{
-	if (scratch_size != livd.cfg.max_header) {
-		free(scratch);
-		scratch_size = livd.cfg.max_header;
-		scratch = xmalloc(scratch_size + 1);
-	}
 }
 
 /*
@@ -786,11 +828,13 @@ parse_listen(const char *spec, struct sockaddr_storage *ss, int *sslen)
 }
 
 /*
- * Listen on "[ADDR:]PORT" (ADDR defaults to 127.0.0.1); the address bound
- * (with the real port when PORT was 0) is written to bound.
+ * Listen on "[ADDR:]PORT" (ADDR defaults to 127.0.0.1) and hand what
+ * comes to handler; the address bound (with the real port when PORT was
+ * 0) is written to bound.
  */
 int
-http_listen(const char *spec, char *bound, size_t boundlen)
+http_listen(const char *spec, const struct http_handler *handler,
+    char *bound, size_t boundlen)
 {
 	struct sockaddr_storage ss;
 	int sslen = sizeof ss;
@@ -803,13 +847,14 @@ http_listen(const char *spec, char *bound, size_t boundlen)
 		return -1;
 	}
 	snprintf(addr, sizeof addr, "%s", spec);
-	listener = evconnlistener_new_bind(livd.base, accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    4096, (struct sockaddr *)&ss, sslen);
+	listener = evconnlistener_new_bind(livd.base, accept_cb,
+	    (void *)handler, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	    LEV_OPT_CLOSE_ON_EXEC, 4096, (struct sockaddr *)&ss, sslen);
 	if (listener == NULL) {
 		log_warn("cannot listen on %s", addr);
 		return -1;
 	}
+	listen_handler = handler;
 	evconnlistener_set_error_cb(listener, accept_error_cb);
 	resume_ev = evtimer_new(livd.base, resume_cb, NULL);
 	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -827,7 +872,6 @@ http_listen(const char *spec, char *bound, size_t boundlen)
 		evutil_inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
 		snprintf(bound, boundlen, "%s:%d", host, ntohs(s4->sin_port));
 	}
-	http_set_limits();
 	return 0;
 }
 
@@ -852,8 +896,7 @@ http_shutdown(void)
 			evbuffer_write(c->out, c->fd);
 		conn_close(c);
 	}
-	free(scratch);
-	scratch = NULL;
-	scratch_size = 0;
-	routes_free();
+	if (listen_handler != NULL && listen_handler->shutdown != NULL)
+		listen_handler->shutdown();
+	listen_handler = NULL;
 }

@@ -1,8 +1,10 @@
 /*
  * A lean HTTP/1.1 server on libevent: one struct event per connection,
  * no buffers while a poll is held, replies written straight from shared
- * encoded answers. Routes and transports sit on top (routes.c,
- * longpoll.c).
+ * encoded answers. It knows no application: a listener is given a
+ * handler (routes.c), and a transport that keeps a connection past its
+ * request (longpoll.c, sse.c) becomes the connection's owner, which is
+ * told when the connection goes. nginx's core knows no more of nchan.
  */
 #ifndef LIVD_HTTP_H
 #define LIVD_HTTP_H
@@ -14,10 +16,41 @@
 #include <event2/event_struct.h>
 
 #include "httpparse.h"
-#include "hub.h"
 
 struct blob;
+struct client;
+struct conn;
 struct evbuffer;
+struct request;
+
+/* What a listener serves. */
+struct http_handler {
+	/* A whole request: answer it, or hold or stream the connection. */
+	void	(*dispatch)(struct conn *, struct request *);
+	/*
+	 * The head announces a body, not yet read: false when the handler
+	 * refuses it and has answered (413, or what its route says first);
+	 * the connection then closes with the body unread.
+	 */
+	bool	(*admit)(struct conn *, struct request *);
+	/* The listener is gone: free what the handler kept. */
+	void	(*shutdown)(void);
+};
+
+/*
+ * The transport that holds a connection past its request. Its state
+ * lives in the connection (owner_data), so a held poll costs no
+ * allocation; a reply ends the hold, and the owner is forgotten.
+ */
+struct http_owner {
+	/* Held or streaming and quiet for the time asked: answer or beat. */
+	void	(*deadline)(struct conn *, void *);
+	/* The connection goes while held: let go of it, free nothing. */
+	void	(*closed)(struct conn *, void *);
+};
+
+/* Room for an owner's state: a hub waiter (two pointers). */
+#define HTTP_OWNER_SIZE	(2 * sizeof(void *))
 
 enum conn_state {
 	CONN_READING,		/* between requests, or reading one */
@@ -30,19 +63,21 @@ enum conn_state {
 struct conn {
 	int			 fd;
 	enum conn_state		 state;
-	bool			 keep_alive;	/* after the current reply */
-	bool			 head_only;	/* a HEAD request */
-	bool			 continued;	/* 100 Continue was sent */
-	bool			 http10;	/* the request was HTTP/1.0 */
+	/* Bits, so that hold fits beside them and a conn stays as small. */
+	bool			 keep_alive:1;	/* after the current reply */
+	bool			 head_only:1;	/* a HEAD request */
+	bool			 continued:1;	/* 100 Continue was sent */
+	bool			 http10:1;	/* the request was HTTP/1.0 */
 	short			 armed;		/* the events ev waits for */
+	float			 hold;		/* a stream's heartbeat */
 	struct event		 ev;
 	char			*in;		/* input not yet handled */
 	size_t			 inlen;
 	size_t			 incap;
 	struct evbuffer		*out;		/* output not yet written */
-	struct waiter		 waiter;	/* while a poll is held */
-	void			(*deadline)(struct conn *);
-	float			 hold;		/* a stream's heartbeat */
+	const struct http_handler *handler;	/* its listener's */
+	const struct http_owner	*owner;		/* NULL: none holds it */
+	_Alignas(void *) unsigned char owner_data[HTTP_OWNER_SIZE];
 	double			 request_at;	/* first byte of a partial request */
 	TAILQ_ENTRY(conn)	 link;
 };
@@ -50,9 +85,9 @@ struct conn {
 /* A parsed request as handlers see it. */
 struct request {
 	struct http_head	 head;
-	char			*body;
+	const char		*body;
 	size_t			 bodylen;
-	struct client		*client;	/* for /client/UUID/... */
+	struct client		*client;	/* the handler's: /client/UUID/ */
 };
 
 struct http_stats {
@@ -64,27 +99,23 @@ struct http_stats {
 
 extern struct http_stats http_stats;
 
-int	 http_listen(const char *, char *, size_t);
+int	 http_listen(const char *, const struct http_handler *, char *,
+	    size_t);
 void	 http_shutdown(void);
-void	 http_set_limits(void);
 
 void	 http_reply(struct conn *, int, const char *, const char *,
 	    const void *, size_t);
 void	 http_reply_blob(struct conn *, int, const char *, struct blob *);
 void	 http_error(struct conn *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
-void	 http_hold(struct conn *, double, void (*)(struct conn *));
-void	 http_stream_start(struct conn *, const char *, double,
-	    void (*)(struct conn *));
+void	*http_own(struct conn *, const struct http_owner *);
+struct conn *http_owner_conn(void *);
+void	 http_hold(struct conn *, double);
+void	 http_stream_start(struct conn *, const char *, double);
 void	 http_stream_write(struct conn *, const char *, size_t);
 void	 http_stream_end(struct conn *);
 bool	 http_streaming(const struct conn *);
 
 #define HTTP_NO_LENGTH	((size_t)-1)
-
-/* routes.c */
-void	 routes_dispatch(struct conn *, struct request *);
-int	 routes_preflight(struct request *);
-void	 routes_free(void);
 
 #endif

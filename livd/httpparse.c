@@ -1,4 +1,5 @@
-/* Parsing HTTP/1.x request heads and url-encoded forms, in place. */
+/* Parsing HTTP/1.x request heads (read only) and url-encoded forms. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -49,38 +50,54 @@ head_end(const char *buf, size_t len)
 	return 0;
 }
 
+/* Is the span exactly s? */
+bool
+http_span_is(struct http_span v, const char *s)
+{
+	size_t n = strlen(s);
+
+	return v.p != NULL && v.len == n && memcmp(v.p, s, n) == 0;
+}
+
+static bool
+span_caseis(struct http_span v, const char *s, size_t n)
+{
+	return v.len == n && strncasecmp(v.p, s, n) == 0;
+}
+
 /* Does a comma-separated header value hold the token? */
 static bool
-has_token(const char *value, const char *token)
+has_token(struct http_span v, const char *token)
 {
-	size_t n = strlen(token);
+	size_t n = strlen(token), i = 0;
 
-	while (*value != '\0') {
-		while (*value == ' ' || *value == '\t' || *value == ',')
-			value++;
-		if (strncasecmp(value, token, n) == 0 &&
-		    (value[n] == '\0' || value[n] == ',' || value[n] == ' ' ||
-		    value[n] == '\t'))
+	while (i < v.len) {
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' ||
+		    v.p[i] == ','))
+			i++;
+		if (v.len - i >= n && strncasecmp(v.p + i, token, n) == 0 &&
+		    (i + n == v.len || v.p[i + n] == ',' || v.p[i + n] == ' ' ||
+		    v.p[i + n] == '\t'))
 			return true;
-		while (*value != '\0' && *value != ',')
-			value++;
+		while (i < v.len && v.p[i] != ',')
+			i++;
 	}
 	return false;
 }
 
 static int
-parse_length(const char *s, int64_t *out)
+parse_length(struct http_span v, int64_t *out)
 {
-	int64_t v = 0;
+	int64_t n = 0;
 
-	if (*s == '\0')
+	if (v.len == 0)
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] < '0' || v.p[i] > '9' || n > (INT64_MAX - 9) / 10)
 			return -1;
-		v = v * 10 + (*s - '0');
+		n = n * 10 + (v.p[i] - '0');
 	}
-	*out = v;
+	*out = n;
 	return 0;
 }
 
@@ -91,66 +108,190 @@ bad(const char **err, const char *why)
 	return HTTP_PARSE_BAD;
 }
 
-/*
- * Handle one "Name: value" line; name and value are NUL-terminated.
- * Most headers (Host, User-Agent, Accept...) concern livd not at all: a
- * look at the name's length sends them away before any comparison.
- */
 static enum http_parse
-header(struct http_head *h, const char *name, size_t namelen,
-    const char *value, const char **err)
+h_content_length(struct http_head *h, struct http_span v, const char **err)
 {
-	switch (namelen) {
-	case 6:		/* expect, origin */
-	case 10:	/* connection */
-	case 12:	/* content-type */
-	case 13:	/* last-event-id */
-	case 14:	/* content-length */
-	case 17:	/* transfer-encoding */
-		break;
-	default:
-		return HTTP_PARSE_OK;
-	}
-	if (strcasecmp(name, "content-length") == 0) {
-		int64_t n;
+	int64_t n;
 
-		if (parse_length(value, &n) != 0)
-			return bad(err, "invalid Content-Length");
-		if (h->content_length >= 0 && h->content_length != n)
-			return bad(err, "conflicting Content-Length");
-		h->content_length = n;
-	} else if (strcasecmp(name, "transfer-encoding") == 0) {
-		if (has_token(value, "chunked"))
-			h->chunked = true;
-		else
-			return bad(err, "unsupported Transfer-Encoding");
-	} else if (strcasecmp(name, "connection") == 0) {
-		if (has_token(value, "close"))
-			h->close = true;
-		if (has_token(value, "keep-alive"))
-			h->keep_alive = true;
-	} else if (strcasecmp(name, "expect") == 0) {
-		if (strcasecmp(value, "100-continue") == 0)
-			h->expect_continue = true;
-	} else if (strcasecmp(name, "content-type") == 0)
-		h->content_type = value;
-	else if (strcasecmp(name, "origin") == 0)
-		h->origin = value;
-	else if (strcasecmp(name, "last-event-id") == 0)
-		h->last_event_id = value;
+	if (parse_length(v, &n) != 0)
+		return bad(err, "invalid Content-Length");
+	if (h->content_length >= 0 && h->content_length != n)
+		return bad(err, "conflicting Content-Length");
+	h->content_length = n;
+	return HTTP_PARSE_OK;
+}
+
+static enum http_parse
+h_transfer_encoding(struct http_head *h, struct http_span v,
+    const char **err)
+{
+	if (!has_token(v, "chunked"))
+		return bad(err, "unsupported Transfer-Encoding");
+	h->chunked = true;
+	return HTTP_PARSE_OK;
+}
+
+static enum http_parse
+h_connection(struct http_head *h, struct http_span v, const char **err)
+{
+	(void)err;
+	if (has_token(v, "close"))
+		h->close = true;
+	if (has_token(v, "keep-alive"))
+		h->keep_alive = true;
+	return HTTP_PARSE_OK;
+}
+
+static enum http_parse
+h_expect(struct http_head *h, struct http_span v, const char **err)
+{
+	(void)err;
+	if (span_caseis(v, "100-continue", 12))
+		h->expect_continue = true;
 	return HTTP_PARSE_OK;
 }
 
 /*
- * Parse the request line and headers at the start of buf. On success the
- * strings in h point into buf, which is changed in place.
+ * The headers livd reads; the rest (Host, User-Agent, Accept...) concern
+ * it not at all, and most are sent away by their name's length. A row
+ * without a function keeps the value at offset.
  */
-enum http_parse
-http_parse_head(char *buf, size_t len, size_t max, struct http_head *h,
+static const struct {
+	const char	*name;
+	size_t		 len;
+	enum http_parse	(*fn)(struct http_head *, struct http_span,
+			    const char **);
+	size_t		 offset;
+} headers[] = {
+	{ "content-length", 14, h_content_length, 0 },
+	{ "content-type", 12, NULL, offsetof(struct http_head, content_type) },
+	{ "origin", 6, NULL, offsetof(struct http_head, origin) },
+	{ "connection", 10, h_connection, 0 },
+	{ "last-event-id", 13, NULL,
+	    offsetof(struct http_head, last_event_id) },
+	{ "transfer-encoding", 17, h_transfer_encoding, 0 },
+	{ "expect", 6, h_expect, 0 },
+};
+
+static enum http_parse
+header(struct http_head *h, struct http_span name, struct http_span value,
     const char **err)
 {
+	for (size_t i = 0; i < countof(headers); i++) {
+		if (!span_caseis(name, headers[i].name, headers[i].len))
+			continue;
+		if (headers[i].fn != NULL)
+			return headers[i].fn(h, value, err);
+		*(struct http_span *)((char *)h + headers[i].offset) = value;
+		return HTTP_PARSE_OK;
+	}
+	return HTTP_PARSE_OK;
+}
+
+/* The line at p, without its CR LF; *next is the byte after the LF. */
+static struct http_span
+next_line(const char *p, const char *end, const char **next)
+{
+	const char *eol = memchr(p, '\n', (size_t)(end - p));
+	struct http_span line = { p, 0 };
+
+	if (eol == NULL)
+		eol = end;
+	*next = eol < end ? eol + 1 : end;
+	if (eol > p && eol[-1] == '\r')
+		eol--;
+	line.len = (size_t)(eol - p);
+	return line;
+}
+
+/* HTTP/1.x after the target: sets the minor version. */
+static enum http_parse
+parse_version(struct http_head *h, const char *v, size_t len,
+    const char **err)
+{
+	if (len < 5 || memcmp(v, "HTTP/", 5) != 0)
+		return bad(err, "malformed request line");
+	if (len == 8 && v[5] == '1' && v[6] == '.' && v[7] >= '0' &&
+	    v[7] <= '9') {
+		h->minor = v[7] - '0';
+		return HTTP_PARSE_OK;
+	}
+	if (len > 5 && v[5] >= '2' && v[5] <= '9') {
+		*err = "HTTP version not supported";
+		return HTTP_PARSE_VERSION;
+	}
+	return bad(err, "malformed HTTP version");
+}
+
+/* Request line: METHOD SP target SP HTTP/1.x */
+static enum http_parse
+parse_request_line(struct http_head *h, struct http_span line,
+    const char **err)
+{
+	const char *p = line.p, *end = line.p + line.len, *sp, *q;
+
+	if (http_span_is(line, "PRI * HTTP/2.0")) {
+		*err = "HTTP version not supported";
+		return HTTP_PARSE_VERSION;
+	}
+	while (p < end && is_tchar((unsigned char)*p))
+		p++;
+	if (p == line.p || p == end || *p != ' ')
+		return bad(err, "malformed request line");
+	h->method = (struct http_span){ line.p, (size_t)(p - line.p) };
+	if (++p == end || *p != '/')
+		return bad(err, "malformed request target");
+	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL)
+		return bad(err, "malformed request line");
+	for (q = p; q < sp; q++)
+		if ((unsigned char)*q <= 0x20 || (unsigned char)*q == 0x7f)
+			return bad(err, "malformed request target");
+	h->path = (struct http_span){ p, (size_t)(sp - p) };
+	if ((q = memchr(p, '?', h->path.len)) != NULL) {
+		h->path.len = (size_t)(q - p);
+		h->query = (struct http_span){ q + 1, (size_t)(sp - q - 1) };
+	}
+	sp++;
+	return parse_version(h, sp, (size_t)(end - sp), err);
+}
+
+/* One "Name: value" line, the value trimmed of blanks. */
+static enum http_parse
+parse_header_line(struct http_head *h, struct http_span line,
+    const char **err)
+{
+	const char *p = line.p, *end = line.p + line.len, *v;
+	struct http_span name;
+
+	if (*p == ' ' || *p == '\t')
+		return bad(err, "obsolete header folding");
+	while (p < end && is_tchar((unsigned char)*p))
+		p++;
+	if (p == line.p || p == end || *p != ':')
+		return bad(err, "malformed header");
+	name = (struct http_span){ line.p, (size_t)(p - line.p) };
+	for (v = p + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		continue;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (p = v; p < end; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return bad(err, "control character in header");
+	return header(h, name, (struct http_span){ v, (size_t)(end - v) },
+	    err);
+}
+
+/*
+ * Parse the request line and headers at the start of buf, which is only
+ * read: the spans in h point into it.
+ */
+enum http_parse
+http_parse_head(const char *buf, size_t len, size_t max,
+    struct http_head *h, const char **err)
+{
 	size_t skip = 0, end;
-	char *p, *line, *eol, *sp, *next;
+	const char *p, *stop;
+	struct http_span line;
 	enum http_parse rc;
 
 	memset(h, 0, sizeof *h);
@@ -171,80 +312,15 @@ http_parse_head(char *buf, size_t len, size_t max, struct http_head *h,
 	buf += skip;
 	if (memchr(buf, '\0', end) != NULL)
 		return bad(err, "NUL in request head");
-	buf[end - 1] = '\0';
-
-	/* Request line: METHOD SP target SP HTTP/1.x */
-	line = buf;
-	eol = strchr(line, '\n');
-	*eol = '\0';
-	if (eol > line && eol[-1] == '\r')
-		eol[-1] = '\0';
-	if (strcmp(line, "PRI * HTTP/2.0") == 0) {
-		*err = "HTTP version not supported";
-		return HTTP_PARSE_VERSION;
-	}
-	p = line;
-	while (is_tchar((unsigned char)*p))
-		p++;
-	if (p == line || *p != ' ')
-		return bad(err, "malformed request line");
-	*p++ = '\0';
-	h->method = line;
-	if (*p != '/')
-		return bad(err, "malformed request target");
-	h->path = p;
-	if ((sp = strchr(p, ' ')) == NULL)
-		return bad(err, "malformed request line");
-	*sp++ = '\0';
-	for (char *q = h->path; *q != '\0'; q++)
-		if ((unsigned char)*q <= 0x20 || (unsigned char)*q == 0x7f)
-			return bad(err, "malformed request target");
-	if ((h->query = strchr(h->path, '?')) != NULL)
-		*h->query++ = '\0';
-	if (strncmp(sp, "HTTP/", 5) != 0)
-		return bad(err, "malformed request line");
-	if (sp[5] != '1' || sp[6] != '.' || sp[7] < '0' || sp[7] > '9' ||
-	    sp[8] != '\0') {
-		if (sp[5] >= '2' && sp[5] <= '9') {
-			*err = "HTTP version not supported";
-			return HTTP_PARSE_VERSION;
-		}
-		return bad(err, "malformed HTTP version");
-	}
-	h->minor = sp[7] - '0';
-
-	for (line = eol + 1; line < buf + end; line = next) {
-		char *colon, *value, *vend;
-		size_t namelen;
-
-		if ((eol = strchr(line, '\n')) == NULL)
-			eol = line + strlen(line);
-		next = eol + 1;
-		*eol = '\0';
-		if (eol > line && eol[-1] == '\r')
-			eol[-1] = '\0';
-		if (*line == '\0')
+	stop = buf + end;
+	line = next_line(buf, stop, &p);
+	if ((rc = parse_request_line(h, line, err)) != HTTP_PARSE_OK)
+		return rc;
+	while (p < stop) {
+		line = next_line(p, stop, &p);
+		if (line.len == 0)
 			break;		/* the blank line */
-		if (*line == ' ' || *line == '\t')
-			return bad(err, "obsolete header folding");
-		colon = line;
-		while (is_tchar((unsigned char)*colon))
-			colon++;
-		if (colon == line || *colon != ':')
-			return bad(err, "malformed header");
-		namelen = (size_t)(colon - line);
-		*colon = '\0';
-		value = colon + 1;
-		while (*value == ' ' || *value == '\t')
-			value++;
-		vend = value + strlen(value);
-		while (vend > value && (vend[-1] == ' ' || vend[-1] == '\t'))
-			*--vend = '\0';
-		for (char *q = value; *q != '\0'; q++)
-			if (((unsigned char)*q < 0x20 && *q != '\t') ||
-			    *q == 0x7f)
-				return bad(err, "control character in header");
-		if ((rc = header(h, line, namelen, value, err)) != HTTP_PARSE_OK)
+		if ((rc = parse_header_line(h, line, err)) != HTTP_PARSE_OK)
 			return rc;
 	}
 	if (h->chunked && h->content_length >= 0)
@@ -393,30 +469,34 @@ form_get_all(const struct form *f, const char *name, const char **out,
  * -2 when malformed (a bad escape, or longer than out).
  */
 int
-query_get(const char *query, const char *name, char *out, size_t size)
+query_get(struct http_span query, const char *name, char *out, size_t size)
 {
+	const char *p = query.p, *end;
 	size_t n = strlen(name);
 
-	while (query != NULL && *query != '\0') {
-		const char *end = strchr(query, '&');
-		size_t len = end ? (size_t)(end - query) : strlen(query);
+	if (p == NULL)
+		return -1;
+	end = p + query.len;
+	while (p != NULL && p < end) {
+		const char *amp = memchr(p, '&', (size_t)(end - p));
+		size_t len = amp ? (size_t)(amp - p) : (size_t)(end - p);
 
-		if (len > n && strncmp(query, name, n) == 0 && query[n] == '=') {
+		if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') {
 			size_t vlen = len - n - 1, outlen;
 
 			if (vlen >= size)
 				return -2;
-			memcpy(out, query + n + 1, vlen);
+			memcpy(out, p + n + 1, vlen);
 			if (url_decode(out, vlen, &outlen) != 0)
 				return -2;
 			out[outlen] = '\0';
 			return 0;
 		}
-		if (len == n && strncmp(query, name, n) == 0) {
+		if (len == n && strncmp(p, name, n) == 0) {
 			out[0] = '\0';
 			return 0;
 		}
-		query = end ? end + 1 : NULL;
+		p = amp ? amp + 1 : NULL;
 	}
 	return -1;
 }

@@ -1,4 +1,4 @@
-/* Parsing HTTP/1.x request heads and url-encoded forms, in place. */
+/* Parsing HTTP/1.x request heads (read only) and url-encoded forms. */
 #ifndef LIVD_HTTPPARSE_H
 #define LIVD_HTTPPARSE_H
 
@@ -14,10 +14,19 @@ enum http_parse {
 	HTTP_PARSE_VERSION	/* 505 */
 };
 
+/*
+ * A piece of the buffer parsed, which is never written: not terminated.
+ * p is NULL when the piece is absent.
+ */
+struct http_span {
+	const char	*p;
+	size_t		 len;
+};
+
 struct http_head {
-	char		*method;
-	char		*path;
-	char		*query;		/* after '?', or NULL */
+	struct http_span method;
+	struct http_span path;
+	struct http_span query;		/* after '?' */
 	int		 minor;		/* HTTP/1.minor */
 	size_t		 size;		/* bytes up to and including the blank line */
 	int64_t		 content_length;	/* -1: none */
@@ -25,9 +34,9 @@ struct http_head {
 	bool		 close;		/* Connection: close */
 	bool		 keep_alive;	/* Connection: keep-alive */
 	bool		 expect_continue;
-	const char	*content_type;
-	const char	*origin;
-	const char	*last_event_id;
+	struct http_span content_type;
+	struct http_span origin;
+	struct http_span last_event_id;
 };
 
 #define FORM_MAX_FIELDS	32
@@ -39,12 +48,13 @@ struct form {
 };
 
 /* form_parse writes a terminator after the last field: buf[len] too. */
-enum http_parse	 http_parse_head(char *, size_t, size_t, struct http_head *,
-		    const char **);
+enum http_parse	 http_parse_head(const char *, size_t, size_t,
+		    struct http_head *, const char **);
+bool		 http_span_is(struct http_span, const char *);
 int		 form_parse(char *, size_t, struct form *, const char **);
 const char	*form_get(const struct form *, const char *);
 size_t		 form_get_all(const struct form *, const char *, const char **,
 		    size_t);
-int		 query_get(const char *, const char *, char *, size_t);
+int		 query_get(struct http_span, const char *, char *, size_t);
 
 #endif

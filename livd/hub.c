@@ -116,21 +116,34 @@ hub_refresh(const struct location *loc)
 	return hub.refresh;
 }
 
-/* Set the interval for a location, or globally when name is NULL. */
-void
+/* Is seconds an interval livd takes: more than 0, at most the limit? */
+bool
+hub_refresh_valid(double seconds)
+{
+	return seconds > 0 && seconds <= HUB_REFRESH_MAX;
+}
+
+/*
+ * Set the interval for a location, or globally when name is NULL; 0
+ * drops a location's own. False, and nothing changes, for an interval
+ * hub_refresh_valid() refuses or a name hub_names_check() refuses.
+ */
+bool
 hub_set_refresh(const char *name, double seconds)
 {
 	struct location *loc;
 
-	if (name == NULL) {
-		if (seconds > 0)
-			hub.refresh = seconds;
-		return;
-	}
-	if (seconds > 0)
+	if (name != NULL && hub_names_check(name, NULL) != NULL)
+		return false;
+	if (!hub_refresh_valid(seconds) && (seconds != 0 || name == NULL))
+		return false;
+	if (name == NULL)
+		hub.refresh = seconds;
+	else if (seconds > 0)
 		hub_location_make(name)->refresh = seconds;
 	else if ((loc = hub_location(name)) != NULL)
 		loc->refresh = 0;	/* the global one applies again */
+	return true;
 }
 
 /* How long a client may neither poll nor hold a poll and stay online. */
@@ -208,14 +221,17 @@ presence(struct location *loc, const char *verb, const char *name)
 	msg_unref(m);
 }
 
-/* The principals online at loc, sorted; the caller frees the array. */
+/* qsort's order for an array of names. */
 static int
 compare_names(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* In a cluster, those on other nodes too, each once. */
+/*
+ * The principals online at loc (in a cluster, on other nodes too), sorted,
+ * each once; n gets their count. The caller frees the array, not the names.
+ */
 const char **
 hub_principals(const struct location *loc, size_t *n)
 {
@@ -385,20 +401,20 @@ client_new(const char *uuid, const char *const *locations, size_t n,
 	return c;
 }
 
-static bool
-names_valid(const char *location, const char *principal, char *err,
-    size_t errlen)
+/*
+ * Why a location or principal name cannot be used, NULL when it can; a
+ * NULL name is not checked. The one check for every way a name comes in.
+ */
+const char *
+hub_names_check(const char *location, const char *principal)
 {
-	if (!word_valid(location, strlen(location)) || strlen(location) > 1024) {
-		snprintf(err, errlen, "invalid location");
-		return false;
-	}
-	if (!word_valid(principal, strlen(principal)) ||
-	    strlen(principal) > 256) {
-		snprintf(err, errlen, "invalid principal");
-		return false;
-	}
-	return true;
+	if (location != NULL && (!word_valid(location, strlen(location)) ||
+	    strlen(location) > HUB_LOCATION_MAX))
+		return "invalid location";
+	if (principal != NULL && (!word_valid(principal, strlen(principal)) ||
+	    strlen(principal) > HUB_PRINCIPAL_MAX))
+		return "invalid principal";
+	return NULL;
 }
 
 /*
@@ -411,6 +427,7 @@ locations_valid(const char *const *locations, size_t n,
     const char *principal, const char **out, char *err, size_t errlen)
 {
 	size_t nout = 0, max = livd.cfg.max_locations;
+	const char *why;
 
 	if (max == 0 || max > HUB_LOCATIONS_MAX)
 		max = HUB_LOCATIONS_MAX;
@@ -421,8 +438,10 @@ locations_valid(const char *const *locations, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		size_t k = 0;
 
-		if (!names_valid(locations[i], principal, err, errlen))
+		if ((why = hub_names_check(locations[i], principal)) != NULL) {
+			snprintf(err, errlen, "%s", why);
 			return 0;
+		}
 		while (k < nout && strcmp(out[k], locations[i]) != 0)
 			k++;
 		if (k < nout)
@@ -981,6 +1000,17 @@ hub_next_seq(void)
 	return ++hub.seq;
 }
 
+/*
+ * Seq only grows: lift it to at least seq, given elsewhere (Redis, the
+ * state file), so the next one this livd gives is above it.
+ */
+void
+hub_advance_seq(uint64_t seq)
+{
+	if (seq > hub.seq)
+		hub.seq = seq;
+}
+
 /* Wake every poll held at a location. */
 static void
 wake_location(struct location *loc)
@@ -1099,6 +1129,11 @@ hub_recipients(const struct target *t, void (*fn)(struct client *, void *),
 	}
 	return n;
 }
+
+const char *const hub_target_names[] = {
+	[TARGET_ALL] = "all", [TARGET_LOCATION] = "location",
+	[TARGET_CLIENT] = "client", [TARGET_PRINCIPAL] = "principal"
+};
 
 /* Does an event sent to t reach pages at the location called name? */
 bool

@@ -121,6 +121,8 @@ struct client {
 enum target_kind {
 	TARGET_ALL, TARGET_LOCATION, TARGET_CLIENT, TARGET_PRINCIPAL
 };
+/* Each kind as messages spell it: "all", "location", ... */
+extern const char *const hub_target_names[];
 
 /* Something that sees every event as it is sent (livctl tail). */
 struct observer {
@@ -155,6 +157,13 @@ struct hub_stats {
 	uint64_t	connects;
 	uint64_t	expired;
 };
+
+/* The longest names livd takes, in bytes. */
+#define HUB_LOCATION_MAX	1024
+#define HUB_PRINCIPAL_MAX	256
+
+/* The longest refresh interval, in seconds (config, livctl, cluster). */
+#define HUB_REFRESH_MAX		3600
 
 /* Locations of one client at most (max_locations is checked too). */
 #define HUB_LOCATIONS_MAX	30
@@ -215,6 +224,8 @@ const struct batch *hub_take(struct client *);
 struct blob	*hub_answer(struct client *, uint64_t *);
 struct blob	*hub_idle(struct client *);
 uint64_t	 hub_next_seq(void);
+void		 hub_advance_seq(uint64_t);
+const char	*hub_names_check(const char *, const char *);
 size_t		 hub_send(struct msg *, const struct target *);
 size_t		 hub_recipients(const struct target *,
 		    void (*)(struct client *, void *), void *);
@@ -232,7 +243,8 @@ size_t		 hub_queued(const struct client *);
 const char	**hub_principals(const struct location *, size_t *);
 void		 hub_presence_elsewhere(const char *, const char *, bool);
 double		 hub_refresh(const struct location *);
-void		 hub_set_refresh(const char *, double);
+bool		 hub_refresh_valid(double);
+bool		 hub_set_refresh(const char *, double);
 double		 hub_presence_timeout(const struct location *);
 void		 hub_sweep(void);
 void		 hub_backfilled(const char *, struct msg **, size_t, bool);

@@ -23,6 +23,7 @@
 #include "livd.h"
 #include "log.h"
 #include "metrics.h"
+#include "routes.h"
 #include "state.h"
 #include "verbs.h"
 
@@ -163,72 +164,77 @@ open_refused(const struct config *cfg, const char *bound)
 }
 
 /*
+ * The one loader, at start and at reload: config (defaults, file, flags),
+ * then verbs checked against it, then the secret. On failure nothing is
+ * left allocated in cfg or verbs and err holds why: "FILE:LINE: message",
+ * or, for the secret, the message after prefix.
+ */
+static int
+load_settings(struct config *cfg, struct verbs **verbs, const char *prefix,
+    char *err, size_t errlen)
+{
+	struct yamlerr yerr = { err, errlen };
+	char msg[512];
+
+	*verbs = NULL;
+	if (config_build(cfg, err, errlen) != 0)
+		goto fail;
+	if ((*verbs = verbs_load(cfg->verbs, &yerr)) == NULL ||
+	    verbs_check_args(*verbs, cfg->max_args, &yerr) != 0)
+		goto fail;
+	if (cfg->secret_file != NULL &&
+	    auth_load(cfg->secret_file, msg, sizeof msg) != 0) {
+		snprintf(err, errlen, "%s%s", prefix, msg);
+		goto fail;
+	}
+	return 0;
+fail:
+	verbs_free(*verbs);
+	*verbs = NULL;
+	config_free(cfg);
+	return -1;
+}
+
+/*
  * Re-read config and verbs (SIGHUP, livctl reload). On any error the old
- * ones stay and err holds "FILE:LINE: message". The listen address and
- * socket need a restart to change.
+ * ones stay and err holds "FILE:LINE: message". The restart-only keys
+ * (listen, socket, redis, node_id) keep their values.
  */
 int
 livd_reload(char *err, size_t errlen)
 {
 	struct config cfg;
 	struct verbs *verbs;
-	struct yamlerr yerr = { err, errlen };
 
-	if (config_build(&cfg, err, errlen) != 0) {
-		config_free(&cfg);
-		log_warnx("reload: %s", err);
-		return -1;
-	}
-	if ((verbs = verbs_load(cfg.verbs, &yerr)) == NULL ||
-	    verbs_check_args(verbs, cfg.max_args, &yerr) != 0) {
-		verbs_free(verbs);
-		config_free(&cfg);
-		log_warnx("reload: %s", err);
-		return -1;
-	}
-	if (cfg.secret_file != NULL &&
-	    auth_load(cfg.secret_file, err, errlen) != 0) {
-		verbs_free(verbs);
-		config_free(&cfg);
-		log_warnx("reload: %s", err);
-		return -1;
-	}
+	if (load_settings(&cfg, &verbs, "", err, errlen) != 0)
+		goto fail;
 	if (open_refused(&cfg, livd.listen_name)) {
 		snprintf(err, errlen, "auth: open on %s needs insecure_open",
 		    livd.listen_name);
-		verbs_free(verbs);
-		config_free(&cfg);
-		log_warnx("reload: %s", err);
-		return -1;
+		goto fail;
 	}
 	if (cfg.secret_file == NULL)
 		auth_free();
-	if (strcmp(cfg.listen, livd.cfg.listen) != 0 ||
-	    strcmp(cfg.socket, livd.cfg.socket) != 0 ||
-	    (cfg.redis == NULL) != (livd.cfg.redis == NULL) ||
-	    (cfg.redis != NULL && strcmp(cfg.redis, livd.cfg.redis) != 0))
+	if (config_keep_restart(&cfg, &livd.cfg))
 		log_warnx("reload: listen, socket and redis change at restart "
 		    "only");
-	free(cfg.redis);
-	cfg.redis = livd.cfg.redis ? xstrdup(livd.cfg.redis) : NULL;
-	free(cfg.node_id);
-	cfg.node_id = livd.cfg.node_id ? xstrdup(livd.cfg.node_id) : NULL;
-	free(cfg.listen);
-	cfg.listen = xstrdup(livd.cfg.listen);
-	free(cfg.socket);
-	cfg.socket = xstrdup(livd.cfg.socket);
 	/* livctl refresh holds until the configured interval changes. */
 	if (cfg.refresh != livd.cfg.refresh)
-		hub.refresh = cfg.refresh;
+		hub_set_refresh(NULL, cfg.refresh);
 	config_free(&livd.cfg);
 	livd.cfg = cfg;
 	verbs_free(livd.verbs);
 	livd.verbs = verbs;
 	apply_log_level();
-	http_set_limits();
 	load_share();
 	log_info("reloaded %s (%zu verbs)", verbs->path, verbs->count);
 	return 0;
+fail:
+	/* load_settings() leaves both empty when it fails. */
+	verbs_free(verbs);
+	config_free(&cfg);
+	log_warnx("reload: %s", err);
+	return -1;
 }
 
 void
@@ -307,7 +313,6 @@ main(int argc, char **argv)
 	};
 	struct event *sig_hup, *sig_term, *sig_int;
 	char err[1024], bound[256];
-	struct yamlerr yerr = { err, sizeof err };
 	bool test = false;
 	uint64_t seed;
 	int ch;
@@ -333,18 +338,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (config_build(&livd.cfg, err, sizeof err) != 0) {
+	if (load_settings(&livd.cfg, &livd.verbs, "livd: ", err,
+	    sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
-		return livd_exit(1);
-	}
-	if ((livd.verbs = verbs_load(livd.cfg.verbs, &yerr)) == NULL ||
-	    verbs_check_args(livd.verbs, livd.cfg.max_args, &yerr) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return livd_exit(1);
-	}
-	if (livd.cfg.secret_file != NULL &&
-	    auth_load(livd.cfg.secret_file, err, sizeof err) != 0) {
-		fprintf(stderr, "livd: %s\n", err);
 		return livd_exit(1);
 	}
 	if (test)
@@ -360,7 +356,8 @@ main(int argc, char **argv)
 	/* seq starts from the clock, so it grows across restarts. */
 	hub_init(livd.base, (uint64_t)(now_wall() * 1e6), livd.cfg.refresh);
 	load_share();
-	if (http_listen(livd.cfg.listen, bound, sizeof bound) != 0)
+	if (http_listen(livd.cfg.listen, &routes_handler, bound,
+	    sizeof bound) != 0)
 		return livd_exit(1);
 	livd.listen_name = xstrdup(bound);
 	if (open_refused(&livd.cfg, bound)) {

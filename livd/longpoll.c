@@ -1,7 +1,9 @@
 /*
  * The long-poll transport: GET /client/UUID/output?since=SEQ. A poll with
  * nothing to answer is held as the client's waiter until the hub wakes it,
- * releases it, or the refresh interval passes.
+ * releases it, or the refresh interval passes. The waiter lives in the
+ * connection it holds (its owner state), and leaves the hub if the
+ * connection goes first.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,14 +15,38 @@
 #include "livd.h"
 #include "longpoll.h"
 
+/* A held poll, kept in its connection: no allocation per poll. */
+struct longpoll {
+	struct waiter	 waiter;
+};
+
+_Static_assert(sizeof(struct longpoll) <= HTTP_OWNER_SIZE,
+    "a held poll fits in its connection");
+
 static void	longpoll_wake(struct waiter *, struct client *);
 static void	longpoll_release(struct waiter *, struct client *);
+static void	longpoll_deadline(struct conn *, void *);
 
 static const struct waiter_ops longpoll_ops = {
 	.name = "longpoll",
 	.wake = longpoll_wake,
 	.release = longpoll_release,
 };
+
+static const struct http_owner longpoll_owner = {
+	.deadline = longpoll_deadline,
+	.closed = longpoll_closed,
+};
+
+/*
+ * The connection holding a waiter kept as its owner state, first in it:
+ * a held poll's, or an event stream's.
+ */
+struct conn *
+longpoll_conn(struct waiter *w)
+{
+	return http_owner_conn(container_of(w, struct longpoll, waiter));
+}
 
 static void
 answer(struct conn *c, struct blob *body)
@@ -34,27 +60,42 @@ longpoll_wake(struct waiter *w, struct client *client)
 {
 	uint64_t seq;
 
-	answer(container_of(w, struct conn, waiter), hub_answer(client, &seq));
+	answer(longpoll_conn(w), hub_answer(client, &seq));
 }
 
 static void
 longpoll_release(struct waiter *w, struct client *client)
 {
-	answer(container_of(w, struct conn, waiter), hub_idle(client));
+	answer(longpoll_conn(w), hub_idle(client));
+}
+
+/*
+ * A connection holding a waiter goes: the waiter leaves the hub. SSE's
+ * owner state is a waiter too, and shares this.
+ */
+void
+longpoll_closed(struct conn *c, void *data)
+{
+	struct waiter *w = data;
+
+	(void)c;
+	if (w->client != NULL)
+		hub_unwait(w);
 }
 
 /* The refresh interval passed: answer what there is, most likely idle. */
 static void
-longpoll_deadline(struct conn *c)
+longpoll_deadline(struct conn *c, void *data)
 {
-	struct client *client = c->waiter.client;
+	struct longpoll *lp = data;
+	struct client *client = lp->waiter.client;
 	uint64_t seq;
 
 	if (client == NULL) {
 		http_error(c, 404, "unknown client");
 		return;
 	}
-	hub_unwait(&c->waiter);
+	hub_unwait(&lp->waiter);
 	answer(c, hub_answer(client, &seq));
 }
 
@@ -81,6 +122,7 @@ void
 longpoll_output(struct conn *c, struct request *r)
 {
 	struct client *client = r->client;
+	struct longpoll *lp;
 	char since[32];
 	uint64_t seq;
 	int rc;
@@ -97,7 +139,8 @@ longpoll_output(struct conn *c, struct request *r)
 		http_error(c, 503, "too many polls");
 		return;
 	}
-	c->waiter.ops = &longpoll_ops;
-	http_hold(c, hub_refresh(client->location), longpoll_deadline);
-	hub_wait(client, &c->waiter);
+	lp = http_own(c, &longpoll_owner);
+	lp->waiter.ops = &longpoll_ops;
+	http_hold(c, hub_refresh(client->location));
+	hub_wait(client, &lp->waiter);
 }

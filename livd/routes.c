@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "publish.h"
+#include "routes.h"
 #include "sse.h"
 #include "verbs.h"
 
@@ -38,6 +39,15 @@ static void	route_input(struct conn *, struct request *);
 static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
+static void	routes_dispatch(struct conn *, struct request *);
+static bool	routes_admit(struct conn *, struct request *);
+static void	routes_free(void);
+
+const struct http_handler routes_handler = {
+	.dispatch = routes_dispatch,
+	.admit = routes_admit,
+	.shutdown = routes_free,
+};
 
 /* The busiest first: a page polls far more often than it does the rest. */
 static const struct route routes[] = {
@@ -58,22 +68,24 @@ static const struct route routes[] = {
  * segment between /client/ and the action.
  */
 static bool
-route_matches(const struct route *rt, const char *path, char *uuid,
+route_matches(const struct route *rt, struct http_span path, char *uuid,
     size_t uuidlen)
 {
-	const char *seg, *slash;
+	const char *seg, *slash, *end = path.p + path.len;
+	size_t n = strlen(rt->path);
 
 	switch (rt->match) {
 	case MATCH_EXACT:
-		return strcmp(path, rt->path) == 0;
+		return http_span_is(path, rt->path);
 	case MATCH_PREFIX:
-		return strncmp(path, rt->path, strlen(rt->path)) == 0;
+		return path.len >= n && memcmp(path.p, rt->path, n) == 0;
 	case MATCH_CLIENT:
-		if (strncmp(path, "/client/", 8) != 0)
+		if (path.len < 8 || memcmp(path.p, "/client/", 8) != 0)
 			return false;
-		seg = path + 8;
-		if ((slash = strchr(seg, '/')) == NULL ||
-		    strcmp(slash + 1, rt->path) != 0)
+		seg = path.p + 8;
+		if ((slash = memchr(seg, '/', (size_t)(end - seg))) == NULL ||
+		    (size_t)(end - slash - 1) != n ||
+		    memcmp(slash + 1, rt->path, n) != 0)
 			return false;
 		if ((size_t)(slash - seg) >= uuidlen)
 			seg = slash;	/* too long to be a uuid: none */
@@ -92,12 +104,11 @@ route_matches(const struct route *rt, const char *path, char *uuid,
 static bool
 origin_allowed(const struct request *r)
 {
-	const char *list = livd.cfg.allowed_origins, *origin = r->head.origin;
-	size_t n;
+	const char *list = livd.cfg.allowed_origins, *origin = r->head.origin.p;
+	size_t n = r->head.origin.len;
 
 	if (list == NULL || origin == NULL)
 		return true;
-	n = strlen(origin);
 	while (*list != '\0') {
 		size_t len = strcspn(list, " ");
 
@@ -110,32 +121,44 @@ origin_allowed(const struct request *r)
 	return false;
 }
 
-/* For a body over the limit: would the route answer 404 first? */
-int
-routes_preflight(struct request *r)
+/*
+ * A body over max_body is refused before it is read, but an unknown
+ * client is reported before the size, as the route would.
+ */
+static bool
+routes_admit(struct conn *c, struct request *r)
 {
 	char uuid[64];
 
+	if (r->head.content_length <= (int64_t)livd.cfg.max_body)
+		return true;
 	for (size_t i = 0; i < countof(routes); i++)
 		if (routes[i].match == MATCH_CLIENT &&
-		    route_matches(&routes[i], r->head.path, uuid, sizeof uuid))
-			return hub_find(uuid) == NULL ? 404 : 0;
-	return 0;
+		    route_matches(&routes[i], r->head.path, uuid, sizeof uuid)) {
+			if (hub_find(uuid) == NULL) {
+				http_error(c, 404, "unknown client");
+				return false;
+			}
+			break;
+		}
+	http_error(c, 413, "request body over %zu bytes",
+	    (size_t)livd.cfg.max_body);
+	return false;
 }
 
-void
+static void
 routes_dispatch(struct conn *c, struct request *r)
 {
-	const char *method = r->head.method;
+	struct http_span method = r->head.method;
 	char uuid[64], allow[64] = "";
-	bool head = strcmp(method, "HEAD") == 0;
+	bool head = http_span_is(method, "HEAD");
 
 	for (size_t i = 0; i < countof(routes); i++) {
 		const struct route *rt = &routes[i];
 
 		if (!route_matches(rt, r->head.path, uuid, sizeof uuid))
 			continue;
-		if (strcmp(method, rt->method) != 0 &&
+		if (!http_span_is(method, rt->method) &&
 		    !(head && strcmp(rt->method, "GET") == 0)) {
 			snprintf(allow + strlen(allow), sizeof allow -
 			    strlen(allow), "%s%s", *allow ? ", " : "",
@@ -148,7 +171,8 @@ routes_dispatch(struct conn *c, struct request *r)
 			return;
 		}
 		c->head_only = head;
-		log_debug("%s %s", method, r->head.path);
+		log_debug("%.*s %.*s", (int)method.len, method.p,
+		    (int)r->head.path.len, r->head.path.p);
 		if (strcmp(rt->method, "POST") == 0 && !origin_allowed(r)) {
 			metrics_rejected(REJECT_ORIGIN);
 			http_error(c, 403, "origin not allowed");
@@ -180,11 +204,12 @@ static int
 parse_form(struct conn *c, struct request *r, struct form *f)
 {
 	struct buf *copy = &form_copy;
-	const char *type = r->head.content_type, *err;
+	struct http_span type = r->head.content_type;
+	const char *err;
 
-	if (type != NULL &&
-	    strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0 &&
-	    strncasecmp(type, "text/plain", 10) != 0) {
+	if (type.p != NULL && !(type.len >= 33 && strncasecmp(type.p,
+	    "application/x-www-form-urlencoded", 33) == 0) &&
+	    !(type.len >= 10 && strncasecmp(type.p, "text/plain", 10) == 0)) {
 		http_error(c, 415, "send the form as "
 		    "application/x-www-form-urlencoded");
 		return -1;
@@ -199,10 +224,50 @@ parse_form(struct conn *c, struct request *r, struct form *f)
 	return 0;
 }
 
-void
+static void
 routes_free(void)
 {
 	buf_free(&form_copy);
+}
+
+/*
+ * auth: token: the principal is the token's, and each location one its
+ * patterns allow; without a location field, every exact (non-'*') one of
+ * the token's. The names returned point into the form or the claims.
+ */
+static int
+connect_token(struct conn *c, struct form *f, struct auth_claims *claims,
+    const char **locations, size_t *n, size_t max, const char **principal)
+{
+	const char *token = form_get(f, "token"), *why;
+	char q[80];
+
+	if (token == NULL) {
+		metrics_rejected(REJECT_TOKEN);
+		http_error(c, 401, "missing token");
+		return -1;
+	}
+	if (auth_verify(token, claims, &why) != 0) {
+		metrics_rejected(REJECT_TOKEN);
+		http_error(c, 401, "%s", why);
+		return -1;
+	}
+	if (*n == 0)
+		*n = auth_exact(claims, locations, max);
+	if (*n == 0) {
+		http_error(c, 400, "missing field 'location'");
+		return -1;
+	}
+	for (size_t i = 0; i < *n; i++)
+		if (!auth_allows(claims, locations[i])) {
+			metrics_rejected(REJECT_TOKEN);
+			quote_for_error(q, sizeof q, locations[i]);
+			http_error(c, 403, "token does not allow location '%s'",
+			    q);
+			return -1;
+		}
+	*principal = claims->sub;
+	return 0;
 }
 
 static void
@@ -211,38 +276,21 @@ route_connect(struct conn *c, struct request *r)
 	struct form f;
 	struct client *client;
 	const char *locations[FORM_MAX_FIELDS], *principal, *presence;
-	struct token_claims claims;
+	struct auth_claims claims;
 	size_t n;
 	char err[256];
 	struct buf b;
 
 	if (parse_form(c, r, &f) != 0)
 		return;
-	if ((n = form_get_all(&f, "location", locations,
-	    countof(locations))) == 0) {
+	n = form_get_all(&f, "location", locations, countof(locations));
+	if (strcmp(livd.cfg.auth, "token") == 0) {
+		if (connect_token(c, &f, &claims, locations, &n,
+		    countof(locations), &principal) != 0)
+			return;
+	} else if (n == 0) {
 		http_error(c, 400, "missing field 'location'");
 		return;
-	}
-	if (strcmp(livd.cfg.auth, "token") == 0) {
-		const char *token = form_get(&f, "token"), *why;
-
-		if (token == NULL) {
-			http_error(c, 400, "missing field 'token'");
-			return;
-		}
-		if (auth_verify(token, &claims, &why) != 0) {
-			metrics_rejected(REJECT_TOKEN);
-			http_error(c, 403, "%s", why);
-			return;
-		}
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(claims.location, locations[i]) != 0) {
-				metrics_rejected(REJECT_TOKEN);
-				http_error(c, 403,
-				    "token is for another location");
-				return;
-			}
-		principal = claims.principal;
 	} else if ((principal = form_get(&f, "principal")) == NULL) {
 		http_error(c, 400, "missing field 'principal'");
 		return;

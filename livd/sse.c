@@ -22,8 +22,17 @@
 /* A comment line this often keeps proxies from closing a quiet stream. */
 #define SSE_HEARTBEAT	15.0
 
+/* An open stream, kept in its connection as a held poll is. */
+struct sse {
+	struct waiter	 waiter;	/* first: longpoll_conn(), _closed() */
+};
+
+_Static_assert(sizeof(struct sse) <= HTTP_OWNER_SIZE,
+    "a stream fits in its connection");
+
 static void	sse_wake(struct waiter *, struct client *);
 static void	sse_release(struct waiter *, struct client *);
+static void	sse_heartbeat(struct conn *, void *);
 
 static const struct waiter_ops sse_ops = {
 	.name = "sse",
@@ -31,10 +40,15 @@ static const struct waiter_ops sse_ops = {
 	.release = sse_release,
 };
 
+static const struct http_owner sse_owner = {
+	.deadline = sse_heartbeat,
+	.closed = longpoll_closed,
+};
+
 static void
 sse_wake(struct waiter *w, struct client *client)
 {
-	struct conn *c = container_of(w, struct conn, waiter);
+	struct conn *c = longpoll_conn(w);
 	const struct batch *b = hub_take(client);
 	struct buf out;
 
@@ -57,12 +71,13 @@ static void
 sse_release(struct waiter *w, struct client *client)
 {
 	(void)client;
-	http_stream_end(container_of(w, struct conn, waiter));
+	http_stream_end(longpoll_conn(w));
 }
 
 static void
-sse_heartbeat(struct conn *c)
+sse_heartbeat(struct conn *c, void *data)
 {
+	(void)data;
 	http_stream_write(c, ":\n\n", 3);
 }
 
@@ -70,7 +85,9 @@ void
 sse_events(struct conn *c, struct request *r)
 {
 	struct client *client = r->client;
-	const char *since = r->head.last_event_id;
+	struct sse *s;
+	struct http_span id = r->head.last_event_id;
+	const char *since = NULL;
 	char query[32];
 	uint64_t seq;
 	int rc;
@@ -79,7 +96,13 @@ sse_events(struct conn *c, struct request *r)
 		http_error(c, 503, "too many polls");
 		return;
 	}
-	if (since == NULL && (rc = query_get(r->head.query, "since", query,
+	if (id.p != NULL && id.len < sizeof query) {
+		memcpy(query, id.p, id.len);
+		query[id.len] = '\0';
+		since = query;
+	} else if (id.p != NULL)
+		since = "-";	/* longer than any seq: refused below */
+	else if ((rc = query_get(r->head.query, "since", query,
 	    sizeof query)) != -1)
 		since = rc == 0 ? query : "-";	/* malformed: refused below */
 	if (since != NULL) {
@@ -89,10 +112,11 @@ sse_events(struct conn *c, struct request *r)
 		}
 		hub_rewind(client, seq);
 	}
-	http_stream_start(c, "text/event-stream", SSE_HEARTBEAT, sse_heartbeat);
+	s = http_own(c, &sse_owner);
+	s->waiter.ops = &sse_ops;
+	http_stream_start(c, "text/event-stream", SSE_HEARTBEAT);
 	http_stream_write(c, "retry: 2000\n\n", 13);
 	if (!http_streaming(c))
 		return;
-	c->waiter.ops = &sse_ops;
-	hub_wait(client, &c->waiter);
+	hub_wait(client, &s->waiter);
 }

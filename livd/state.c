@@ -166,23 +166,19 @@ state_restore(const char *path)
 		json_decref(state);
 		return;
 	}
-	if (get_seq(state, "seq") > hub.seq)
-		hub.seq = get_seq(state, "seq");
-	if (json_number_value(json_object_get(state, "refresh")) > 0 &&
-	    json_number_value(json_object_get(state, "refresh")) <= 3600)
-		hub.refresh = json_number_value(json_object_get(state,
-		    "refresh"));
+	hub_advance_seq(get_seq(state, "seq"));
+	hub_set_refresh(NULL, json_number_value(json_object_get(state,
+	    "refresh")));
 	hub.quiet = true;	/* these pages knew each other already */
 	json_array_foreach(json_object_get(state, "locations"), i, o) {
 		const char *name = json_string_value(json_object_get(o, "name"));
 		struct location *loc;
 
-		if (name == NULL || !word_valid(name, strlen(name)))
+		if (name == NULL || hub_names_check(name, NULL) != NULL)
 			continue;
 		loc = hub_location_make(name);
-		loc->refresh = json_number_value(json_object_get(o, "refresh"));
-		if (loc->refresh < 0 || loc->refresh > 3600)
-			loc->refresh = 0;
+		hub_set_refresh(name, json_number_value(json_object_get(o,
+		    "refresh")));
 		if (queue_restore(&loc->history, json_object_get(o, "events"),
 		    get_seq(o, "floor")) != 0)
 			log_warnx("state file %s: bad events at %s: dropped",

@@ -279,6 +279,21 @@ page_events() {
 	node_start 1
 	node_start 2
 	read -r u seq < <(node_connect 2 /load reader)
+	# The reader polls all along, as a page does (one that stops polling
+	# for presence_timeout is gone): every event once and in order, or a
+	# reload.
+	(
+		cursor=$seq
+		seen=
+		for ((i = 0; i < 200; i++)); do
+			body=$(node_poll 2 "$u" "$cursor")
+			cursor=$(printf '%s' "$body" | jget 'd["seq"]')
+			seen="$seen $(printf '%s' "$body" | jget '" ".join(e.get("html", e["verb"]) for e in d["events"])')"
+			case $seen in *last*|*reload*) break ;; esac
+		done
+		printf '%s\n' "$seen" >"$BATS_TEST_TMPDIR/seen"
+	) &
+	reader=$!
 	(
 		for i in $(seq 1 400); do
 			echo "append log $i"
@@ -296,16 +311,8 @@ page_events() {
 		sleep 0.05
 	done
 	n 1 send -l /load append log last
-	# Read everything: every event once and in order, or a reload.
-	cursor=$seq
-	seen=
-	for ((i = 0; i < 50; i++)); do
-		body=$(node_poll 2 "$u" "$cursor")
-		cursor=$(printf '%s' "$body" | jget 'd["seq"]')
-		seen="$seen $(printf '%s' "$body" | jget '" ".join(e.get("html", e["verb"]) for e in d["events"])')"
-		case $seen in *last*|*reload*) break ;; esac
-	done
-	printf '%s\n' "$seen" | python3 -c '
+	wait "$reader"
+	python3 -c '
 import sys
 words = sys.stdin.read().split()
 assert words, "nothing arrived"
@@ -313,7 +320,7 @@ if "reload" not in words:
 	nums = [int(w) for w in words if w != "last"]
 	assert nums == sorted(nums) and len(set(nums)) == len(nums), words
 	assert words[-1] == "last", words
-'
+' <"$BATS_TEST_TMPDIR/seen"
 	run n 1 status
 	assert_status 0
 	run n 2 status

@@ -202,6 +202,29 @@ SHIPPED_VERB_LINES=(
 	assert_lines 0.5
 }
 
+@test "refresh -l LOCATION: a name connect refuses (over 1024 bytes) is refused alike (exit 1); nothing is recorded" {
+	state="$BATS_TEST_TMPDIR/state.json"
+	printf 'state_file: %s\n' "$state" >"$BATS_TEST_TMPDIR/livd.yaml"
+	livd_start -r 0.5 -c "$BATS_TEST_TMPDIR/livd.yaml"
+	long="/$(printf 'a%.0s' {1..2000})"
+	run --separate-stderr livctl connect -l "$long" -p uwe
+	assert_status 1
+	assert_eq "$stderr" "livctl: invalid location"
+	run --separate-stderr livctl refresh -l "$long" 5
+	assert_status 1
+	assert_eq "$stderr" "livctl: invalid location"
+	run --separate-stderr livctl refresh -l "$long"
+	assert_status 1
+	assert_eq "$stderr" "livctl: invalid location"
+	run livctl refresh
+	assert_lines 0.5
+	# The state file lists every location livd keeps: none.
+	livd_stop
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["locations"] == [] and d["refresh"] == 0.5, d' "$state"
+}
+
 @test "refresh -l LOCATION: for that location only, overriding the global one there" {
 	livd_start -r 0.5
 	u=$(connect /fast uwe)

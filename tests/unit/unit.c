@@ -1,8 +1,9 @@
 /*
  * Unit tests for the pure parts: the verbs and config loaders, event
  * encoding and argument checks, the stdin line splitter and livctl's line
- * requests, HTTP head and form parsing, queues, and the hub's queue and
- * acknowledgement logic. Built with ASan and UBSan by make check.
+ * requests, HTTP head and form parsing, queues, the hub's queue and
+ * acknowledgement logic, and the control command specs. Built with ASan
+ * and UBSan by make check.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "../../livd/util.h"
 #include "../../livd/auth.h"
@@ -153,6 +156,38 @@ test_config(void)
 	CHECK(strstr(err, "history_limit (50) may not exceed queue_limit "
 	    "(10)") != NULL);
 	CHECK(config_parse(&cfg, "c.yaml", "", 0, &yerr) == 0);
+
+	/* The rows' own checks, and what a reload keeps. */
+	CHECK(config_set(&cfg, "refresh", "3601", err, sizeof err) != 0);
+	CHECK_STR(err, "refresh must be more than 0 and at most 3600");
+	CHECK(config_set(&cfg, "refresh", "0", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "refresh", "3600", err, sizeof err) == 0);
+	CHECK(config_set(&cfg, "max_args", "17", err, sizeof err) != 0);
+	CHECK_STR(err, "max_args must be 1 to 16");
+	CHECK(config_set(&cfg, "log_level", "loud", err, sizeof err) != 0);
+	CHECK_STR(err, "log_level must be error, warning, info or debug, "
+	    "not 'loud'");
+	CHECK(config_set(&cfg, "socket_mode", "1777", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "socket_mode", "0660", err, sizeof err) == 0);
+	CHECK(config_set(&cfg, "redis", "http://x", err, sizeof err) != 0);
+	CHECK(config_set(&cfg, "auth", "", err, sizeof err) != 0);
+	CHECK_STR(err, "auth must be open or token, not ''");
+	{
+		struct config old;
+
+		config_defaults(&old);
+		CHECK(!config_keep_restart(&cfg, &old));
+		CHECK(config_set(&cfg, "node_id", "n2", err, sizeof err) == 0);
+		CHECK(!config_keep_restart(&cfg, &old) && cfg.node_id == NULL);
+		CHECK(config_set(&cfg, "listen", "127.0.0.1:1", err,
+		    sizeof err) == 0);
+		CHECK(config_set(&cfg, "log_level", "debug", err,
+		    sizeof err) == 0);
+		CHECK(config_keep_restart(&cfg, &old));
+		CHECK_STR(cfg.listen, "127.0.0.1:8088");
+		CHECK_STR(cfg.log_level, "debug");
+		config_free(&old);
+	}
 	config_free(&cfg);
 }
 
@@ -286,6 +321,20 @@ test_queue(void)
 	queue_free(&q);
 }
 
+/* A span of the parsed head, as a string to compare. */
+static const char *
+span_str(struct http_span v)
+{
+	static char s[4][128];
+	static int i;
+	char *out = s[i++ % 4];
+
+	if (v.p == NULL)
+		return NULL;
+	snprintf(out, sizeof s[0], "%.*s", (int)v.len, v.p);
+	return out;
+}
+
 static void
 test_http(void)
 {
@@ -295,6 +344,11 @@ test_http(void)
 	char bad[] = "GET /x HTTP/1.1\r\n Folded: y\r\n\r\n";
 	char v2[] = "GET / HTTP/2.0\r\n\r\n";
 	char partial[] = "GET / HTTP/1.1\r\nHost: x\r\n";
+	char more[] = "GET /x HTTP/1.0\r\nConnection: Keep-Alive, Upgrade\r\n"
+	    "Expect: 100-CONTINUE\r\nLast-Event-ID: 7 \r\n\r\n";
+	char shortver[] = "GET /x HTTP/1\r\n\r\n";
+	char twospaces[] = "GET /x  HTTP/1.1\r\n\r\n";
+	char before[sizeof req];
 	char big[200];
 	char body[] = "verb=append&id=t%61rget&html=%3Cp%3E42+x%3C%2Fp%3E&empty";
 	char dup[] = "a=1&a=2";
@@ -305,18 +359,30 @@ test_http(void)
 	struct form f;
 	const char *err;
 
+	memcpy(before, req, sizeof req);
 	CHECK(http_parse_head(req, sizeof req - 1, 8192, &h, &err) ==
 	    HTTP_PARSE_OK);
-	CHECK_STR(h.method, "GET");
-	CHECK_STR(h.path, "/client/abc/output");
-	CHECK_STR(h.query, "since=12");
+	CHECK(memcmp(before, req, sizeof req) == 0);	/* only read */
+	CHECK_STR(span_str(h.method), "GET");
+	CHECK_STR(span_str(h.path), "/client/abc/output");
+	CHECK_STR(span_str(h.query), "since=12");
 	CHECK(h.minor == 1 && h.content_length == 3 && h.close);
-	CHECK_STR(h.origin, "http://a");
+	CHECK_STR(span_str(h.origin), "http://a");
 	CHECK(strncmp(req + h.size, "abcNEXT", 7) == 0);
 	CHECK(query_get(h.query, "since", out, sizeof out) == 0);
 	CHECK_STR(out, "12");
 	CHECK(query_get(h.query, "until", out, sizeof out) != 0);
 
+	CHECK(http_parse_head(more, sizeof more - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_OK);
+	CHECK(h.minor == 0 && h.keep_alive && !h.close && h.expect_continue);
+	CHECK(h.query.p == NULL && h.content_type.p == NULL);
+	CHECK_STR(span_str(h.last_event_id), "7");
+	CHECK(http_parse_head(shortver, sizeof shortver - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_BAD);
+	CHECK_STR(err, "malformed HTTP version");
+	CHECK(http_parse_head(twospaces, sizeof twospaces - 1, 8192, &h,
+	    &err) == HTTP_PARSE_BAD);
 	CHECK(http_parse_head(partial, sizeof partial - 1, 8192, &h, &err) ==
 	    HTTP_PARSE_INCOMPLETE);
 	memset(big, 'a', sizeof big);
@@ -539,6 +605,48 @@ test_hub(void)
 		CHECK(!hub_pending(quiet));
 	}
 
+	/* The hub's invariants: names, seq, refresh intervals. */
+	{
+		char name[HUB_LOCATION_MAX + 2], who[HUB_PRINCIPAL_MAX + 2];
+		uint64_t now = hub.seq;
+
+		memset(name, 'a', sizeof name - 1);
+		name[0] = '/';
+		name[HUB_LOCATION_MAX] = '\0';
+		CHECK(hub_names_check(name, NULL) == NULL);
+		name[HUB_LOCATION_MAX] = 'a';
+		name[HUB_LOCATION_MAX + 1] = '\0';
+		CHECK_STR(hub_names_check(name, NULL), "invalid location");
+		CHECK_STR(hub_names_check(name, "uwe"), "invalid location");
+		memset(who, 'p', sizeof who - 1);
+		who[HUB_PRINCIPAL_MAX] = '\0';
+		CHECK(hub_names_check("/chat", who) == NULL);
+		who[HUB_PRINCIPAL_MAX] = 'p';
+		who[HUB_PRINCIPAL_MAX + 1] = '\0';
+		CHECK_STR(hub_names_check("/chat", who), "invalid principal");
+		CHECK_STR(hub_names_check("/chat", "a b"), "invalid principal");
+		CHECK(hub_names_check(NULL, NULL) == NULL);
+		CHECK(hub_connect(name, "uwe", false, err, sizeof err) == NULL);
+		CHECK_STR(err, "invalid location");
+
+		hub_advance_seq(now - 1);
+		CHECK(hub.seq == now);
+		hub_advance_seq(now + 10);
+		CHECK(hub.seq == now + 10 && hub_next_seq() == now + 11);
+
+		CHECK(!hub_set_refresh(name, 5) && hub_location(name) == NULL);
+		CHECK(!hub_set_refresh(NULL, 0) && !hub_set_refresh(NULL, -1) &&
+		    !hub_set_refresh(NULL, HUB_REFRESH_MAX + 0.5) &&
+		    hub_refresh(NULL) == 25);
+		CHECK(!hub_set_refresh("/r", HUB_REFRESH_MAX + 1) &&
+		    !hub_set_refresh("/r", -1) && hub_location("/r") == NULL);
+		CHECK(hub_set_refresh("/r", HUB_REFRESH_MAX) &&
+		    hub_refresh(hub_location("/r")) == HUB_REFRESH_MAX);
+		CHECK(hub_set_refresh("/r", 0) &&
+		    hub_refresh(hub_location("/r")) == 25);
+		CHECK(hub_set_refresh(NULL, 0.5) && hub_refresh(NULL) == 0.5);
+	}
+
 	hub_close(a);
 	CHECK(hub_find(b->uuid) == b);
 	hub_shutdown();
@@ -547,25 +655,157 @@ test_hub(void)
 	config_free(&livd.cfg);
 }
 
+static const char jwt_key[] = "0123456789abcdef0123456789abcdef";
+
+/* A JWT signed with jwt_key over any header and claims, well formed or not. */
+static char *
+jwt_make(const char *head, const char *claims)
+{
+	unsigned char mac[32], b[3][4096];
+	unsigned int maclen = sizeof mac;
+	struct buf t;
+
+	buf_init(&t);
+	EVP_EncodeBlock(b[0], (const unsigned char *)head, (int)strlen(head));
+	EVP_EncodeBlock(b[1], (const unsigned char *)claims,
+	    (int)strlen(claims));
+	buf_printf(&t, "%s.%s", (char *)b[0], (char *)b[1]);
+	for (size_t i = 0; i < t.len; i++)
+		t.data[i] = t.data[i] == '+' ? '-' : t.data[i] == '/' ? '_' :
+		    t.data[i];
+	/* base64url without padding: drop the '=' before and after the dot */
+	for (char *p; (p = strchr(t.data, '=')) != NULL; t.len--)
+		memmove(p, p + 1, strlen(p));
+	HMAC(EVP_sha256(), jwt_key, 32, (unsigned char *)t.data, t.len, mac,
+	    &maclen);
+	EVP_EncodeBlock(b[2], mac, sizeof mac);
+	buf_addc(&t, '.');
+	for (char *p = (char *)b[2]; *p != '\0' && *p != '='; p++)
+		buf_addc(&t, *p == '+' ? '-' : *p == '/' ? '_' : *p);
+	return buf_steal(&t);
+}
+
+/* Verify claims (with an HS256 header) as kind at time 1000. */
+static int
+jwt_check(const char *claims, enum auth_kind kind, struct auth_claims *cl,
+    const char **why)
+{
+	char *t = jwt_make("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", claims);
+	int rc = auth_jwt_verify(jwt_key, 32, t, 1000, kind, cl, why);
+
+	free(t);
+	return rc;
+}
+
 static void
 test_tokens(void)
 {
-	static const char key[] = "0123456789abcdef0123456789abcdef";
-	struct token_claims claims;
-	const char *why;
+	static const char *locs[] = { "/chat", "/user/alice/*" };
+	static const char *cmds[] = { "send", "who" };
+	/* Made by PyJWT: jwt.encode(claims, jwt_key, algorithm=...). */
+	static const char *pyjwt =
+	    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImxvY2F0"
+	    "aW9ucyI6WyIvY2hhdCIsIi91c2VyL2FsaWNlLyoiXSwiZXhwIjoyMDAwfQ.4RuUXDz"
+	    "tyIiMCVifQ8zia80yzRzGIxALN3UOcrl0ReQ";
+	static const char *pyjwt512 =
+	    "eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhbGljZSIsImxvY2F0"
+	    "aW9ucyI6WyIvY2hhdCJdLCJleHAiOjIwMDB9.VuEwhqu_xkCChY16hJiji05-2FSN6"
+	    "-GENh2Df3l0hxy2ZwLJo5yVAOjPiNMHrW6NM1HGbzhxPeZ0kNw73kUSYA";
+	static const struct {
+		const char	*head, *claims;
+		enum auth_kind	 kind;
+		const char	*why;	/* NULL: valid */
+	} cases[] = {
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    NULL },
+		{ "{\"alg\":\"none\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"alg\":\"HS512\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"alg\":\"hs256\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"typ\":\"JWT\"}", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ "{\"alg\":\"HS256\",\"crit\":[\"b64\"],\"b64\":false}",
+		    "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ "{\"alg\":\"HS256\",\"alg\":\"none\"}",
+		    "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ "[\"HS256\"]", "{\"sub\":\"a\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "[\"sub\"]", AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"]", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"sub\":\"b\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"locations\":[\"/x\"]}", AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":7,\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"\",\"locations\":[\"/x\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\\u0000b\",\"locations\":[\"/x\"]}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\"}", AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":\"/x\"}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\",3]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"\"]}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"exp\":1000}",
+		    AUTH_PAGE, "token expired" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"exp\":1000.5}",
+		    AUTH_PAGE, NULL },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"exp\":\"2000\"}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"nbf\":1000}",
+		    AUTH_PAGE, NULL },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"nbf\":1001}",
+		    AUTH_PAGE, "invalid token" },
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"],\"nbf\":null}",
+		    AUTH_PAGE, "invalid token" },
+		/* A page token is no API token, and the other way round. */
+		{ NULL, "{\"sub\":\"a\",\"locations\":[\"/x\"]}", AUTH_API,
+		    "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[\"send\"]}}", AUTH_PAGE,
+		    "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[\"send\"]}}", AUTH_API, NULL },
+		{ NULL, "{\"livd\":{\"cmds\":[\"*\"]},\"locations\":7}", AUTH_API,
+		    NULL },
+		{ NULL, "{\"livd\":{\"cmds\":\"send\"}}", AUTH_API,
+		    "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[]}}", AUTH_API, "invalid token" },
+		{ NULL, "{\"livd\":{}}", AUTH_API, "invalid token" },
+		{ NULL, "{\"livd\":[\"send\"]}", AUTH_API, "invalid token" },
+		{ NULL, "{\"livd\":{\"cmds\":[\"send\"]},\"exp\":999}", AUTH_API,
+		    "token expired" },
+	};
+	struct auth_claims cl;
+	const char *why, *exact[4];
 	char *t, *bad;
 	size_t n;
 
-	t = token_mint(key, 32, "/chat", "alice", 2000);
-	CHECK(token_verify(key, 32, t, 1999, &claims, &why) == 0);
-	CHECK_STR(claims.location, "/chat");
-	CHECK_STR(claims.principal, "alice");
-	CHECK(claims.expires == 2000);
-	CHECK(token_verify(key, 32, t, 2000, &claims, &why) != 0);
+	/* Minted here, checked here: a page token. */
+	t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .sub = "alice",
+	    .locations = locs, .nlocations = 2 }, 1000, 2000);
+	CHECK(t != NULL && strncmp(t, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+	    37) == 0);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1999, AUTH_PAGE, &cl, &why) == 0);
+	CHECK(why == NULL);
+	CHECK_STR(cl.sub, "alice");
+	CHECK(cl.nlocations == 2 && cl.ncmds == 0);
+	CHECK_STR(cl.locations[0], "/chat");
+	CHECK_STR(cl.locations[1], "/user/alice/*");
+	CHECK(cl.has_exp && cl.exp == 2000 && !cl.has_nbf);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 2000, AUTH_PAGE, &cl, &why) != 0);
 	CHECK_STR(why, "token expired");
-	CHECK(token_verify("another key, just as long......", 32, t, 1,
-	    &claims, &why) != 0);
+	CHECK(auth_jwt_verify("another key, just as long......", 32, t, 1,
+	    AUTH_PAGE, &cl, &why) != 0);
 	CHECK_STR(why, "invalid token");
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1, AUTH_API, &cl, &why) != 0);
 	/* Any changed character breaks it. */
 	n = strlen(t);
 	bad = xstrdup(t);
@@ -573,14 +813,236 @@ test_tokens(void)
 		char was = bad[i];
 
 		bad[i] = bad[i] == 'A' ? 'B' : 'A';
-		CHECK(token_verify(key, 32, bad, 1, &claims, &why) != 0);
+		CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl,
+		    &why) != 0);
+		CHECK_STR(why, "invalid token");
 		bad[i] = was;
 	}
+	/* Truncated, padded, or with a fourth part. */
+	bad[n - 1] = '\0';
+	CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl, &why) != 0);
 	free(bad);
-	CHECK(token_verify(key, 32, "", 1, &claims, &why) != 0);
-	CHECK(token_verify(key, 32, ".", 1, &claims, &why) != 0);
-	CHECK(token_verify(key, 32, "a.b.c", 1, &claims, &why) != 0);
+	bad = xprintf("%s=", t);
+	CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl, &why) != 0);
+	free(bad);
+	bad = xprintf("%s.", t);
+	CHECK(auth_jwt_verify(jwt_key, 32, bad, 1, AUTH_PAGE, &cl, &why) != 0);
+	free(bad);
 	free(t);
+	for (size_t i = 0; i < 6; i++) {
+		static const char *junk[] = { "", ".", "..", "a.b", "a.b.c",
+		    "a.b.c.d" };
+
+		CHECK(auth_jwt_verify(jwt_key, 32, junk[i], 1, AUTH_PAGE, &cl,
+		    &why) != 0);
+		CHECK_STR(why, "invalid token");
+	}
+
+	/* Made by another JWT library. */
+	CHECK(auth_jwt_verify(jwt_key, 32, pyjwt, 1000, AUTH_PAGE, &cl,
+	    &why) == 0);
+	CHECK_STR(cl.sub, "alice");
+	CHECK(auth_jwt_verify(jwt_key, 32, pyjwt512, 1000, AUTH_PAGE, &cl,
+	    &why) != 0);
+	CHECK_STR(why, "invalid token");
+
+	for (size_t i = 0; i < countof(cases); i++) {
+		char *tok = jwt_make(cases[i].head ? cases[i].head :
+		    "{\"alg\":\"HS256\"}", cases[i].claims);
+		int rc = auth_jwt_verify(jwt_key, 32, tok, 1000, cases[i].kind,
+		    &cl, &why);
+
+		if (cases[i].why == NULL) {
+			CHECK(rc == 0);
+			if (rc != 0)
+				fprintf(stderr, "case %zu: %s\n", i, why);
+		} else {
+			CHECK(rc != 0);
+			CHECK_STR(why ? why : "(valid)", cases[i].why);
+		}
+		free(tok);
+	}
+
+	/* Patterns: exact locations, prefixes ending in '*'. */
+	CHECK(jwt_check("{\"sub\":\"a\",\"locations\":[\"/user/alice/*\","
+	    "\"/chat\",\"/b*\",\"/lobby\"]}", AUTH_PAGE, &cl, &why) == 0);
+	CHECK(auth_allows(&cl, "/chat"));
+	CHECK(!auth_allows(&cl, "/chat/x"));
+	CHECK(!auth_allows(&cl, "/cha"));
+	CHECK(auth_allows(&cl, "/user/alice/x"));
+	CHECK(auth_allows(&cl, "/user/alice/"));
+	CHECK(!auth_allows(&cl, "/user/alice"));
+	CHECK(!auth_allows(&cl, "/user/bob/x"));
+	CHECK(auth_allows(&cl, "/b"));
+	CHECK(auth_allows(&cl, "/bob"));
+	CHECK(auth_allows(&cl, "/lobby"));
+	CHECK(auth_exact(&cl, exact, 4) == 2);
+	CHECK_STR(exact[0], "/chat");
+	CHECK_STR(exact[1], "/lobby");
+	CHECK(jwt_check("{\"sub\":\"a\",\"locations\":[\"*\"]}", AUTH_PAGE,
+	    &cl, &why) == 0);
+	CHECK(auth_allows(&cl, "/anything") && auth_exact(&cl, exact, 4) == 0);
+
+	/* API tokens: the commands they allow. */
+	t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .cmds = cmds,
+	    .ncmds = 2 }, 1000, 2000);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_API, &cl, &why) == 0);
+	CHECK(cl.sub == NULL && cl.ncmds == 2 && cl.nlocations == 0);
+	CHECK(auth_cmd_allowed(&cl, "send") && auth_cmd_allowed(&cl, "who"));
+	CHECK(!auth_cmd_allowed(&cl, "reload") && !auth_cmd_allowed(&cl, "*"));
+	CHECK(!auth_cmd_allowed(&cl, "sen"));
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl, &why) != 0);
+	free(t);
+	CHECK(jwt_check("{\"livd\":{\"cmds\":[\"*\"]}}", AUTH_API, &cl,
+	    &why) == 0);
+	CHECK(auth_cmd_allowed(&cl, "reload") && auth_cmd_allowed(&cl, "send"));
+	/* Both kinds in one token. */
+	t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .sub = "app",
+	    .locations = locs, .nlocations = 1, .cmds = cmds, .ncmds = 1 },
+	    1000, 2000);
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl, &why) == 0);
+	CHECK(auth_allows(&cl, "/chat"));
+	CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_API, &cl, &why) == 0);
+	CHECK_STR(cl.sub, "app");
+	CHECK(auth_cmd_allowed(&cl, "send") && !auth_cmd_allowed(&cl, "who"));
+	free(t);
+
+	/* What cannot be minted: not UTF-8, or longer than livd accepts. */
+	CHECK(auth_jwt_mint(jwt_key, 32, &(struct auth_grant){ .sub = "\xff",
+	    .locations = locs, .nlocations = 1 }, 1000, 2000) == NULL);
+	{
+		char big[AUTH_LOCATION_MAX + 1];
+		const char *many[AUTH_MAX_LOCATIONS];
+
+		memset(big, 'x', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		for (size_t i = 0; i < countof(many); i++)
+			many[i] = big;
+		t = auth_jwt_mint(jwt_key, 32, &(struct auth_grant){
+		    .sub = "a", .locations = many, .nlocations = 1 }, 1000,
+		    2000);
+		CHECK(t != NULL);
+		free(t);
+		CHECK(auth_jwt_mint(jwt_key, 32, &(struct auth_grant){
+		    .sub = "a", .locations = many, .nlocations = 4 }, 1000,
+		    2000) == NULL);
+		/* Nor accepted, however it was signed. */
+		t = jwt_make("{\"alg\":\"HS256\"}", "{\"sub\":\"a\","
+		    "\"locations\":[\"/x\"],\"pad\":\""
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "\"}");
+		CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl,
+		    &why) == 0);
+		free(t);
+		bad = xprintf("{\"sub\":\"a\",\"locations\":[\"/x\"],"
+		    "\"pad\":\"%s%s%s\"}", big, big, big);
+		t = jwt_make("{\"alg\":\"HS256\"}", bad);
+		CHECK(strlen(t) > AUTH_TOKEN_MAX);
+		CHECK(auth_jwt_verify(jwt_key, 32, t, 1000, AUTH_PAGE, &cl,
+		    &why) != 0);
+		CHECK_STR(why, "invalid token");
+		free(t);
+		free(bad);
+	}
+}
+
+/* Parse one ctl.def-style row; 0 or -1, with err filled on failure. */
+static int
+spec_row(struct ctlspec *s, const char *options, const char *arguments,
+    char *err, size_t errlen)
+{
+	struct ctlspec_row row = { "x", 0, CTL_TARGET_NONE, options,
+	    arguments, "summary" };
+
+	err[0] = '\0';
+	return ctlspec_parse(s, &row, err, errlen);
+}
+
+static void
+test_ctlspec(void)
+{
+	static const char *bad[][2] = {
+		{ "location", "" },		/* neither l: nor : */
+		{ "l:", "" },			/* no key */
+		{ ":Ttl", "" },			/* not lower case */
+		{ ":ttl?", "" },		/* ? is for arguments */
+		{ ":ttl*", "" },		/* so is * */
+		{ ":ttl##", "" },		/* a suffix twice */
+		{ "l:location m:location", "" },	/* a key twice */
+		{ "l:location l:local!", "" },	/* a letter twice */
+		{ "", "seq!" },			/* ! is for options */
+		{ "", "rest*?" },		/* a list with more */
+		{ "", "args* verb" },		/* after a list */
+		{ "", "location? seq" },	/* required after optional */
+		{ "l:location", "location" },	/* option and argument */
+		{ "", "a b c d e" },		/* too many */
+		{ "a:a b:b c:c d:d e:e f:f g:g h:h i:i", "" },
+		{ ":this_key_is_longer_than_the_limit_of_32", "" },
+	};
+	const struct ctlspec *all = ctlspec_table(), *s;
+	struct ctlspec spec;
+	char err[256];
+	bool ambiguous;
+
+	CHECK(spec_row(&spec, "l:location :ttl# n:dry_run!",
+	    "client seconds#? args*", err, sizeof err) == 0);
+	CHECK(spec.noptions == 3 && spec.nargs == 3);
+	CHECK(spec.options[0].letter == 'l' &&
+	    spec.options[0].type == CTLSPEC_STRING &&
+	    spec.options[0].kind == CTLSPEC_LOCATION);
+	CHECK_STR(spec.options[0].metavar, "LOCATION");
+	CHECK(spec.options[1].letter == 0 &&
+	    spec.options[1].type == CTLSPEC_NUMBER);
+	CHECK_STR(spec.options[1].key, "ttl");
+	CHECK_STR(spec.options[1].metavar, "TTL");
+	CHECK(spec.options[2].letter == 'n' &&
+	    spec.options[2].type == CTLSPEC_FLAG);
+	CHECK_STR(spec.options[2].key, "dry_run");
+	CHECK_STR(spec.options[2].name, "dry-run");
+	CHECK(!spec.args[0].optional && spec.args[0].kind == CTLSPEC_CLIENT);
+	CHECK_STR(spec.args[0].metavar, "UUID");
+	CHECK_STR(spec.args[0].missing, "UUID");
+	CHECK(spec.args[1].optional && spec.args[1].type == CTLSPEC_NUMBER);
+	CHECK_STR(spec.args[1].missing, "seconds");
+	CHECK(spec.args[2].type == CTLSPEC_LIST);
+	CHECK_STR(spec.args[2].metavar, "ARG");
+	CHECK(ctlspec_key(&spec, "seconds") == &spec.args[1]);
+	CHECK(ctlspec_key(&spec, "dry_run") == &spec.options[2]);
+	CHECK(ctlspec_key(&spec, "dry-run") == NULL);
+	CHECK(ctlspec_key(&spec, "cmd") == NULL);
+	CHECK(ctlspec_letter(&spec, 'n') == &spec.options[2]);
+	CHECK(ctlspec_letter(&spec, 0) == NULL);
+	CHECK(ctlspec_long(&spec, "dry-run") == &spec.options[2]);
+	CHECK(ctlspec_long(&spec, "dry_run") == NULL);
+	CHECK(spec_row(&spec, "", "", err, sizeof err) == 0);
+	CHECK(spec.noptions == 0 && spec.nargs == 0);
+	CHECK(spec_row(&spec, "  v:verbose!  ", " location? ", err,
+	    sizeof err) == 0);
+	CHECK(spec.noptions == 1 && spec.nargs == 1);
+	for (size_t i = 0; i < countof(bad); i++) {
+		CHECK(spec_row(&spec, bad[i][0], bad[i][1], err,
+		    sizeof err) != 0);
+		CHECK(err[0] != '\0');
+	}
+
+	/* ctl.def itself: every row parses, in order, with its flags. */
+	CHECK(ctlspec_count > 0);
+	for (size_t i = 0; i < ctlspec_count; i++)
+		CHECK(all[i].index == i && ctlspec_find(all[i].name) ==
+		    &all[i]);
+	CHECK((s = ctlspec_find("send")) != NULL &&
+	    (s->flags & CTL_STDIN) && (s->flags & CTL_NAMED) &&
+	    s->target == CTL_TARGET_SEND);
+	CHECK((s = ctlspec_find("tail")) != NULL && s->flags == CTL_STREAMS);
+	CHECK((s = ctlspec_find("poll")) != NULL &&
+	    s->target == CTL_TARGET_CLIENT && (s->flags & CTL_ACKS));
+	CHECK(ctlspec_find("sen") == NULL);
+	CHECK(ctlspec_lookup("sen", &ambiguous) == ctlspec_find("send") &&
+	    !ambiguous);
+	CHECK(ctlspec_lookup("st", &ambiguous) == NULL && ambiguous);
+	CHECK(ctlspec_lookup("frob", &ambiguous) == NULL && !ambiguous);
+	CHECK(ctlspec_lookup("", &ambiguous) == NULL);
 }
 
 int
@@ -595,6 +1057,7 @@ main(void)
 	test_lines();
 	test_tokens();
 	test_hub();
+	test_ctlspec();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }
