@@ -98,6 +98,19 @@ d["principal"] == "alice" and d["location"] == "/chat" and len(d["uuid"]) == 32'
 	assert_eq "${#lines[@]}" 6
 }
 
+@test "jwt: a page at several locations: each must be one the token allows" {
+	start_jwt_livd
+	t=$(mint 'dict(sub="alice", locations=["/user/alice/*", "/chat"])')
+	connect_as location=/chat location=/user/alice/inbox "token=$t"
+	assert_eq "$code" 200
+	printf '%s' "$body" | jassert 'd["locations"] == ["/chat", "/user/alice/inbox"] and d["principal"] == "alice"'
+	connect_as location=/chat location=/lobby "token=$t"
+	assert_eq "$code" 403
+	assert_eq "$body" "{\"error\":\"token does not allow location '/lobby'\"}"
+	run livctl clients
+	assert_eq "${#lines[@]}" 2
+}
+
 @test "jwt: every bad token gets its status and message, and connects no one" {
 	start_jwt_livd
 	good=$(mint 'dict(sub="alice", locations=["/chat"], exp=now + 600)')
