@@ -65,6 +65,7 @@ static const struct {
 	{ 431, "Request Header Fields Too Large" },
 	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
 	{ 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
+	{ 401, "Unauthorized" }, { 504, "Gateway Timeout" },
 };
 
 static const char *
