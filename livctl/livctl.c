@@ -112,8 +112,6 @@ usage(FILE *f)
 	    "       livctl --version\n\ncommands:\n");
 	for (size_t i = 0; i < ctlspec_count; i++)
 		fprintf(f, "  %-9s %s\n", all[i].name, all[i].summary);
-	fprintf(f, "  %-9s %s\n", "shell", "an interactive shell on the "
-	    "control socket");
 }
 
 /* Connect to the control socket; -1 (said) when livd is not there. */

@@ -149,7 +149,7 @@ commands_run(struct ctl_conn *c, const char *line, size_t len)
 	else if ((call.spec = ctlspec_find(name)) == NULL) {
 		quote_for_error(q, sizeof q, name);
 		ctl_error(c, "unknown command '%s'", q);
-	} else if (check_keys(c, call.spec, req)) {
+	} else if (ctl_admit(c, call.spec) && check_keys(c, call.spec, req)) {
 		if (log_level >= LOG_LEVEL_DEBUG)
 			log_debug("control: %.*s", (int)(len > 200 ? 200 :
 			    len), line);
@@ -1099,6 +1099,15 @@ cmd_tail(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 	tl->observer.seen = tail_seen;
 	hub_observe(&tl->observer);
 	ctl_stream(c, "tail", tail_stop, tl);
+}
+
+/* shell: livctl's, named here so that POST /api can refuse it by flag. */
+static void
+cmd_shell(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
+{
+	(void)req;
+	(void)call;
+	ctl_error(c, "command 'shell' is livctl's own: run livctl shell");
 }
 
 /* stats: livd's counters, as GET /metrics has them. */
