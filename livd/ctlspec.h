@@ -29,7 +29,8 @@ enum ctlspec_type {
 	CTLSPEC_STRING,		/* a string (null: not given) */
 	CTLSPEC_NUMBER,		/* NAME#: a number */
 	CTLSPEC_FLAG,		/* NAME!: true when given */
-	CTLSPEC_LIST		/* NAME*: the rest, as a list of strings */
+	CTLSPEC_LIST,		/* NAME*: the rest, as a list of strings */
+	CTLSPEC_STRINGS		/* NAME+: an option given again adds to a list */
 };
 
 /* What a value names, for completion. */
