@@ -460,7 +460,11 @@ run_command(int argc, char **argv)
 	json_t *req;
 	int rc;
 
-	if ((cmd = ctlspec_lookup(argv[0], &ambiguous)) == NULL) {
+	/* livctl's own commands (shell) start by their full name only. */
+	if ((cmd = ctlspec_lookup(argv[0], &ambiguous)) != NULL &&
+	    (cmd->flags & CTL_LIVCTL) && strcmp(cmd->name, argv[0]) != 0)
+		cmd = NULL;
+	if (cmd == NULL) {
 		complain(2, "%s command '%s'%s", ambiguous ? "ambiguous" :
 		    "unknown", argv[0], in_shell ? " (help lists them)" : "");
 		if (!in_shell)
