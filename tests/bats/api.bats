@@ -48,6 +48,20 @@ api() {
 	headers=$(tr -d '\r' <"$BATS_TEST_TMPDIR/api.head")
 }
 
+# api_python: connect a page of bob's at /chat (its uuid in u), then run
+# the Python on stdin with rawhttp's helpers and port, token and uuid set.
+api_python() {
+	u=$(connect /chat bob)
+	{
+		printf '%s\n' 'import json, sys, threading, time' \
+		    'sys.path.insert(0, sys.argv[1])' 'from rawhttp import *' \
+		    'port, token, uuid = int(sys.argv[2]), sys.argv[3], sys.argv[4]'
+		cat
+	} >"$BATS_TEST_TMPDIR/api.py"
+	python3 "$BATS_TEST_TMPDIR/api.py" "$BATS_TEST_DIRNAME" "$PORT" \
+	    "$TOKEN" "$u"
+}
+
 # The control socket's answers to the same lines, one a line.
 socket_answers() {
 	printf '%s' "$1" | python3 "$BATS_TEST_DIRNAME/ctlclient.py" "$SOCK" |
@@ -258,12 +272,7 @@ not json
 
 @test "api: keep-alive: several requests on one connection, sync and held answers alike" {
 	start_api_livd
-	u=$(connect /chat bob)
-	python3 - "$BATS_TEST_DIRNAME" "$PORT" "$TOKEN" "$u" <<'EOF'
-import json, sys, threading, time
-sys.path.insert(0, sys.argv[1])
-from rawhttp import *
-port, token, uuid = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+	api_python <<'EOF'
 auth = ["Authorization: Bearer " + token]
 s = dial(port)
 for i in range(20):
@@ -300,12 +309,7 @@ EOF
 
 @test "api: a client that closes mid-request or while its answer is held leaves livd running" {
 	start_api_livd
-	u=$(connect /chat bob)
-	python3 - "$BATS_TEST_DIRNAME" "$PORT" "$TOKEN" "$u" <<'EOF'
-import sys, time
-sys.path.insert(0, sys.argv[1])
-from rawhttp import *
-port, token, uuid = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+	api_python <<'EOF'
 # half a body, then gone
 s = dial(port)
 s.sendall(("POST /api HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
