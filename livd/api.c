@@ -34,7 +34,7 @@
 struct api_call {
 	struct ctl_conn	*ctl;
 	struct conn	*conn;		/* held for the answers, or NULL */
-	uint64_t	 allowed;	/* the token's commands, by spec index */
+	uint64_t	 allowed;	/* the token's commands, by index */
 	struct buf	 out;		/* the answer lines */
 };
 
@@ -58,7 +58,8 @@ static struct {
 static struct api_call	*spare;		/* kept for the next request */
 
 static void	api_answer(void *, const char *, size_t);
-static bool	api_admit_cmd(void *, struct ctl_conn *, const struct ctlspec *);
+static bool	api_admit_cmd(void *, struct ctl_conn *,
+		    const struct ctlspec *);
 static void	api_done(void *);
 static void	api_deadline(struct conn *, void *);
 static void	api_closed(struct conn *, void *);
