@@ -19,7 +19,7 @@ READLINE_LIBS = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadlin
 B	?= build
 
 LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
-	livd/ctlspec.c \
+	livd/ctlspec.c livd/api.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \

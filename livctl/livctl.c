@@ -60,7 +60,7 @@ synopsis(FILE *f, const struct ctlspec *cmd)
 	for (size_t i = 0; i < cmd->noptions; i++) {
 		fputs(" [", f);
 		put_key(f, &cmd->options[i]);
-		fputc(']', f);
+		fputs(cmd->options[i].type == CTLSPEC_STRINGS ? "]..." : "]", f);
 	}
 	for (size_t i = 0; i < cmd->nargs; i++) {
 		const struct ctlspec_key *a = &cmd->args[i];
@@ -112,8 +112,6 @@ usage(FILE *f)
 	    "       livctl --version\n\ncommands:\n");
 	for (size_t i = 0; i < ctlspec_count; i++)
 		fprintf(f, "  %-9s %s\n", all[i].name, all[i].summary);
-	fprintf(f, "  %-9s %s\n", "shell", "an interactive shell on the "
-	    "control socket");
 }
 
 /* Connect to the control socket; -1 (said) when livd is not there. */
@@ -312,6 +310,22 @@ usage_error(const struct ctlspec *cmd, const char *fmt, const char *what)
 	return 2;
 }
 
+/*
+ * A repeated option's value: the first is sent as a string, as the
+ * option without repeats always was; more make a list. Takes v.
+ */
+static json_t *
+add_to_list(json_t *old, json_t *v)
+{
+	json_t *list;
+
+	if (old == NULL)
+		return v;
+	list = json_is_array(old) ? json_incref(old) : json_pack("[O]", old);
+	json_array_append_new(list, v);
+	return list;
+}
+
 /* Read the command's options into req; the index after them, or -2. */
 static int
 read_options(const struct ctlspec *cmd, int argc, char **argv, json_t *req)
@@ -375,6 +389,8 @@ read_options(const struct ctlspec *cmd, int argc, char **argv, json_t *req)
 			complain(1, "'%s' must be valid UTF-8", value);
 			return -1;
 		}
+		if (o->type == CTLSPEC_STRINGS)
+			v = add_to_list(json_object_get(req, o->key), v);
 		json_object_set_new(req, o->key, v);
 	}
 	return i;
@@ -444,7 +460,11 @@ run_command(int argc, char **argv)
 	json_t *req;
 	int rc;
 
-	if ((cmd = ctlspec_lookup(argv[0], &ambiguous)) == NULL) {
+	/* livctl's own commands (shell) start by their full name only. */
+	if ((cmd = ctlspec_lookup(argv[0], &ambiguous)) != NULL &&
+	    (cmd->flags & CTL_LIVCTL) && strcmp(cmd->name, argv[0]) != 0)
+		cmd = NULL;
+	if (cmd == NULL) {
 		complain(2, "%s command '%s'%s", ambiguous ? "ambiguous" :
 		    "unknown", argv[0], in_shell ? " (help lists them)" : "");
 		if (!in_shell)

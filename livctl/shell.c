@@ -209,7 +209,6 @@ gather(enum shell_kind kind)
 	case KIND_COMMAND:
 		for (size_t i = 0; i < ctlspec_count; i++)
 			add_candidate(ctlspec_table()[i].name);
-		add_candidate("shell");
 		for (size_t i = 0; i < countof(builtins); i++)
 			add_candidate(builtins[i]);
 		break;

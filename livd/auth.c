@@ -28,6 +28,7 @@
 
 static unsigned char	*secret;
 static size_t		 secret_len;
+static unsigned int	 generation;	/* bumped as the secret goes */
 
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -460,11 +461,19 @@ auth_load(const char *path, char *err, size_t errlen)
 void
 auth_free(void)
 {
+	generation++;
 	if (secret != NULL)
 		OPENSSL_cleanse(secret, secret_len);
 	free(secret);
 	secret = NULL;
 	secret_len = 0;
+}
+
+/* Changes whenever the secret does: what was verified must be again. */
+unsigned int
+auth_generation(void)
+{
+	return generation;
 }
 
 /* A token for what g grants, good for ttl seconds from now. */

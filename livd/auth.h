@@ -63,6 +63,7 @@ bool	 auth_cmd_allowed(const struct auth_claims *, const char *);
 
 int	 auth_load(const char *, char *, size_t);
 void	 auth_free(void);
+unsigned int auth_generation(void);
 char	*auth_mint(const struct auth_grant *, double, char *, size_t);
 int	 auth_verify(const char *, struct auth_claims *, const char **);
 int	 auth_verify_api(const char *, struct auth_claims *, const char **);

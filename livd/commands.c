@@ -70,6 +70,20 @@ is_list(const json_t *v)
 	return json_is_array(v);
 }
 
+static bool
+is_strings(const json_t *v)
+{
+	size_t i;
+	json_t *item;
+
+	if (!json_is_array(v))
+		return json_is_string(v) || json_is_null(v);
+	json_array_foreach(v, i, item)
+		if (!json_is_string(item))
+			return false;
+	return true;
+}
+
 /* The JSON each spec type takes; a flag is true or not given. */
 static const struct {
 	bool		(*ok)(const json_t *);
@@ -79,6 +93,7 @@ static const struct {
 	[CTLSPEC_NUMBER] = { is_number, "a number" },
 	[CTLSPEC_FLAG] = { NULL, NULL },
 	[CTLSPEC_LIST] = { is_list, "a list" },
+	[CTLSPEC_STRINGS] = { is_strings, "a string or a list of strings" },
 };
 
 /*
@@ -149,7 +164,7 @@ commands_run(struct ctl_conn *c, const char *line, size_t len)
 	else if ((call.spec = ctlspec_find(name)) == NULL) {
 		quote_for_error(q, sizeof q, name);
 		ctl_error(c, "unknown command '%s'", q);
-	} else if (check_keys(c, call.spec, req)) {
+	} else if (ctl_admit(c, call.spec) && check_keys(c, call.spec, req)) {
 		if (log_level >= LOG_LEVEL_DEBUG)
 			log_debug("control: %.*s", (int)(len > 200 ? 200 :
 			    len), line);
@@ -1008,47 +1023,135 @@ cmd_status(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 	ctl_ok(c, answer);
 }
 
-/* token: a page token (a JWT) an application hands a page for auth: token. */
+/* A string, or a list of strings (check_keys saw to it), as a list. */
+static json_t *
+as_list(json_t *v)
+{
+	if (v == NULL || json_is_null(v))
+		return json_array();
+	return json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
+}
+
+/*
+ * The names of --cmds: each a control command or "*", given as items or
+ * comma-separated within one. NULL (answered) when one is not a command.
+ */
+static json_t *
+token_cmds(struct ctl_conn *c, json_t *given)
+{
+	json_t *items = as_list(given), *names = json_array(), *item;
+	char q[80], name[AUTH_CMD_MAX + 1];
+	size_t i;
+
+	json_array_foreach(items, i, item) {
+		const char *p = json_string_value(item);
+
+		for (size_t n; *p != '\0'; p += n + (p[n] == ',')) {
+			n = strcspn(p, ",");
+			snprintf(name, sizeof name, "%.*s", (int)n, p);
+			if (n == 0)
+				continue;
+			if (n > AUTH_CMD_MAX || (strcmp(name, "*") != 0 &&
+			    ctlspec_find(name) == NULL)) {
+				quote_for_error(q, sizeof q, name);
+				ctl_error(c, "unknown command '%s'", q);
+				goto fail;
+			}
+			json_array_append_new(names, json_string(name));
+		}
+	}
+	json_decref(items);
+	return names;
+fail:
+	json_decref(items);
+	json_decref(names);
+	return NULL;
+}
+
+/* Point out[] at a list's strings; false (answered) when too many. */
+static bool
+token_strings(struct ctl_conn *c, json_t *list, const char **out,
+    size_t max, const char *what)
+{
+	size_t i;
+	json_t *item;
+
+	if (json_array_size(list) > max) {
+		ctl_error(c, "a token holds at most %zu %s", max, what);
+		return false;
+	}
+	json_array_foreach(list, i, item)
+		out[i] = json_string_value(item);
+	return true;
+}
+
+/*
+ * token: a JWT an application hands a page for auth: token (locations
+ * and a principal), or keeps for POST /api (cmds), or both in one.
+ */
 static void
 cmd_token(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	const char *location, *principal, *why;
-	json_t *ttl = json_object_get(req, "ttl");
+	const char *principal, *why, *locs[AUTH_MAX_LOCATIONS];
+	const char *cmds[AUTH_MAX_CMDS];
+	json_t *ttl = json_object_get(req, "ttl"), *locations, *names = NULL;
+	struct auth_grant grant = { 0 };
 	double seconds = 3600;
 	char err[256], *token;
+	size_t i;
 
 	(void)call;
-	if (!get_string(c, req, "location", &location) ||
-	    !get_string(c, req, "principal", &principal))
-		return;
-	if (location == NULL || principal == NULL) {
+	locations = as_list(json_object_get(req, "location"));
+	if (!get_string(c, req, "principal", &principal))
+		goto done;
+	if (json_object_get(req, "cmds") != NULL &&
+	    (names = token_cmds(c, json_object_get(req, "cmds"))) == NULL)
+		goto done;
+	if (json_array_size(names) == 0 && (json_array_size(locations) == 0 ||
+	    principal == NULL)) {
 		ctl_error(c, "token needs a location and a principal");
-		return;
+		goto done;
 	}
-	if ((why = hub_names_check(location, principal)) != NULL) {
+	if (json_array_size(locations) > 0 && principal == NULL) {
+		ctl_error(c, "a page token needs a principal");
+		goto done;
+	}
+	for (i = 0; i < json_array_size(locations); i++)
+		if ((why = hub_names_check(json_string_value(
+		    json_array_get(locations, i)), NULL)) != NULL) {
+			ctl_error(c, "%s", why);
+			goto done;
+		}
+	if ((why = hub_names_check(NULL, principal)) != NULL) {
 		ctl_error(c, "%s", why);
-		return;
+		goto done;
 	}
 	if (ttl != NULL) {
-		if (!json_is_number(ttl)) {
-			ctl_error(c, "'ttl' must be a number");
-			return;
-		}
 		seconds = json_number_value(ttl);
 		if (!(seconds >= 1 && seconds <= 366 * 86400)) {
 			ctl_error(c, "ttl must be 1 to 31622400 seconds");
-			return;
+			goto done;
 		}
 	}
-	if ((token = auth_mint(&(struct auth_grant){ .sub = principal,
-	    .locations = &location, .nlocations = 1 }, seconds, err,
-	    sizeof err)) == NULL) {
+	if (!token_strings(c, locations, locs, AUTH_MAX_LOCATIONS,
+	    "locations") || !token_strings(c, names, cmds, AUTH_MAX_CMDS,
+	    "commands"))
+		goto done;
+	grant.sub = principal;
+	grant.locations = locs;
+	grant.nlocations = json_array_size(locations);
+	grant.cmds = cmds;
+	grant.ncmds = json_array_size(names);
+	if ((token = auth_mint(&grant, seconds, err, sizeof err)) == NULL) {
 		ctl_error(c, "%s", err);
-		return;
+		goto done;
 	}
 	ctl_ok(c, json_pack("{s:b,s:s,s:I}", "ok", 1, "token", token,
 	    "expires", (json_int_t)time(NULL) + (json_int_t)seconds));
 	free(token);
+done:
+	json_decref(locations);
+	json_decref(names);
 }
 
 /* A tail: the connection it streams to, and where it looks. */
@@ -1106,6 +1209,15 @@ cmd_tail(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 	tl->observer.seen = tail_seen;
 	hub_observe(&tl->observer);
 	ctl_stream(c, "tail", tail_stop, tl);
+}
+
+/* shell: livctl's, named here so that POST /api can refuse it by flag. */
+static void
+cmd_shell(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
+{
+	(void)req;
+	(void)call;
+	ctl_error(c, "command 'shell' is livctl's own: run livctl shell");
 }
 
 /* stats: livd's counters, as GET /metrics has them. */

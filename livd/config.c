@@ -62,6 +62,8 @@ static const char *const log_levels[] = {
 
 static const struct config_key config_keys[] = {
 	KEY(allowed_origins,	CONFIG_LIST,	0, 0,		NULL),
+	KEYX(api_listen,	CONFIG_STRING,	0, 0,		NULL,
+	    NULL, CONFIG_RESTART),
 	KEYC(auth,		"open",		auth_modes),
 	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
 	KEY(input_burst,	CONFIG_COUNT,	1, 1e6,		"20"),
@@ -71,6 +73,7 @@ static const struct config_key config_keys[] = {
 	KEYX(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088",
 	    NULL, CONFIG_RESTART),
 	KEYC(log_level,		"info",		log_levels),
+	KEY(max_api_body,	CONFIG_SIZE,	256, MIB(1024),	"1M"),
 	KEY(max_args,		CONFIG_COUNT,	1, 16,		"16"),
 	KEY(max_body,		CONFIG_SIZE,	256, MIB(64),	"64K"),
 	KEY(max_clients,	CONFIG_COUNT,	1, 1e8,		"1000000"),

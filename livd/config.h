@@ -10,6 +10,7 @@
 
 struct config {
 	char		*listen;
+	char		*api_listen;		/* NULL: /api on listen */
 	char		*socket;
 	char		*verbs;
 	char		*share;
@@ -27,6 +28,7 @@ struct config {
 	uint64_t	 history_limit;
 	uint64_t	 max_args;
 	uint64_t	 max_body;
+	uint64_t	 max_api_body;
 	uint64_t	 max_header;
 	uint64_t	 max_line;
 	uint64_t	 max_locations;		/* of one client */

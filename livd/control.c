@@ -55,6 +55,14 @@ struct ctl_conn {
 	void			(*stream_stop)(void *);
 	void			*stream_arg;
 	struct event		*resume;
+	/* A sink's (POST /api): no socket, the lines and answers are its. */
+	const struct ctl_sink	*sink;
+	void			*sink_arg;
+	const char		*lines;		/* request lines, */
+	size_t			 linesoff;	/* run up to here */
+	size_t			 lineslen;
+	char			*copy;		/* lines kept while waiting */
+	bool			 waiting;	/* done() is owed */
 	TAILQ_ENTRY(ctl_conn)	 link;
 };
 
@@ -66,10 +74,11 @@ static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
 static void	ctl_read_cb(struct bufferevent *, void *);
 static bool	ctl_process(struct ctl_conn *);
+static void	ctl_resume_cb(evutil_socket_t, short, void *);
 
-/* Free a connection; operations still owing it an answer are cancelled. */
+/* Operations still owing the connection an answer are cancelled. */
 static void
-ctl_free(struct ctl_conn *c)
+ctl_cancel(struct ctl_conn *c)
 {
 	struct ctl_slot *slot;
 
@@ -80,8 +89,18 @@ ctl_free(struct ctl_conn *c)
 		free(slot->text);
 		free(slot);
 	}
+	c->nslots = 0;
+	c->barriers = 0;
 	if (c->streaming)
 		c->stream_stop(c->stream_arg);
+	c->streaming = false;
+}
+
+/* Free a connection; operations still owing it an answer are cancelled. */
+static void
+ctl_free(struct ctl_conn *c)
+{
+	ctl_cancel(c);
 	event_free(c->resume);
 	bufferevent_free(c->bev);
 	TAILQ_REMOVE(&ctl_conns, c, link);
@@ -103,8 +122,13 @@ ctl_maybe_close(struct ctl_conn *c)
 static void
 ctl_write(struct ctl_conn *c, const char *s, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out;
 
+	if (c->sink != NULL) {
+		c->sink->answer(c->sink_arg, s, len);
+		return;
+	}
+	out = bufferevent_get_output(c->bev);
 	evbuffer_add(out, s, len);
 	evbuffer_add(out, "\n", 1);
 }
@@ -388,12 +412,102 @@ ctl_write_cb(struct bufferevent *bev, void *arg)
 	ctl_process(c);
 }
 
+/*
+ * Run a sink's lines until a barrier; true when every line has run and
+ * been answered.
+ */
+static bool
+ctl_sink_process(struct ctl_conn *c)
+{
+	while (c->barriers == 0 && c->linesoff < c->lineslen) {
+		const char *line = c->lines + c->linesoff;
+		size_t left = c->lineslen - c->linesoff, len;
+		const char *eol = memchr(line, '\n', left);
+
+		len = eol != NULL ? (size_t)(eol - line) : left;
+		c->linesoff += eol != NULL ? len + 1 : len;
+		commands_run(c, line, len);
+	}
+	return c->linesoff == c->lineslen && c->nslots == 0;
+}
+
+/*
+ * A connection with no socket: its answers go to sink->answer, one line
+ * at a time and in order, as a socket client would read them. POST /api
+ * runs request bodies through one, so an HTTP client gets exactly the
+ * control socket's answers.
+ */
+struct ctl_conn *
+ctl_sink_new(const struct ctl_sink *sink, void *arg)
+{
+	struct ctl_conn *c = xcalloc(1, sizeof *c);
+
+	TAILQ_INIT(&c->slots);
+	c->resume = event_new(livd.base, -1, 0, ctl_resume_cb, c);
+	c->sink = sink;
+	c->sink_arg = arg;
+	return c;
+}
+
+/*
+ * Run request lines (one request, newlines and all, when one is true).
+ * True when all are answered now; else sink->done comes when they are,
+ * and the lines not yet run are kept in a copy meanwhile.
+ */
+bool
+ctl_sink_run(struct ctl_conn *c, const char *lines, size_t len, bool one)
+{
+	if (one) {
+		commands_run(c, lines, len);
+		len = 0;
+	}
+	c->lines = lines;
+	c->linesoff = 0;
+	c->lineslen = len;
+	if (ctl_sink_process(c))
+		return true;
+	c->lineslen -= c->linesoff;
+	c->lines = c->copy = xmalloc(c->lineslen + 1);
+	memcpy(c->copy, lines + c->linesoff, c->lineslen);
+	c->linesoff = 0;
+	c->waiting = true;
+	return false;
+}
+
+/* Free a sink's connection; what still owes it an answer is cancelled. */
+void
+ctl_sink_free(struct ctl_conn *c)
+{
+	ctl_cancel(c);
+	event_free(c->resume);
+	free(c->copy);
+	free(c);
+}
+
+/* May c run the command? A sink says, and answers why not itself. */
+bool
+ctl_admit(struct ctl_conn *c, const struct ctlspec *spec)
+{
+	return c->sink == NULL || c->sink->admit(c->sink_arg, c, spec);
+}
+
 static void
 ctl_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ctl_conn *c = arg;
 
 	(void)fd; (void)what;
+	if (c->sink != NULL) {
+		/* An answer came in: run what waited behind it; all done? */
+		if (!c->waiting || !ctl_sink_process(c))
+			return;
+		c->waiting = false;
+		free(c->copy);
+		c->copy = NULL;
+		c->lines = NULL;
+		c->sink->done(c->sink_arg);	/* may free c */
+		return;
+	}
 	/* Lines may wait in the input (behind a barrier, or after EOF). */
 	if (!ctl_process(c))
 		ctl_resume_reading(c);

@@ -9,10 +9,26 @@
 
 struct ctl_conn;
 struct ctl_slot;
+struct ctlspec;
+
+/* Where a connection without a socket (ctl_sink_new) puts its answers. */
+struct ctl_sink {
+	/* One answer line, without its newline, in request order. */
+	void	(*answer)(void *, const char *, size_t);
+	/* May the command run? If not, it answers (ctl_error) and says no. */
+	bool	(*admit)(void *, struct ctl_conn *, const struct ctlspec *);
+	/* Every line of a ctl_sink_run that returned false is answered. */
+	void	(*done)(void *);
+};
 
 int	 control_listen(const char *);
 void	 control_adopt(int);
 void	 control_shutdown(void);
+
+struct ctl_conn *ctl_sink_new(const struct ctl_sink *, void *);
+bool	 ctl_sink_run(struct ctl_conn *, const char *, size_t, bool);
+void	 ctl_sink_free(struct ctl_conn *);
+bool	 ctl_admit(struct ctl_conn *, const struct ctlspec *);
 
 void	 ctl_ok(struct ctl_conn *, json_t *);
 void	 ctl_ok_raw(struct ctl_conn *, const char *, size_t);

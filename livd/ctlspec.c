@@ -34,6 +34,7 @@ static const struct {
 	{ "client", CTLSPEC_CLIENT, "UUID", "UUID" },
 	{ "verb", CTLSPEC_VERB, "VERB", "VERB" },
 	{ "args", CTLSPEC_TEXT, "ARG", NULL },
+	{ "cmds", CTLSPEC_TEXT, "CMD,...", NULL },
 };
 
 /* The suffix characters after a key and what each sets. */
@@ -43,7 +44,7 @@ static const struct {
 	bool			 argument;	/* allowed on an argument */
 } suffixes[] = {
 	{ '#', true, true }, { '!', true, false }, { '?', false, true },
-	{ '*', false, true },
+	{ '*', false, true }, { '+', true, false },
 };
 
 /* Fill k from "key" plus its suffixes; -1 (err said) if malformed. */
@@ -76,10 +77,13 @@ key_parse(struct ctlspec_key *k, const char *word, size_t len, bool option,
 			k->type = CTLSPEC_FLAG;
 		else if (word[i] == '*')
 			k->type = CTLSPEC_LIST;
+		else if (word[i] == '+')
+			k->type = CTLSPEC_STRINGS;
 		else
 			k->optional = true;
 	}
-	if (k->type == CTLSPEC_LIST && (k->optional || n + 1 != len)) {
+	if ((memchr(word + n, '*', len - n) || memchr(word + n, '+', len - n))
+	    && n + 1 != len) {
 		snprintf(err, errlen, "'%.*s': a list takes no other suffix",
 		    (int)len, word);
 		return -1;

@@ -15,6 +15,7 @@
 #define CTL_STDIN	0x02	/* livctl: "-" reads requests from stdin */
 #define CTL_ACKS	0x04	/* livctl acknowledges the events it printed */
 #define CTL_NAMED	0x08	/* other keys are the event's named arguments */
+#define CTL_LIVCTL	0x10	/* livctl's own: livd only names it */
 
 /* What livd resolves for a command before it runs. */
 enum ctl_target {
@@ -28,7 +29,8 @@ enum ctlspec_type {
 	CTLSPEC_STRING,		/* a string (null: not given) */
 	CTLSPEC_NUMBER,		/* NAME#: a number */
 	CTLSPEC_FLAG,		/* NAME!: true when given */
-	CTLSPEC_LIST		/* NAME*: the rest, as a list of strings */
+	CTLSPEC_LIST,		/* NAME*: the rest, as a list of strings */
+	CTLSPEC_STRINGS		/* NAME+: an option given again adds to a list */
 };
 
 /* What a value names, for completion. */

@@ -35,8 +35,13 @@
 
 struct http_stats http_stats;
 
-static struct evconnlistener	*listener;
-static const struct http_handler *listen_handler;
+/* The main listener, and api_listen's when it is set. */
+#define HTTP_MAX_LISTENERS	2
+static struct {
+	struct evconnlistener		*l;
+	const struct http_handler	*handler;
+} listeners[HTTP_MAX_LISTENERS];
+static size_t			 nlisteners;
 static struct event		*resume_ev;
 static int			 reserve_fd = -1;	/* spent on a 503 */
 static bool			 starving;		/* out of descriptors */
@@ -601,7 +606,9 @@ static int
 conn_read(struct conn *c)
 {
 	static char chunk[HTTP_READ_CHUNK];
-	size_t limit = livd.cfg.max_header + livd.cfg.max_body + 4096;
+	size_t limit = livd.cfg.max_header + (livd.cfg.max_body >
+	    livd.cfg.max_api_body ? livd.cfg.max_body :
+	    livd.cfg.max_api_body) + 4096;
 	ssize_t n;
 
 	for (;;) {
@@ -735,7 +742,8 @@ static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd; (void)what; (void)arg;
-	evconnlistener_enable(listener);
+	for (size_t i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i].l);
 }
 
 /*
@@ -840,9 +848,12 @@ http_listen(const char *spec, const struct http_handler *handler,
 	struct sockaddr_storage ss;
 	int sslen = sizeof ss;
 	char addr[256], host[128];
+	struct evconnlistener *listener;
 	socklen_t len;
 	evutil_socket_t fd;
 
+	if (nlisteners == HTTP_MAX_LISTENERS)
+		return -1;
 	if (parse_listen(spec, &ss, &sslen) != 0) {
 		log_warnx("invalid listen address '%s'", spec);
 		return -1;
@@ -855,10 +866,13 @@ http_listen(const char *spec, const struct http_handler *handler,
 		log_warn("cannot listen on %s", addr);
 		return -1;
 	}
-	listen_handler = handler;
+	listeners[nlisteners].l = listener;
+	listeners[nlisteners++].handler = handler;
 	evconnlistener_set_error_cb(listener, accept_error_cb);
-	resume_ev = evtimer_new(livd.base, resume_cb, NULL);
-	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (resume_ev == NULL)
+		resume_ev = evtimer_new(livd.base, resume_cb, NULL);
+	if (reserve_fd < 0)
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	fd = evconnlistener_get_fd(listener);
 	len = sizeof ss;
 	getsockname(fd, (struct sockaddr *)&ss, &len);
@@ -882,9 +896,8 @@ http_shutdown(void)
 {
 	struct conn *c;
 
-	if (listener != NULL)
-		evconnlistener_free(listener);
-	listener = NULL;
+	for (size_t i = 0; i < nlisteners; i++)
+		evconnlistener_free(listeners[i].l);
 	if (resume_ev != NULL)
 		event_free(resume_ev);
 	resume_ev = NULL;
@@ -897,7 +910,8 @@ http_shutdown(void)
 			evbuffer_write(c->out, c->fd);
 		conn_close(c);
 	}
-	if (listen_handler != NULL && listen_handler->shutdown != NULL)
-		listen_handler->shutdown();
-	listen_handler = NULL;
+	for (size_t i = 0; i < nlisteners; i++)
+		if (listeners[i].handler->shutdown != NULL)
+			listeners[i].handler->shutdown();
+	nlisteners = 0;
 }

@@ -165,6 +165,8 @@ static const struct {
 } headers[] = {
 	{ "content-length", 14, h_content_length, 0 },
 	{ "content-type", 12, NULL, offsetof(struct http_head, content_type) },
+	{ "authorization", 13, NULL,
+	    offsetof(struct http_head, authorization) },
 	{ "origin", 6, NULL, offsetof(struct http_head, origin) },
 	{ "connection", 10, h_connection, 0 },
 	{ "last-event-id", 13, NULL,

@@ -34,6 +34,7 @@ struct http_head {
 	bool		 close;		/* Connection: close */
 	bool		 keep_alive;	/* Connection: keep-alive */
 	bool		 expect_continue;
+	struct http_span authorization;
 	struct http_span content_type;
 	struct http_span origin;
 	struct http_span last_event_id;

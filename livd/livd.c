@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "util.h"
+#include "api.h"
 #include "auth.h"
 #include "cluster.h"
 #include "control.h"
@@ -312,7 +313,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct event *sig_hup, *sig_term, *sig_int;
-	char err[1024], bound[256];
+	char err[1024], bound[256], apibound[256];
 	bool test = false;
 	uint64_t seed;
 	int ch;
@@ -360,6 +361,9 @@ main(int argc, char **argv)
 	    sizeof bound) != 0)
 		return livd_exit(1);
 	livd.listen_name = xstrdup(bound);
+	if (livd.cfg.api_listen != NULL && http_listen(livd.cfg.api_listen,
+	    &api_handler, apibound, sizeof apibound) != 0)
+		return livd_exit(1);
 	if (open_refused(&livd.cfg, bound)) {
 		log_warnx("auth: open lets anyone connect as anyone; on %s use "
 		    "auth: token, or --insecure-open if you mean it", bound);
@@ -383,6 +387,8 @@ main(int argc, char **argv)
 	log_info("livd %s: http://%s/ control socket %s, %zu verbs from %s",
 	    LIVD_VERSION, bound, livd.cfg.socket, livd.verbs->count,
 	    livd.verbs->path);
+	if (livd.cfg.api_listen != NULL)
+		log_info("POST /api on http://%s/api only", apibound);
 
 	event_base_dispatch(livd.base);
 

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "util.h"
+#include "api.h"
 #include "auth.h"
 #include "http.h"
 #include "hub.h"
@@ -61,6 +62,7 @@ static const struct route routes[] = {
 	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
 	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
 	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
+	{ "POST", "/api",		MATCH_EXACT,	api_serve },
 };
 
 /*
@@ -130,6 +132,8 @@ routes_admit(struct conn *c, struct request *r)
 {
 	char uuid[64];
 
+	if (http_span_is(r->head.path, "/api"))
+		return api_admit(c, r);	/* its own limit, max_api_body */
 	if (r->head.content_length <= (int64_t)livd.cfg.max_body)
 		return true;
 	for (size_t i = 0; i < countof(routes); i++)
@@ -228,6 +232,7 @@ static void
 routes_free(void)
 {
 	buf_free(&form_copy);
+	api_free();
 }
 
 /*

@@ -391,3 +391,20 @@ if "reload" not in words:
 		[[ "$stderr" != *pw* ]]
 	done
 }
+
+@test "cluster: an /api send on node 1 reaches a page on node 2, once; answers in order" {
+	local secret="$BATS_TEST_TMPDIR/secret" token body
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$secret")
+	node_start 1 "secret_file: $secret"
+	node_start 2 "secret_file: $secret"
+	read -r u seq < <(node_connect 2 /chat bob)
+	token=$(n 1 token --cmds send,who)
+	body=$(curl -s --max-time 10 -H "Authorization: Bearer $token" \
+	    --data-binary $'{"cmd":"send","location":"/chat","verb":"append","id":"log","html":"1"}\n{"cmd":"who","location":"/chat"}\n{"cmd":"send","principal":"bob","verb":"append","id":"log","html":"2"}\n' \
+	    "$(node_url 1)/api")
+	[ "$(printf '%s\n' "$body" | wc -l)" = 3 ]
+	printf '%s\n' "$body" | sed -n 1p | jassert 'd["ok"] is True and d["seq"] > 0'
+	assert_eq "$(printf '%s\n' "$body" | sed -n 2p)" '{"ok":true,"location":"/chat","principals":["bob"]}'
+	printf '%s\n' "$body" | sed -n 3p | jassert 'd["ok"] is True and d["seq"] > 0'
+	node_poll 2 "$u" "$seq" | jassert '[e["html"] for e in d["events"]] == ["1", "2"]'
+}

@@ -979,6 +979,8 @@ test_ctlspec(void)
 		{ "", "a b c d e" },		/* too many */
 		{ "a:a b:b c:c d:d e:e f:f g:g h:h i:i", "" },
 		{ ":this_key_is_longer_than_the_limit_of_32", "" },
+		{ "l:location+#", "" },		/* a list with more */
+		{ "", "args+" },		/* + is for options */
 	};
 	const struct ctlspec *all = ctlspec_table(), *s;
 	struct ctlspec spec;
@@ -1015,6 +1017,11 @@ test_ctlspec(void)
 	CHECK(ctlspec_letter(&spec, 0) == NULL);
 	CHECK(ctlspec_long(&spec, "dry-run") == &spec.options[2]);
 	CHECK(ctlspec_long(&spec, "dry_run") == NULL);
+	CHECK(spec_row(&spec, "l:location+ :cmds+", "", err, sizeof err) == 0);
+	CHECK(spec.options[0].type == CTLSPEC_STRINGS &&
+	    spec.options[0].kind == CTLSPEC_LOCATION);
+	CHECK(spec.options[1].type == CTLSPEC_STRINGS);
+	CHECK_STR(spec.options[1].metavar, "CMD,...");
 	CHECK(spec_row(&spec, "", "", err, sizeof err) == 0);
 	CHECK(spec.noptions == 0 && spec.nargs == 0);
 	CHECK(spec_row(&spec, "  v:verbose!  ", " location? ", err,
@@ -1035,6 +1042,12 @@ test_ctlspec(void)
 	    (s->flags & CTL_STDIN) && (s->flags & CTL_NAMED) &&
 	    s->target == CTL_TARGET_SEND);
 	CHECK((s = ctlspec_find("tail")) != NULL && s->flags == CTL_STREAMS);
+	/* POST /api refuses these by flag; its token bits need <= 64 rows. */
+	CHECK((s = ctlspec_find("shell")) != NULL && s->flags == CTL_LIVCTL);
+	CHECK(ctlspec_count <= 64);
+	CHECK((s = ctlspec_find("token")) != NULL &&
+	    ctlspec_key(s, "location")->type == CTLSPEC_STRINGS &&
+	    ctlspec_key(s, "cmds")->type == CTLSPEC_STRINGS);
 	CHECK((s = ctlspec_find("poll")) != NULL &&
 	    s->target == CTL_TARGET_CLIENT && (s->flags & CTL_ACKS));
 	CHECK(ctlspec_find("sen") == NULL);
