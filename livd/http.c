@@ -58,6 +58,7 @@ static const struct {
 	const char	*reason;
 } statuses[] = {
 	{ 100, "Continue" }, { 200, "OK" }, { 204, "No Content" },
+	{ 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
 	{ 411, "Length Required" }, { 413, "Content Too Large" },
@@ -141,6 +142,7 @@ conn_close(struct conn *c)
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	free(c->in);
+	free(c->origin);
 	TAILQ_REMOVE(&conns, c, link);
 	http_stats.open--;
 	free(c);
@@ -334,6 +336,12 @@ format_head(struct conn *c, char *buf, size_t size, int status,
 		head_number(&h, bodylen);
 		HEAD_PUT(&h, "\r\n");
 	}
+	if (c->origin != NULL) {
+		HEAD_PUT(&h, "Access-Control-Allow-Origin: ");
+		head_put(&h, c->origin, strlen(c->origin));
+		HEAD_PUT(&h, "\r\nAccess-Control-Allow-Credentials: true\r\n"
+		    "Vary: Origin\r\n");
+	}
 	HEAD_PUT(&h, "Cache-Control: no-store\r\n");
 	if (!c->keep_alive)
 		HEAD_PUT(&h, "Connection: close\r\n");
@@ -345,7 +353,10 @@ format_head(struct conn *c, char *buf, size_t size, int status,
 	return (size_t)(h.p - buf);
 }
 
-/* Reply with a body copied from the caller (or none). */
+/*
+ * Reply with a body copied from the caller (or none); a 204 or 304 has
+ * neither body nor length.
+ */
 void
 http_reply(struct conn *c, int status, const char *ctype, const char *extra,
     const void *body, size_t len)
@@ -353,8 +364,11 @@ http_reply(struct conn *c, int status, const char *ctype, const char *extra,
 	char head[1024];
 	size_t headlen;
 
+	if (status == 204 || status == 304)
+		len = HTTP_NO_LENGTH;
 	headlen = format_head(c, head, sizeof head, status, ctype, extra, len);
-	conn_write(c, head, headlen, body, c->head_only ? 0 : len, NULL);
+	conn_write(c, head, headlen, body, c->head_only ||
+	    len == HTTP_NO_LENGTH ? 0 : len, NULL);
 }
 
 /* Reply with a shared body, written by reference. */
@@ -362,7 +376,7 @@ void
 http_reply_blob(struct conn *c, int status, const char *ctype,
     struct blob *b)
 {
-	char head[512];
+	char head[1024];
 	size_t headlen;
 
 	headlen = format_head(c, head, sizeof head, status, ctype, NULL,
@@ -425,7 +439,7 @@ http_hold(struct conn *c, double seconds)
 void
 http_stream_start(struct conn *c, const char *ctype, double heartbeat)
 {
-	char head[512];
+	char head[1024];
 	size_t headlen;
 
 	c->keep_alive = false;
@@ -505,6 +519,26 @@ conn_reject(struct conn *c, int status, const char *why)
 }
 
 /*
+ * Keep the page's origin when the handler lets it read the answers:
+ * every answer on the connection names it, a held poll's later too. A
+ * copy only when CORS is in use, kept while the same origin asks again.
+ */
+static void
+conn_cors(struct conn *c, struct http_span origin)
+{
+	if (origin.p == NULL || origin.len > HTTP_ORIGIN_MAX ||
+	    c->handler->cors == NULL || !c->handler->cors(origin)) {
+		free(c->origin);
+		c->origin = NULL;
+		return;
+	}
+	if (c->origin != NULL && http_span_is(origin, c->origin))
+		return;
+	free(c->origin);
+	c->origin = xstrndup(origin.p, origin.len);
+}
+
+/*
  * Handle the request at the start of buf: the bytes it took once it is
  * dispatched, 0 when it is not all in yet or was refused.
  */
@@ -526,12 +560,14 @@ conn_request(struct conn *c, char *buf, size_t len)
 		return 0;
 	c->head_only = false;
 	if (rc != HTTP_PARSE_OK) {
+		conn_cors(c, (struct http_span){ NULL, 0 });
 		conn_reject(c, statuses[rc], err);
 		return 0;
 	}
 	c->http10 = r.head.minor == 0;
 	c->keep_alive = r.head.minor >= 1 ? !r.head.close :
 	    r.head.keep_alive && !r.head.close;
+	conn_cors(c, r.head.origin);
 	if (r.head.chunked) {
 		conn_reject(c, 411, "chunked request bodies are not "
 		    "supported: send Content-Length");

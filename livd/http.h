@@ -35,6 +35,11 @@ struct http_handler {
 	bool	(*admit)(struct conn *, struct request *);
 	/* The listener is gone: free what the handler kept. */
 	void	(*shutdown)(void);
+	/*
+	 * May a page at this origin read the answers (CORS)? NULL: no page
+	 * of another origin may.
+	 */
+	bool	(*cors)(struct http_span);
 };
 
 /*
@@ -78,6 +83,7 @@ struct conn {
 	const struct http_handler *handler;	/* its listener's */
 	const struct http_owner	*owner;		/* NULL: none holds it */
 	_Alignas(void *) unsigned char owner_data[HTTP_OWNER_SIZE];
+	char			*origin;	/* CORS: the page answers go to */
 	double			 request_at;	/* first byte of a partial request */
 	TAILQ_ENTRY(conn)	 link;
 };
@@ -117,5 +123,8 @@ void	 http_stream_end(struct conn *);
 bool	 http_streaming(const struct conn *);
 
 #define HTTP_NO_LENGTH	((size_t)-1)
+
+/* A longer Origin is no web origin: no CORS for it. */
+#define HTTP_ORIGIN_MAX	256
 
 #endif

@@ -39,14 +39,17 @@ static void	route_input(struct conn *, struct request *);
 static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
+static void	route_preflight(struct conn *, struct request *);
 static void	routes_dispatch(struct conn *, struct request *);
 static bool	routes_admit(struct conn *, struct request *);
 static void	routes_free(void);
+static bool	routes_cors(struct http_span);
 
 const struct http_handler routes_handler = {
 	.dispatch = routes_dispatch,
 	.admit = routes_admit,
 	.shutdown = routes_free,
+	.cors = routes_cors,
 };
 
 /* The busiest first: a page polls far more often than it does the rest. */
@@ -61,6 +64,14 @@ static const struct route routes[] = {
 	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
 	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
 	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
+};
+
+/* Where a browser asks first for a page of another origin (CORS). */
+static const struct route preflights[] = {
+	{ "OPTIONS", "/client/",	MATCH_PREFIX,	route_preflight },
+	{ "OPTIONS", "/connect",	MATCH_EXACT,	route_preflight },
+	{ "OPTIONS", "/stream",		MATCH_EXACT,	route_preflight },
+	{ "OPTIONS", "/api",		MATCH_EXACT,	route_preflight },
 };
 
 /*
@@ -96,6 +107,26 @@ route_matches(const struct route *rt, struct http_span path, char *uuid,
 	return false;
 }
 
+/* Is the origin in allowed_origins ("*": any)? */
+static bool
+routes_cors(struct http_span origin)
+{
+	const char *list = livd.cfg.allowed_origins;
+
+	if (list == NULL || origin.p == NULL)
+		return false;
+	while (*list != '\0') {
+		size_t len = strcspn(list, " ");
+
+		if ((len == origin.len && strncmp(list, origin.p, len) == 0) ||
+		    (len == 1 && *list == '*'))
+			return true;
+		list += len;
+		list += strspn(list, " ");
+	}
+	return false;
+}
+
 /*
  * With allowed_origins set, a browser's POST must come from one of them.
  * Requests without Origin (curl, server-side code) are not browsers'
@@ -104,21 +135,8 @@ route_matches(const struct route *rt, struct http_span path, char *uuid,
 static bool
 origin_allowed(const struct request *r)
 {
-	const char *list = livd.cfg.allowed_origins, *origin = r->head.origin.p;
-	size_t n = r->head.origin.len;
-
-	if (list == NULL || origin == NULL)
-		return true;
-	while (*list != '\0') {
-		size_t len = strcspn(list, " ");
-
-		if ((len == n && strncmp(list, origin, n) == 0) ||
-		    (len == 1 && *list == '*'))
-			return true;
-		list += len;
-		list += strspn(list, " ");
-	}
-	return false;
+	return livd.cfg.allowed_origins == NULL || r->head.origin.p == NULL ||
+	    routes_cors(r->head.origin);
 }
 
 /*
@@ -153,6 +171,15 @@ routes_dispatch(struct conn *c, struct request *r)
 	char uuid[64], allow[64] = "";
 	bool head = http_span_is(method, "HEAD");
 
+	log_debug("%.*s %.*s", (int)method.len, method.p,
+	    (int)r->head.path.len, r->head.path.p);
+	if (http_span_is(method, "OPTIONS"))
+		for (size_t i = 0; i < countof(preflights); i++)
+			if (route_matches(&preflights[i], r->head.path, uuid,
+			    sizeof uuid)) {
+				preflights[i].handler(c, r);
+				return;
+			}
 	for (size_t i = 0; i < countof(routes); i++) {
 		const struct route *rt = &routes[i];
 
@@ -171,8 +198,6 @@ routes_dispatch(struct conn *c, struct request *r)
 			return;
 		}
 		c->head_only = head;
-		log_debug("%.*s %.*s", (int)method.len, method.p,
-		    (int)r->head.path.len, r->head.path.p);
 		if (strcmp(rt->method, "POST") == 0 && !origin_allowed(r)) {
 			metrics_rejected(REJECT_ORIGIN);
 			http_error(c, 403, "origin not allowed");
@@ -386,6 +411,25 @@ route_who(struct conn *c, struct request *r)
 	http_reply(c, 200, "application/json", NULL, b.data, b.len);
 	buf_free(&b);
 	free(names);
+}
+
+/*
+ * A CORS preflight: the origin was checked with the request's head
+ * (routes_cors), and is kept on the connection when allowed.
+ */
+static void
+route_preflight(struct conn *c, struct request *r)
+{
+	(void)r;
+	if (c->origin == NULL) {
+		metrics_rejected(REJECT_ORIGIN);
+		http_error(c, 403, "origin not allowed");
+		return;
+	}
+	http_reply(c, 204, NULL, "Access-Control-Allow-Methods: GET, POST, "
+	    "OPTIONS\r\nAccess-Control-Allow-Headers: Authorization, "
+	    "Content-Type, Last-Event-ID\r\nAccess-Control-Max-Age: 7200\r\n",
+	    NULL, 0);
 }
 
 static void

@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# CORS (SPEC "CORS"): with allowed_origins set, a page of a listed origin
+# passes its preflights and reads every answer, held polls and event
+# streams included; the origin is echoed, never "*", with credentials
+# allowed. A preflight from any other origin is 403 without a CORS header.
+
+load helper
+
+APP=https://app.example
+
+config() {
+	printf '%s\n' "$@" >"$BATS_TEST_TMPDIR/livd.yaml"
+	printf '%s' "$BATS_TEST_TMPDIR/livd.yaml"
+}
+
+start_cors() {
+	livd_start -r 1 -c "$(config "allowed_origins: [$APP, http://localhost:8080]" \
+	    'input_rate: 1' 'input_burst: 1' "$@")"
+}
+
+# The head of an answer (CR stripped): heads METHOD PATH [curl args...].
+heads() {
+	local method=$1 path=$2
+	shift 2
+	curl -s -o /dev/null -D - -X "$method" --max-time 10 "$@" "$URL$path" |
+	    tr -d '\r'
+}
+
+# The value of header NAME in the head on stdin (case-insensitive name).
+header() {
+	awk -v name="$1" 'BEGIN { FS = ": " } tolower($1) == tolower(name) {
+	    sub(/^[^:]*: /, ""); print }'
+}
+
+# Assert that the head in $output is an answer to ORIGIN: echoed, with
+# credentials, varying on Origin.
+assert_cors() {
+	assert_eq "$(header Access-Control-Allow-Origin <<<"$output")" "$1"
+	assert_eq "$(header Access-Control-Allow-Credentials <<<"$output")" true
+	assert_eq "$(header Vary <<<"$output")" Origin
+}
+
+assert_no_cors() {
+	if grep -i '^access-control-' <<<"$output"; then
+		echo "CORS headers where none belong:"
+		printf '%s\n' "$output"
+		return 1
+	fi
+}
+
+@test "cors: a preflight from a listed origin is 204 with every header" {
+	start_cors
+	for path in /connect "/client/$NOUUID/input" "/client/$NOUUID/output" \
+	    "/client/$NOUUID/events" /stream /api; do
+		run heads OPTIONS "$path" -H "Origin: $APP" \
+		    -H 'Access-Control-Request-Method: POST' \
+		    -H 'Access-Control-Request-Headers: content-type'
+		assert_contains "$output" "HTTP/1.1 204 No Content"
+		assert_cors "$APP"
+		assert_eq "$(header Access-Control-Allow-Methods <<<"$output")" \
+		    "GET, POST, OPTIONS"
+		assert_eq "$(header Access-Control-Allow-Headers <<<"$output")" \
+		    "Authorization, Content-Type, Last-Event-ID"
+		assert_eq "$(header Access-Control-Max-Age <<<"$output")" 7200
+		# A 204 has no body, so no length either.
+		assert_eq "$(header Content-Length <<<"$output")" ""
+	done
+	run heads OPTIONS /connect -H 'Origin: http://localhost:8080'
+	assert_contains "$output" "HTTP/1.1 204 No Content"
+	assert_cors http://localhost:8080
+}
+
+@test "cors: a preflight from another origin, or none, is 403 with no CORS header" {
+	start_cors
+	for origin in https://evil.example https://app.example.evil \
+	    http://app.example "$APP:443"; do
+		run http OPTIONS /connect -H "Origin: $origin"
+		assert_lines 403 '{"error":"origin not allowed"}'
+		run heads OPTIONS /connect -H "Origin: $origin"
+		assert_no_cors
+	done
+	run http OPTIONS /connect
+	assert_lines 403 '{"error":"origin not allowed"}'
+	run heads OPTIONS "/client/$NOUUID/input" -H 'Origin: https://evil.example'
+	assert_contains "$output" "HTTP/1.1 403 Forbidden"
+	assert_no_cors
+}
+
+@test "cors: without allowed_origins every preflight is 403 and no answer has CORS headers" {
+	livd_start -r 1
+	run http OPTIONS /connect -H "Origin: $APP"
+	assert_lines 403 '{"error":"origin not allowed"}'
+	run heads OPTIONS /connect -H "Origin: $APP"
+	assert_no_cors
+	run heads POST /connect -H "Origin: $APP" --data 'location=/c&principal=a'
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	assert_no_cors
+}
+
+@test "cors: every kind of answer to a listed origin carries the headers, errors too" {
+	start_cors
+	u=$(connect /chat alice)
+	o=(-H "Origin: $APP")
+	# Over max_body: refused before it is read.
+	head -c 70000 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/big"
+	# status, then the request
+	while IFS='|' read -r code method path args; do
+		# shellcheck disable=SC2086
+		run heads "$method" "$path" "${o[@]}" $args
+		assert_contains "$output" "HTTP/1.1 $code "
+		assert_cors "$APP"
+	done <<EOF
+200|POST|/connect|--data location=/chat&principal=bob
+400|POST|/connect|--data location=/chat
+415|POST|/connect|--data x -H Content-Type:application/json
+200|GET|/client/$u/who|
+200|POST|/client/$u/input|--data verb=append&id=t&html=x
+429|POST|/client/$u/input|--data verb=append&id=t&html=x
+404|POST|/client/$NOUUID/input|--data verb=append&id=t&html=x
+400|GET|/client/$u/output?since=x|
+200|GET|/client/$u/output|
+200|GET|/livepage.js|
+200|GET|/verbs.json|
+200|GET|/demo/x|
+200|GET|/metrics|
+404|GET|/nowhere|
+405|GET|/connect|
+405|OPTIONS|/metrics|
+411|POST|/connect|-H Transfer-Encoding:chunked --data x
+413|POST|/connect|--data-binary @$BATS_TEST_TMPDIR/big
+200|POST|/client/$u/close|
+EOF
+}
+
+@test "cors: answers to another origin carry no CORS header; its POST is 403" {
+	start_cors
+	run heads GET /livepage.js -H 'Origin: https://evil.example'
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	assert_no_cors
+	run heads POST /connect -H 'Origin: https://evil.example' \
+	    --data 'location=/c&principal=a'
+	assert_contains "$output" "HTTP/1.1 403 Forbidden"
+	assert_no_cors
+}
+
+@test "cors: a held poll answered later carries the headers" {
+	start_cors
+	u=$(connect /chat alice)
+	curl -s -o "$BATS_TEST_TMPDIR/poll.body" -D "$BATS_TEST_TMPDIR/poll.head" \
+	    --max-time 10 -H "Origin: $APP" "$URL/client/$u/output" \
+	    </dev/null 3>&- &
+	pid=$!
+	bg_track $pid
+	sleep 0.3
+	running $pid
+	livctl send -l /chat append t later >/dev/null
+	wait_for $pid 5
+	run jget '[e["html"] for e in d["events"]]' <"$BATS_TEST_TMPDIR/poll.body"
+	assert_lines '["later"]'
+	output=$(tr -d '\r' <"$BATS_TEST_TMPDIR/poll.head")
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	assert_cors "$APP"
+	# The refresh interval passing: the idle answer carries them too.
+	curl -s -o /dev/null -D "$BATS_TEST_TMPDIR/idle.head" --max-time 10 \
+	    -H "Origin: $APP" "$URL/client/$u/output" </dev/null 3>&-
+	output=$(tr -d '\r' <"$BATS_TEST_TMPDIR/idle.head")
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	assert_cors "$APP"
+}
+
+@test "cors: an event stream carries the headers" {
+	start_cors
+	u=$(connect /chat alice)
+	curl -s -N -o "$BATS_TEST_TMPDIR/sse.body" -D "$BATS_TEST_TMPDIR/sse.head" \
+	    --max-time 2 -H "Origin: $APP" "$URL/client/$u/events" \
+	    </dev/null 3>&- &
+	pid=$!
+	bg_track $pid
+	sleep 0.3
+	livctl send -l /chat append t streamed >/dev/null
+	wait_for $pid 5
+	output=$(tr -d '\r' <"$BATS_TEST_TMPDIR/sse.head")
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	assert_contains "$output" "Content-Type: text/event-stream"
+	assert_cors "$APP"
+	assert_contains "$(cat "$BATS_TEST_TMPDIR/sse.body")" '"html":"streamed"'
+}
+
+@test "cors: allowed_origins \"*\" echoes each origin, never *" {
+	livd_start -r 1 -c "$(config 'allowed_origins: ["*"]')"
+	for origin in https://one.example http://127.0.0.1:9999; do
+		run heads OPTIONS /connect -H "Origin: $origin"
+		assert_contains "$output" "HTTP/1.1 204 No Content"
+		assert_cors "$origin"
+		run heads POST /connect -H "Origin: $origin" \
+		    --data 'location=/c&principal=a'
+		assert_contains "$output" "HTTP/1.1 200 OK"
+		assert_cors "$origin"
+	done
+	# Two origins on one keep-alive connection: each answer names its own.
+	run curl -s -o /dev/null -o /dev/null -D - -H 'Origin: https://a.example' \
+	    "$URL/verbs.json" --next -s -o /dev/null -D - \
+	    -H 'Origin: https://b.example' "$URL/verbs.json" --next -s \
+	    -o /dev/null -D - "$URL/verbs.json"
+	output=$(tr -d '\r' <<<"$output")
+	assert_eq "$(header Access-Control-Allow-Origin <<<"$output")" \
+	    "https://a.example
+https://b.example"
+	# An Origin longer than any web origin is none.
+	long=https://$(head -c 300 /dev/zero | tr '\0' a).example
+	run heads OPTIONS /connect -H "Origin: $long"
+	assert_contains "$output" "HTTP/1.1 403 Forbidden"
+	assert_no_cors
+}
+
+@test "cors: a reload that drops the origin stops the headers" {
+	start_cors
+	run heads OPTIONS /connect -H "Origin: $APP"
+	assert_contains "$output" "HTTP/1.1 204 No Content"
+	config 'allowed_origins: [https://other.example]' >/dev/null
+	livctl reload >/dev/null
+	run heads OPTIONS /connect -H "Origin: $APP"
+	assert_contains "$output" "HTTP/1.1 403 Forbidden"
+	assert_no_cors
+}
