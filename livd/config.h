@@ -37,6 +37,7 @@ struct config {
 	double		 keepalive_timeout;
 	char		*log_level;
 	char		*state_file;
+	char		*trusted_proxies;	/* space-separated ADDR[/BITS] */
 	char		*redis;
 	char		*node_id;
 };

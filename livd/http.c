@@ -43,6 +43,13 @@ static bool			 starving;		/* out of descriptors */
 static double			 starved_at = -100;	/* last accept failure */
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 
+/* trusted_proxies as nets, read again when the setting changes. */
+static struct {
+	char		*text;
+	struct http_net	*nets;
+	size_t		 n;
+} trusted;
+
 /* Common timeouts: libevent keeps equal durations in O(1) queues. */
 static struct {
 	double			 seconds;
@@ -538,6 +545,50 @@ conn_cors(struct conn *c, struct http_span origin)
 	c->origin = xstrndup(origin.p, origin.len);
 }
 
+/* trusted_proxies, parsed once per value of the setting. */
+static const struct http_net *
+trusted_nets(const char *text, size_t *n)
+{
+	size_t len;
+
+	if (trusted.text == NULL || strcmp(trusted.text, text) != 0) {
+		free(trusted.text);
+		free(trusted.nets);
+		trusted.text = xstrdup(text);
+		trusted.nets = xcalloc(strlen(text) / 2 + 1,
+		    sizeof *trusted.nets);
+		trusted.n = 0;
+		for (text += strspn(text, " "); *text != '\0';
+		    text += strspn(text, " ")) {
+			len = strcspn(text, " ");
+			/* The config checked every word. */
+			if (http_net_parse(text, len, &trusted.nets[trusted.n]))
+				trusted.n++;
+			text += len;
+		}
+	}
+	*n = trusted.n;
+	return trusted.nets;
+}
+
+/*
+ * The client's address: the peer's, or, when the peer is a trusted
+ * proxy, the one X-Forwarded-For gives.
+ */
+static void
+conn_client_addr(struct conn *c, struct request *r)
+{
+	const struct http_net *nets;
+	size_t n;
+
+	r->addr = c->peer;
+	if (livd.cfg.trusted_proxies == NULL)
+		return;
+	nets = trusted_nets(livd.cfg.trusted_proxies, &n);
+	if (http_nets_have(nets, n, &c->peer))
+		http_forwarded(r->head.forwarded_for, nets, n, &r->addr);
+}
+
 /*
  * Handle the request at the start of buf: the bytes it took once it is
  * dispatched, 0 when it is not all in yet or was refused.
@@ -568,6 +619,7 @@ conn_request(struct conn *c, char *buf, size_t len)
 	c->keep_alive = r.head.minor >= 1 ? !r.head.close :
 	    r.head.keep_alive && !r.head.close;
 	conn_cors(c, r.head.origin);
+	conn_client_addr(c, &r);
 	if (r.head.chunked) {
 		conn_reject(c, 411, "chunked request bodies are not "
 		    "supported: send Content-Length");
@@ -722,6 +774,21 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The peer's address, as an http_addr. */
+static void
+peer_addr(const struct sockaddr *sa, struct http_addr *a)
+{
+	memset(a, 0, sizeof *a);
+	if (sa->sa_family == AF_INET6)
+		memcpy(a->b, &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr, 16);
+	else if (sa->sa_family == AF_INET) {
+		a->b[10] = a->b[11] = 0xff;
+		memcpy(a->b + 12, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+	}
+}
+
 /* Answer a connection over the limit with 503, best effort, and close. */
 static void
 refuse(int fd, const char *why)
@@ -745,7 +812,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct conn *c;
 	int one = 1;
 
-	(void)l; (void)sa; (void)salen;
+	(void)l; (void)salen;
 	if (starving && now_mono() - starved_at > 10) {
 		log_info("accepting connections again");
 		starving = false;
@@ -760,6 +827,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->fd = fd;
 	c->state = CONN_READING;
 	c->handler = arg;
+	peer_addr(sa, &c->peer);
 	TAILQ_INSERT_TAIL(&conns, c, link);
 	http_stats.open++;
 	http_stats.connections++;
@@ -926,6 +994,9 @@ http_shutdown(void)
 	if (reserve_fd >= 0)
 		close(reserve_fd);
 	reserve_fd = -1;
+	free(trusted.text);
+	free(trusted.nets);
+	memset(&trusted, 0, sizeof trusted);
 	while ((c = TAILQ_FIRST(&conns)) != NULL) {
 		/* Best effort: push out what is pending, then close. */
 		if (c->out != NULL && c->state != CONN_CLOSING)

@@ -84,6 +84,7 @@ struct conn {
 	const struct http_owner	*owner;		/* NULL: none holds it */
 	_Alignas(void *) unsigned char owner_data[HTTP_OWNER_SIZE];
 	char			*origin;	/* CORS: the page answers go to */
+	struct http_addr	 peer;		/* the address it came from */
 	double			 request_at;	/* first byte of a partial request */
 	TAILQ_ENTRY(conn)	 link;
 };
@@ -94,6 +95,9 @@ struct request {
 	const char		*body;
 	size_t			 bodylen;
 	struct client		*client;	/* the handler's: /client/UUID/ */
+	/* The client's: the peer's, or behind trusted_proxies the one
+	 * they forwarded. */
+	struct http_addr	 addr;
 };
 
 struct http_stats {

@@ -139,6 +139,16 @@ origin_allowed(const struct request *r)
 	    routes_cors(r->head.origin);
 }
 
+/* The client's address as text, for a log line: a static buffer. */
+static const char *
+client_addr(const struct request *r)
+{
+	static char addr[HTTP_ADDR_MAX];
+
+	http_addr_format(&r->addr, addr, sizeof addr);
+	return addr;
+}
+
 /*
  * A body over max_body is refused before it is read, but an unknown
  * client is reported before the size, as the route would.
@@ -171,8 +181,9 @@ routes_dispatch(struct conn *c, struct request *r)
 	char uuid[64], allow[64] = "";
 	bool head = http_span_is(method, "HEAD");
 
-	log_debug("%.*s %.*s", (int)method.len, method.p,
-	    (int)r->head.path.len, r->head.path.p);
+	if (log_level >= LOG_LEVEL_DEBUG)
+		log_debug("%.*s %.*s from %s", (int)method.len, method.p,
+		    (int)r->head.path.len, r->head.path.p, client_addr(r));
 	if (http_span_is(method, "OPTIONS"))
 		for (size_t i = 0; i < countof(preflights); i++)
 			if (route_matches(&preflights[i], r->head.path, uuid,
@@ -323,6 +334,8 @@ route_connect(struct conn *c, struct request *r)
 		    "%s", err);
 		return;
 	}
+	if (log_level >= LOG_LEVEL_DEBUG)
+		log_debug("client %s from %s", client->uuid, client_addr(r));
 	buf_init(&b);
 	buf_printf(&b, "{\"uuid\":\"%s\",\"location\":", client->uuid);
 	buf_json_string(&b, location, strlen(location));

@@ -223,3 +223,57 @@ https://b.example"
 	assert_contains "$output" "HTTP/1.1 403 Forbidden"
 	assert_no_cors
 }
+
+# trusted_proxies: behind a trusted proxy the client's address is the one
+# X-Forwarded-For gives, in the log lines about requests and clients.
+# Loopback is a /8: curl --interface picks the peer livd sees.
+
+# The "from ADDR" of the log's last line about PATH.
+logged_from() {
+	grep -F " $1 from " "$BATS_TEST_TMPDIR/livd.log" | tail -n 1 |
+	    sed 's/.* from //'
+}
+
+@test "trusted_proxies: a trusted peer's X-Forwarded-For gives the client, right-most untrusted first" {
+	livd_start -c "$(config 'log_level: debug' \
+	    'trusted_proxies: [127.0.0.2, 10.0.0.0/8]')"
+	curl -s -o /dev/null --interface 127.0.0.2 \
+	    -H 'X-Forwarded-For: 6.6.6.6, 203.0.113.7, 10.1.1.1' "$URL/verbs.json?a"
+	assert_eq "$(logged_from '/verbs.json')" 203.0.113.7
+	curl -s -o /dev/null --interface 127.0.0.2 "$URL/livepage.js"
+	assert_eq "$(logged_from /livepage.js)" 127.0.0.2
+	# An untrusted peer's header is its own say: ignored.
+	curl -s -o /dev/null --interface 127.0.0.3 \
+	    -H 'X-Forwarded-For: 203.0.113.9' "$URL/demo/x"
+	assert_eq "$(logged_from /demo/x)" 127.0.0.3
+	# The client-connected line names it too.
+	u=$(curl -s --interface 127.0.0.2 -H 'X-Forwarded-For: 198.51.100.4' \
+	    --data 'location=/c&principal=a' "$URL/connect" | jget 'd["uuid"]')
+	run grep -F "client $u from 198.51.100.4" "$BATS_TEST_TMPDIR/livd.log"
+	assert_status 0
+	# A reload that trusts another peer.
+	config 'log_level: debug' 'trusted_proxies: [127.0.0.3]' >/dev/null
+	livctl reload >/dev/null
+	curl -s -o /dev/null --interface 127.0.0.3 \
+	    -H 'X-Forwarded-For: 203.0.113.9' "$URL/demo/y"
+	assert_eq "$(logged_from /demo/y)" 203.0.113.9
+	curl -s -o /dev/null --interface 127.0.0.2 \
+	    -H 'X-Forwarded-For: 203.0.113.9' "$URL/demo/z"
+	assert_eq "$(logged_from /demo/z)" 127.0.0.2
+}
+
+@test "trusted_proxies: without it X-Forwarded-For is ignored" {
+	livd_start -c "$(config 'log_level: debug')"
+	curl -s -o /dev/null -H 'X-Forwarded-For: 203.0.113.7' "$URL/verbs.json"
+	assert_eq "$(logged_from /verbs.json)" 127.0.0.1
+}
+
+@test "trusted_proxies: a word that is no address or net is refused" {
+	run "$LIVD" -t -c "$(config 'trusted_proxies: [10.0.0.0/8, proxy.example]')"
+	assert_status 1
+	assert_contains "$output" "trusted_proxies: 'proxy.example' is not an address or ADDR/BITS"
+	run "$LIVD" -t -c "$(config 'trusted_proxies: [10.0.0.0/33]')"
+	assert_status 1
+	run "$LIVD" -t -c "$(config 'trusted_proxies: ["2001:db8::/32", 192.0.2.1]')"
+	assert_status 0
+}
