@@ -64,6 +64,7 @@ static const char *const log_levels[] = {
 static const struct config_key config_keys[] = {
 	KEY(allowed_origins,	CONFIG_LIST,	0, 0,		NULL),
 	KEYC(auth,		"open",		auth_modes),
+	KEY(demo,		CONFIG_BOOL,	0, 0,		"true"),
 	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
 	KEY(input_burst,	CONFIG_COUNT,	1, 1e6,		"20"),
 	KEY(input_rate,		CONFIG_SECONDS,	0, 1e6,		"10"),
@@ -81,6 +82,7 @@ static const struct config_key config_keys[] = {
 	KEY(max_line,		CONFIG_SIZE,	1024, MIB(1024), "1M"),
 	KEY(max_output,		CONFIG_SIZE,	4096, MIB(1024), "1M"),
 	KEY(max_polls,		CONFIG_COUNT,	1, 1e8,		"1000000"),
+	KEY(metrics,		CONFIG_BOOL,	0, 0,		"true"),
 	KEY(presence_timeout,	CONFIG_SECONDS,	0, 86400,	"0"),
 	KEYX(node_id,		CONFIG_STRING,	0, 0,		NULL,
 	    NULL, CONFIG_RESTART | CONFIG_QUIET),

@@ -22,6 +22,8 @@ struct config {
 	char		*socket_mode;		/* octal */
 	char		*socket_group;
 	bool		 insecure_open;
+	bool		 metrics;		/* GET /metrics */
+	bool		 demo;			/* GET /demo/ */
 	double		 presence_timeout;	/* 0: twice refresh plus 5 s */
 	uint64_t	 queue_limit;
 	uint64_t	 history_limit;

@@ -66,6 +66,24 @@ static const struct route routes[] = {
 	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
 };
 
+/* Routes that livd.yaml can turn off: off, they are not there. */
+static const struct {
+	void		(*handler)(struct conn *, struct request *);
+	const bool	*on;
+} switches[] = {
+	{ route_demo,		&livd.cfg.demo },
+	{ route_metrics,	&livd.cfg.metrics },
+};
+
+static bool
+route_on(const struct route *rt)
+{
+	for (size_t i = 0; i < countof(switches); i++)
+		if (switches[i].handler == rt->handler)
+			return *switches[i].on;
+	return true;
+}
+
 /* Where a browser asks first for a page of another origin (CORS). */
 static const struct route preflights[] = {
 	{ "OPTIONS", "/client/",	MATCH_PREFIX,	route_preflight },
@@ -194,7 +212,8 @@ routes_dispatch(struct conn *c, struct request *r)
 	for (size_t i = 0; i < countof(routes); i++) {
 		const struct route *rt = &routes[i];
 
-		if (!route_matches(rt, r->head.path, uuid, sizeof uuid))
+		if (!route_matches(rt, r->head.path, uuid, sizeof uuid) ||
+		    !route_on(rt))
 			continue;
 		if (!http_span_is(method, rt->method) &&
 		    !(head && strcmp(rt->method, "GET") == 0)) {

@@ -277,3 +277,36 @@ logged_from() {
 	run "$LIVD" -t -c "$(config 'trusted_proxies: ["2001:db8::/32", 192.0.2.1]')"
 	assert_status 0
 }
+
+@test "metrics: false and demo: false take their routes away; a reload brings them back" {
+	livd_start -c "$(config 'metrics: false' 'demo: false')"
+	for path in /metrics /demo/ /demo/room; do
+		run http GET "$path"
+		assert_lines 404 '{"error":"not found"}'
+	done
+	run http POST /metrics --data x
+	assert_lines 404 '{"error":"not found"}'
+	run http GET /livepage.js
+	assert_eq "${lines[0]}" 200
+	config 'metrics: true' >/dev/null
+	livctl reload >/dev/null
+	run http GET /metrics
+	assert_eq "${lines[0]}" 200
+	run http GET /demo/room
+	assert_eq "${lines[0]}" 200
+	config 'metrics: off' 'demo: no' >/dev/null
+	livctl reload >/dev/null
+	run http GET /metrics
+	assert_lines 404 '{"error":"not found"}'
+	run http GET /demo/room
+	assert_lines 404 '{"error":"not found"}'
+}
+
+@test "metrics and demo take true or false only" {
+	run "$LIVD" -t -c "$(config 'metrics: sometimes')"
+	assert_status 1
+	assert_contains "$output" "metrics must be true or false, not 'sometimes'"
+	run "$LIVD" -t -c "$(config 'demo: 2')"
+	assert_status 1
+	assert_contains "$output" "demo must be true or false, not '2'"
+}
