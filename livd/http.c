@@ -307,10 +307,11 @@ head_number(struct head *h, size_t v)
 /*
  * Format the response head; returns its length. Written by hand, not
  * with printf: every answer has one, and a fan-out makes thousands.
+ * Answers are not stored, unless they have an etag to be revalidated by.
  */
 static size_t
 format_head(struct conn *c, char *buf, size_t size, int status,
-    const char *ctype, const char *extra, size_t bodylen)
+    const char *ctype, const char *extra, const char *etag, size_t bodylen)
 {
 	static char date[48];
 	static size_t datelen;
@@ -349,7 +350,16 @@ format_head(struct conn *c, char *buf, size_t size, int status,
 		HEAD_PUT(&h, "\r\nAccess-Control-Allow-Credentials: true\r\n"
 		    "Vary: Origin\r\n");
 	}
-	HEAD_PUT(&h, "Cache-Control: no-store\r\n");
+	if (etag == NULL)
+		HEAD_PUT(&h, "Cache-Control: no-store\r\n");
+	else {
+		HEAD_PUT(&h, "Cache-Control: no-cache\r\nETag: ");
+		head_put(&h, etag, strlen(etag));
+		HEAD_PUT(&h, "\r\n");
+		/* Kept, it may be shown to a page of another origin. */
+		if (c->origin == NULL)
+			HEAD_PUT(&h, "Vary: Origin\r\n");
+	}
 	if (!c->keep_alive)
 		HEAD_PUT(&h, "Connection: close\r\n");
 	else if (c->http10)
@@ -373,9 +383,33 @@ http_reply(struct conn *c, int status, const char *ctype, const char *extra,
 
 	if (status == 204 || status == 304)
 		len = HTTP_NO_LENGTH;
-	headlen = format_head(c, head, sizeof head, status, ctype, extra, len);
+	headlen = format_head(c, head, sizeof head, status, ctype, extra, NULL,
+	    len);
 	conn_write(c, head, headlen, body, c->head_only ||
 	    len == HTTP_NO_LENGTH ? 0 : len, NULL);
+}
+
+/*
+ * Reply 200 with a body the browser keeps and revalidates (ETag etag,
+ * quoted; Cache-Control: no-cache), written by reference when it is the
+ * blob's; 304 without it when the request's If-None-Match names etag.
+ */
+void
+http_reply_tagged(struct conn *c, const struct request *r, const char *ctype,
+    const char *etag, const char *body, size_t len, struct blob *b)
+{
+	char head[1024];
+	size_t headlen;
+
+	if (http_etag_match(r->head.if_none_match, etag)) {
+		headlen = format_head(c, head, sizeof head, 304, NULL, NULL,
+		    etag, HTTP_NO_LENGTH);
+		conn_write(c, head, headlen, NULL, 0, NULL);
+		return;
+	}
+	headlen = format_head(c, head, sizeof head, 200, ctype, NULL, etag,
+	    len);
+	conn_write(c, head, headlen, body, c->head_only ? 0 : len, b);
 }
 
 /* Reply with a shared body, written by reference. */
@@ -386,7 +420,7 @@ http_reply_blob(struct conn *c, int status, const char *ctype,
 	char head[1024];
 	size_t headlen;
 
-	headlen = format_head(c, head, sizeof head, status, ctype, NULL,
+	headlen = format_head(c, head, sizeof head, status, ctype, NULL, NULL,
 	    b->len);
 	conn_write(c, head, headlen, b->data, c->head_only ? 0 : b->len, b);
 }
@@ -453,7 +487,7 @@ http_stream_start(struct conn *c, const char *ctype, double heartbeat)
 	c->state = CONN_STREAMING;
 	c->hold = heartbeat;
 	headlen = format_head(c, head, sizeof head, 200, ctype,
-	    "X-Accel-Buffering: no\r\n", HTTP_NO_LENGTH);
+	    "X-Accel-Buffering: no\r\n", NULL, HTTP_NO_LENGTH);
 	conn_arm(c, EV_READ, heartbeat);
 	conn_write(c, head, headlen, NULL, 0, NULL);
 }

@@ -116,6 +116,8 @@ void	 http_shutdown(void);
 void	 http_reply(struct conn *, int, const char *, const char *,
 	    const void *, size_t);
 void	 http_reply_blob(struct conn *, int, const char *, struct blob *);
+void	 http_reply_tagged(struct conn *, const struct request *,
+	    const char *, const char *, const char *, size_t, struct blob *);
 void	 http_error(struct conn *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	*http_own(struct conn *, const struct http_owner *);

@@ -175,6 +175,8 @@ static const struct {
 	{ "expect", 6, h_expect, 0 },
 	{ "x-forwarded-for", 15, NULL,
 	    offsetof(struct http_head, forwarded_for) },
+	{ "if-none-match", 13, NULL,
+	    offsetof(struct http_head, if_none_match) },
 };
 
 static enum http_parse
@@ -476,6 +478,36 @@ query_get(struct http_span query, const char *name, char *out, size_t size)
 		p = amp ? amp + 1 : NULL;
 	}
 	return -1;
+}
+
+/*
+ * Does If-None-Match name the entity tag etag (quoted)? "*" names any; a
+ * weak tag W/"x" matches "x", as the weak comparison this header uses.
+ */
+bool
+http_etag_match(struct http_span v, const char *etag)
+{
+	size_t n = strlen(etag), i = 0, start;
+
+	while (i < v.len) {
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' ||
+		    v.p[i] == ','))
+			i++;
+		start = i;
+		while (i < v.len && v.p[i] != ',')
+			i++;
+		while (i > start && (v.p[i - 1] == ' ' || v.p[i - 1] == '\t'))
+			i--;
+		if (i - start == 1 && v.p[start] == '*')
+			return true;
+		if (i - start >= 2 && memcmp(v.p + start, "W/", 2) == 0)
+			start += 2;
+		if (i - start == n && memcmp(v.p + start, etag, n) == 0)
+			return true;
+		while (i < v.len && v.p[i] != ',')
+			i++;
+	}
+	return false;
 }
 
 /* An IPv4 or IPv6 address in text, exactly. */

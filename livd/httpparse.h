@@ -38,6 +38,7 @@ struct http_head {
 	struct http_span origin;
 	struct http_span last_event_id;
 	struct http_span forwarded_for;	/* X-Forwarded-For, the last one */
+	struct http_span if_none_match;
 };
 
 /* An address; IPv4 as IPv4-mapped IPv6, so that one compare fits both. */
@@ -68,6 +69,7 @@ bool		 http_span_is(struct http_span, const char *);
 int		 form_parse(char *, size_t, struct form *, const char **);
 const char	*form_get(const struct form *, const char *);
 int		 query_get(struct http_span, const char *, char *, size_t);
+bool		 http_etag_match(struct http_span, const char *);
 bool		 http_addr_parse(const char *, size_t, struct http_addr *);
 void		 http_addr_format(const struct http_addr *, char *, size_t);
 bool		 http_net_parse(const char *, size_t, struct http_net *);

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "util.h"
 #include "auth.h"
 #include "http.h"
@@ -279,10 +281,21 @@ parse_form(struct conn *c, struct request *r, struct form *f)
 	return 0;
 }
 
+/*
+ * livepage.js's validator, made once per file loaded: the blob is held,
+ * so its address cannot come to name another file.
+ */
+static struct {
+	struct blob	*blob;
+	char		 etag[36];
+} livepage_tag;
+
 static void
 routes_free(void)
 {
 	buf_free(&form_copy);
+	blob_unref(livepage_tag.blob);
+	livepage_tag.blob = NULL;
 }
 
 /*
@@ -492,18 +505,52 @@ route_demo(struct conn *c, struct request *r)
 	serve_blob(c, livd.demo_html, "text/html; charset=utf-8", "the demo");
 }
 
+/*
+ * A strong validator of the bytes, the same on every node and across
+ * restarts: the start of their SHA-256, quoted.
+ */
+static void
+etag_of(const void *data, size_t len, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[33];
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 16 && i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(out, size, "\"%s\"", hex);
+}
+
+/* livepage.js may be kept by browsers and revalidated: pages do not
+ * fetch it whole at each view. */
 static void
 route_livepage(struct conn *c, struct request *r)
 {
-	(void)r;
-	serve_blob(c, livd.livepage_js, "text/javascript; charset=utf-8",
-	    "livepage.js");
+	struct blob *b = livd.livepage_js;
+
+	if (b == NULL) {
+		http_error(c, 404, "livepage.js is not installed");
+		return;
+	}
+	if (livepage_tag.blob != b) {
+		blob_unref(livepage_tag.blob);
+		livepage_tag.blob = blob_ref(b);
+		etag_of(b->data, b->len, livepage_tag.etag,
+		    sizeof livepage_tag.etag);
+	}
+	http_reply_tagged(c, r, "text/javascript; charset=utf-8",
+	    livepage_tag.etag, b->data, b->len, b);
 }
 
+/* The verb table, revalidated as livepage.js is (a few KB: hashed per
+ * request, as a reload may change it). */
 static void
 route_verbs(struct conn *c, struct request *r)
 {
-	(void)r;
-	http_reply(c, 200, "application/json", NULL, livd.verbs->json,
-	    livd.verbs->jsonlen);
+	char etag[36];
+
+	etag_of(livd.verbs->json, livd.verbs->jsonlen, etag, sizeof etag);
+	http_reply_tagged(c, r, "application/json", etag, livd.verbs->json,
+	    livd.verbs->jsonlen, NULL);
 }

@@ -348,7 +348,7 @@
 	/* ---- talking to livd ---------------------------------------------- */
 
 	function loadVerbs() {
-		return request(state.base + "/verbs.json", {cache: "no-store"}).then(
+		return request(state.base + "/verbs.json", {cache: "no-cache"}).then(
 		    function (r) {
 			if (!r.ok)
 				throw new Error("verbs.json: HTTP " + r.status);

@@ -310,3 +310,67 @@ logged_from() {
 	assert_status 1
 	assert_contains "$output" "demo must be true or false, not '2'"
 }
+
+# livepage.js and verbs.json carry a validator: browsers keep them and ask
+# again with If-None-Match, answered 304 without the body.
+
+@test "livepage.js: ETag and no-cache; If-None-Match is 304 without a body" {
+	livd_start
+	run heads GET /livepage.js
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	assert_eq "$(header Cache-Control <<<"$output")" no-cache
+	assert_eq "$(header Vary <<<"$output")" Origin
+	etag=$(header ETag <<<"$output")
+	[[ $etag =~ ^\"[0-9a-f]{32}\"$ ]] || { echo "ETag: $etag"; false; }
+	assert_eq "$(header Content-Length <<<"$output")" \
+	    "$(wc -c <"$ROOT/share/livd/livepage.js" | tr -d ' ')"
+	for inm in "$etag" "W/$etag" "\"other\", $etag" '*'; do
+		run heads GET /livepage.js -H "If-None-Match: $inm"
+		assert_contains "$output" "HTTP/1.1 304 Not Modified"
+		assert_eq "$(header ETag <<<"$output")" "$etag"
+		assert_eq "$(header Content-Length <<<"$output")" ""
+		assert_eq "$(header Content-Type <<<"$output")" ""
+		run curl -s -o /dev/null -w '%{http_code} %{size_download}' \
+		    -H "If-None-Match: $inm" "$URL/livepage.js"
+		assert_eq "$output" "304 0"
+	done
+	run heads GET /livepage.js -H 'If-None-Match: "other"'
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	run curl -s -H 'If-None-Match: "other"' "$URL/livepage.js"
+	assert_eq "$output" "$(cat "$ROOT/share/livd/livepage.js")"
+	# A keep-alive connection goes on after a 304.
+	run curl -s -o /dev/null -w '%{http_code} ' -H "If-None-Match: $etag" \
+	    "$URL/livepage.js" "$URL/livepage.js"
+	assert_eq "$output" "304 304 "
+	# The rest is still not stored.
+	run heads GET /demo/x
+	assert_eq "$(header Cache-Control <<<"$output")" no-store
+	assert_eq "$(header ETag <<<"$output")" ""
+}
+
+@test "livepage.js, verbs.json: the ETag follows the file across a reload" {
+	mkdir "$BATS_TEST_TMPDIR/share"
+	cp "$ROOT"/share/livd/* "$BATS_TEST_TMPDIR/share/"
+	cp "$SHIPPED_VERBS" "$BATS_TEST_TMPDIR/verbs.yaml"
+	livd_start -c "$(config "share: $BATS_TEST_TMPDIR/share" \
+	    "verbs: $BATS_TEST_TMPDIR/verbs.yaml")"
+	js=$(heads GET /livepage.js | header ETag)
+	verbs=$(heads GET /verbs.json | header ETag)
+	run heads GET /verbs.json -H "If-None-Match: $verbs"
+	assert_contains "$output" "HTTP/1.1 304 Not Modified"
+	# Unchanged files keep their tags over a reload.
+	livctl reload >/dev/null
+	assert_eq "$(heads GET /livepage.js | header ETag)" "$js"
+	assert_eq "$(heads GET /verbs.json | header ETag)" "$verbs"
+	echo '// changed' >>"$BATS_TEST_TMPDIR/share/livepage.js"
+	printf '\nextra:\n  args: [id]\n' >>"$BATS_TEST_TMPDIR/verbs.yaml"
+	livctl reload >/dev/null
+	run heads GET /livepage.js -H "If-None-Match: $js"
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	[ "$(header ETag <<<"$output")" != "$js" ]
+	run heads GET /verbs.json -H "If-None-Match: $verbs"
+	assert_contains "$output" "HTTP/1.1 200 OK"
+	[ "$(header ETag <<<"$output")" != "$verbs" ]
+	run curl -s "$URL/livepage.js"
+	assert_contains "$output" "// changed"
+}

@@ -486,6 +486,30 @@ test_addr(void)
 	CHECK_STR(forwarded(NULL, "10.0.0.1", nets, 3), "10.0.0.1");
 }
 
+static bool
+etag_match(const char *header, const char *etag)
+{
+	struct http_span v = { header, header ? strlen(header) : 0 };
+
+	return http_etag_match(v, etag);
+}
+
+static void
+test_etag(void)
+{
+	CHECK(etag_match("\"ab\"", "\"ab\""));
+	CHECK(etag_match("W/\"ab\"", "\"ab\""));
+	CHECK(etag_match("\"x\", \"ab\" ", "\"ab\""));
+	CHECK(etag_match("\"x\",W/\"ab\"", "\"ab\""));
+	CHECK(etag_match("*", "\"ab\""));
+	CHECK(!etag_match("\"abc\"", "\"ab\""));
+	CHECK(!etag_match("\"a\", b", "\"ab\""));
+	CHECK(!etag_match("ab", "\"ab\""));
+	CHECK(!etag_match("", "\"ab\""));
+	CHECK(!etag_match(NULL, "\"ab\""));
+	CHECK(!etag_match("**", "\"ab\""));
+}
+
 static void
 test_text(void)
 {
@@ -1135,6 +1159,7 @@ main(void)
 	test_queue();
 	test_http();
 	test_addr();
+	test_etag();
 	test_lines();
 	test_tokens();
 	test_hub();
