@@ -105,7 +105,7 @@ $(F)/obj/livd/livd_nomain.o: livd/livd.c livd/*.h
 $(F)/fuzz_http: $(addprefix $(F)/obj/,fuzz/fuzz_http.o livd/httpparse.o livd/util.o)
 	$(CC) $(FUZZ_LINK) -o $@ $^
 $(F)/fuzz_yaml: $(addprefix $(F)/obj/,fuzz/fuzz_yaml.o livd/verbs.o \
-    livd/config.o livd/yamlfile.o livd/util.o)
+    livd/config.o livd/yamlfile.o livd/util.o livd/httpparse.o)
 	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
 $(F)/fuzz_stdin: $(addprefix $(F)/obj/,fuzz/fuzz_stdin.o livd/msg.o \
     livd/verbs.o livd/yamlfile.o livd/util.o livctl/line.o)

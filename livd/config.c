@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "httpparse.h"
 #include "hub.h"
 #include "util.h"
 
@@ -43,7 +44,7 @@ struct config_key {
 };
 
 static config_check_fn	check_choice, check_socket_mode, check_redis,
-			check_refresh;
+			check_refresh, check_nets;
 
 #define MIB(n)	((n) * 1024.0 * 1024.0)
 #define KEY(name, type, min, max, initial) \
@@ -65,6 +66,7 @@ static const struct config_key config_keys[] = {
 	KEYX(api_listen,	CONFIG_STRING,	0, 0,		NULL,
 	    NULL, CONFIG_RESTART),
 	KEYC(auth,		"open",		auth_modes),
+	KEY(demo,		CONFIG_BOOL,	0, 0,		"true"),
 	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
 	KEY(input_burst,	CONFIG_COUNT,	1, 1e6,		"20"),
 	KEY(input_rate,		CONFIG_SECONDS,	0, 1e6,		"10"),
@@ -84,6 +86,7 @@ static const struct config_key config_keys[] = {
 	KEY(max_locations,	CONFIG_COUNT,	1, 30,		"16"),
 	KEY(max_output,		CONFIG_SIZE,	4096, MIB(1024), "1M"),
 	KEY(max_polls,		CONFIG_COUNT,	1, 1e8,		"1000000"),
+	KEY(metrics,		CONFIG_BOOL,	0, 0,		"true"),
 	KEY(presence_timeout,	CONFIG_SECONDS,	0, 86400,	"0"),
 	KEYX(node_id,		CONFIG_STRING,	0, 0,		NULL,
 	    NULL, CONFIG_RESTART | CONFIG_QUIET),
@@ -100,6 +103,8 @@ static const struct config_key config_keys[] = {
 	KEYX(socket_mode,	CONFIG_STRING,	0, 0,		"0600",
 	    check_socket_mode, 0),
 	KEY(state_file,		CONFIG_STRING,	0, 0,		NULL),
+	KEYX(trusted_proxies,	CONFIG_LIST,	0, 0,		NULL,
+	    check_nets, 0),
 	KEY(verbs,		CONFIG_STRING,	0, 0,		NULL),
 };
 
@@ -236,6 +241,29 @@ check_refresh(const struct config_key *k, const char *value, double v,
 	return -1;
 }
 
+/* Words that are each an address or ADDR/BITS. */
+static int
+check_nets(const struct config_key *k, const char *value, double v,
+    char *err, size_t errlen)
+{
+	struct http_net net;
+	size_t len;
+
+	(void)v;
+	for (value += strspn(value, " "); *value != '\0';
+	    value += strspn(value, " ")) {
+		len = strcspn(value, " ");
+		if (!http_net_parse(value, len, &net)) {
+			snprintf(err, errlen, "%s: '%.*s' is not an address or "
+			    "ADDR/BITS", k->name, (int)(len > 64 ? 64 : len),
+			    value);
+			return -1;
+		}
+		value += len;
+	}
+	return 0;
+}
+
 /* Set one key from its text form; a message in err on failure. */
 int
 config_set(struct config *cfg, const char *name, const char *value,
@@ -252,14 +280,13 @@ config_set(struct config *cfg, const char *name, const char *value,
 	field = (char *)cfg + k->offset;
 	switch (k->type) {
 	case CONFIG_STRING:
+	case CONFIG_LIST:
 		if (k->check != NULL && k->check(k, value, 0, err, errlen) != 0)
 			return -1;
-		if (*value == '\0') {
+		if (k->type == CONFIG_STRING && *value == '\0') {
 			snprintf(err, errlen, "%s must not be empty", name);
 			return -1;
 		}
-		/* FALLTHROUGH */
-	case CONFIG_LIST:
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return 0;

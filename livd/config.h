@@ -23,6 +23,8 @@ struct config {
 	char		*socket_mode;		/* octal */
 	char		*socket_group;
 	bool		 insecure_open;
+	bool		 metrics;		/* GET /metrics */
+	bool		 demo;			/* GET /demo/ */
 	double		 presence_timeout;	/* 0: twice refresh plus 5 s */
 	uint64_t	 queue_limit;
 	uint64_t	 history_limit;
@@ -40,6 +42,7 @@ struct config {
 	double		 keepalive_timeout;
 	char		*log_level;
 	char		*state_file;
+	char		*trusted_proxies;	/* space-separated ADDR[/BITS] */
 	char		*redis;
 	char		*node_id;
 };

@@ -48,6 +48,13 @@ static bool			 starving;		/* out of descriptors */
 static double			 starved_at = -100;	/* last accept failure */
 static TAILQ_HEAD(, conn)	 conns = TAILQ_HEAD_INITIALIZER(conns);
 
+/* trusted_proxies as nets, read again when the setting changes. */
+static struct {
+	char		*text;
+	struct http_net	*nets;
+	size_t		 n;
+} trusted;
+
 /* Common timeouts: libevent keeps equal durations in O(1) queues. */
 static struct {
 	double			 seconds;
@@ -63,6 +70,7 @@ static const struct {
 	const char	*reason;
 } statuses[] = {
 	{ 100, "Continue" }, { 200, "OK" }, { 204, "No Content" },
+	{ 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
 	{ 411, "Length Required" }, { 413, "Content Too Large" },
@@ -147,6 +155,7 @@ conn_close(struct conn *c)
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	free(c->in);
+	free(c->origin);
 	TAILQ_REMOVE(&conns, c, link);
 	http_stats.open--;
 	free(c);
@@ -304,10 +313,11 @@ head_number(struct head *h, size_t v)
 /*
  * Format the response head; returns its length. Written by hand, not
  * with printf: every answer has one, and a fan-out makes thousands.
+ * Answers are not stored, unless they have an etag to be revalidated by.
  */
 static size_t
 format_head(struct conn *c, char *buf, size_t size, int status,
-    const char *ctype, const char *extra, size_t bodylen)
+    const char *ctype, const char *extra, const char *etag, size_t bodylen)
 {
 	static char date[48];
 	static size_t datelen;
@@ -340,7 +350,22 @@ format_head(struct conn *c, char *buf, size_t size, int status,
 		head_number(&h, bodylen);
 		HEAD_PUT(&h, "\r\n");
 	}
-	HEAD_PUT(&h, "Cache-Control: no-store\r\n");
+	if (c->origin != NULL) {
+		HEAD_PUT(&h, "Access-Control-Allow-Origin: ");
+		head_put(&h, c->origin, strlen(c->origin));
+		HEAD_PUT(&h, "\r\nAccess-Control-Allow-Credentials: true\r\n"
+		    "Vary: Origin\r\n");
+	}
+	if (etag == NULL)
+		HEAD_PUT(&h, "Cache-Control: no-store\r\n");
+	else {
+		HEAD_PUT(&h, "Cache-Control: no-cache\r\nETag: ");
+		head_put(&h, etag, strlen(etag));
+		HEAD_PUT(&h, "\r\n");
+		/* Kept, it may be shown to a page of another origin. */
+		if (c->origin == NULL)
+			HEAD_PUT(&h, "Vary: Origin\r\n");
+	}
 	if (!c->keep_alive)
 		HEAD_PUT(&h, "Connection: close\r\n");
 	else if (c->http10)
@@ -351,7 +376,10 @@ format_head(struct conn *c, char *buf, size_t size, int status,
 	return (size_t)(h.p - buf);
 }
 
-/* Reply with a body copied from the caller (or none). */
+/*
+ * Reply with a body copied from the caller (or none); a 204 or 304 has
+ * neither body nor length.
+ */
 void
 http_reply(struct conn *c, int status, const char *ctype, const char *extra,
     const void *body, size_t len)
@@ -359,8 +387,35 @@ http_reply(struct conn *c, int status, const char *ctype, const char *extra,
 	char head[1024];
 	size_t headlen;
 
-	headlen = format_head(c, head, sizeof head, status, ctype, extra, len);
-	conn_write(c, head, headlen, body, c->head_only ? 0 : len, NULL);
+	if (status == 204 || status == 304)
+		len = HTTP_NO_LENGTH;
+	headlen = format_head(c, head, sizeof head, status, ctype, extra, NULL,
+	    len);
+	conn_write(c, head, headlen, body, c->head_only ||
+	    len == HTTP_NO_LENGTH ? 0 : len, NULL);
+}
+
+/*
+ * Reply 200 with a body the browser keeps and revalidates (ETag etag,
+ * quoted; Cache-Control: no-cache), written by reference when it is the
+ * blob's; 304 without it when the request's If-None-Match names etag.
+ */
+void
+http_reply_tagged(struct conn *c, const struct request *r, const char *ctype,
+    const char *etag, const char *body, size_t len, struct blob *b)
+{
+	char head[1024];
+	size_t headlen;
+
+	if (http_etag_match(r->head.if_none_match, etag)) {
+		headlen = format_head(c, head, sizeof head, 304, NULL, NULL,
+		    etag, HTTP_NO_LENGTH);
+		conn_write(c, head, headlen, NULL, 0, NULL);
+		return;
+	}
+	headlen = format_head(c, head, sizeof head, 200, ctype, NULL, etag,
+	    len);
+	conn_write(c, head, headlen, body, c->head_only ? 0 : len, b);
 }
 
 /* Reply with a shared body, written by reference. */
@@ -368,10 +423,10 @@ void
 http_reply_blob(struct conn *c, int status, const char *ctype,
     struct blob *b)
 {
-	char head[512];
+	char head[1024];
 	size_t headlen;
 
-	headlen = format_head(c, head, sizeof head, status, ctype, NULL,
+	headlen = format_head(c, head, sizeof head, status, ctype, NULL, NULL,
 	    b->len);
 	conn_write(c, head, headlen, b->data, c->head_only ? 0 : b->len, b);
 }
@@ -431,14 +486,14 @@ http_hold(struct conn *c, double seconds)
 void
 http_stream_start(struct conn *c, const char *ctype, double heartbeat)
 {
-	char head[512];
+	char head[1024];
 	size_t headlen;
 
 	c->keep_alive = false;
 	c->state = CONN_STREAMING;
 	c->hold = heartbeat;
 	headlen = format_head(c, head, sizeof head, 200, ctype,
-	    "X-Accel-Buffering: no\r\n", HTTP_NO_LENGTH);
+	    "X-Accel-Buffering: no\r\n", NULL, HTTP_NO_LENGTH);
 	conn_arm(c, EV_READ, heartbeat);
 	conn_write(c, head, headlen, NULL, 0, NULL);
 }
@@ -511,6 +566,70 @@ conn_reject(struct conn *c, int status, const char *why)
 }
 
 /*
+ * Keep the page's origin when the handler lets it read the answers:
+ * every answer on the connection names it, a held poll's later too. A
+ * copy only when CORS is in use, kept while the same origin asks again.
+ */
+static void
+conn_cors(struct conn *c, struct http_span origin)
+{
+	if (origin.p == NULL || origin.len > HTTP_ORIGIN_MAX ||
+	    c->handler->cors == NULL || !c->handler->cors(origin)) {
+		free(c->origin);
+		c->origin = NULL;
+		return;
+	}
+	if (c->origin != NULL && http_span_is(origin, c->origin))
+		return;
+	free(c->origin);
+	c->origin = xstrndup(origin.p, origin.len);
+}
+
+/* trusted_proxies, parsed once per value of the setting. */
+static const struct http_net *
+trusted_nets(const char *text, size_t *n)
+{
+	size_t len;
+
+	if (trusted.text == NULL || strcmp(trusted.text, text) != 0) {
+		free(trusted.text);
+		free(trusted.nets);
+		trusted.text = xstrdup(text);
+		trusted.nets = xcalloc(strlen(text) / 2 + 1,
+		    sizeof *trusted.nets);
+		trusted.n = 0;
+		for (text += strspn(text, " "); *text != '\0';
+		    text += strspn(text, " ")) {
+			len = strcspn(text, " ");
+			/* The config checked every word. */
+			if (http_net_parse(text, len, &trusted.nets[trusted.n]))
+				trusted.n++;
+			text += len;
+		}
+	}
+	*n = trusted.n;
+	return trusted.nets;
+}
+
+/*
+ * The client's address: the peer's, or, when the peer is a trusted
+ * proxy, the one X-Forwarded-For gives.
+ */
+static void
+conn_client_addr(struct conn *c, struct request *r)
+{
+	const struct http_net *nets;
+	size_t n;
+
+	r->addr = c->peer;
+	if (livd.cfg.trusted_proxies == NULL)
+		return;
+	nets = trusted_nets(livd.cfg.trusted_proxies, &n);
+	if (http_nets_have(nets, n, &c->peer))
+		http_forwarded(r->head.forwarded_for, nets, n, &r->addr);
+}
+
+/*
  * Handle the request at the start of buf: the bytes it took once it is
  * dispatched, 0 when it is not all in yet or was refused.
  */
@@ -532,12 +651,15 @@ conn_request(struct conn *c, char *buf, size_t len)
 		return 0;
 	c->head_only = false;
 	if (rc != HTTP_PARSE_OK) {
+		conn_cors(c, (struct http_span){ NULL, 0 });
 		conn_reject(c, statuses[rc], err);
 		return 0;
 	}
 	c->http10 = r.head.minor == 0;
 	c->keep_alive = r.head.minor >= 1 ? !r.head.close :
 	    r.head.keep_alive && !r.head.close;
+	conn_cors(c, r.head.origin);
+	conn_client_addr(c, &r);
 	if (r.head.chunked) {
 		conn_reject(c, 411, "chunked request bodies are not "
 		    "supported: send Content-Length");
@@ -694,6 +816,21 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The peer's address, as an http_addr. */
+static void
+peer_addr(const struct sockaddr *sa, struct http_addr *a)
+{
+	memset(a, 0, sizeof *a);
+	if (sa->sa_family == AF_INET6)
+		memcpy(a->b, &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr, 16);
+	else if (sa->sa_family == AF_INET) {
+		a->b[10] = a->b[11] = 0xff;
+		memcpy(a->b + 12, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+	}
+}
+
 /* Answer a connection over the limit with 503, best effort, and close. */
 static void
 refuse(int fd, const char *why)
@@ -717,7 +854,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct conn *c;
 	int one = 1;
 
-	(void)l; (void)sa; (void)salen;
+	(void)l; (void)salen;
 	if (starving && now_mono() - starved_at > 10) {
 		log_info("accepting connections again");
 		starving = false;
@@ -732,6 +869,7 @@ accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->fd = fd;
 	c->state = CONN_READING;
 	c->handler = arg;
+	peer_addr(sa, &c->peer);
 	TAILQ_INSERT_TAIL(&conns, c, link);
 	http_stats.open++;
 	http_stats.connections++;
@@ -904,6 +1042,9 @@ http_shutdown(void)
 	if (reserve_fd >= 0)
 		close(reserve_fd);
 	reserve_fd = -1;
+	free(trusted.text);
+	free(trusted.nets);
+	memset(&trusted, 0, sizeof trusted);
 	while ((c = TAILQ_FIRST(&conns)) != NULL) {
 		/* Best effort: push out what is pending, then close. */
 		if (c->out != NULL && c->state != CONN_CLOSING)

@@ -35,6 +35,11 @@ struct http_handler {
 	bool	(*admit)(struct conn *, struct request *);
 	/* The listener is gone: free what the handler kept. */
 	void	(*shutdown)(void);
+	/*
+	 * May a page at this origin read the answers (CORS)? NULL: no page
+	 * of another origin may.
+	 */
+	bool	(*cors)(struct http_span);
 };
 
 /*
@@ -78,6 +83,8 @@ struct conn {
 	const struct http_handler *handler;	/* its listener's */
 	const struct http_owner	*owner;		/* NULL: none holds it */
 	_Alignas(void *) unsigned char owner_data[HTTP_OWNER_SIZE];
+	char			*origin;	/* CORS: the page answers go to */
+	struct http_addr	 peer;		/* the address it came from */
 	double			 request_at;	/* first byte of a partial request */
 	TAILQ_ENTRY(conn)	 link;
 };
@@ -88,6 +95,9 @@ struct request {
 	const char		*body;
 	size_t			 bodylen;
 	struct client		*client;	/* the handler's: /client/UUID/ */
+	/* The client's: the peer's, or behind trusted_proxies the one
+	 * they forwarded. */
+	struct http_addr	 addr;
 };
 
 struct http_stats {
@@ -106,6 +116,8 @@ void	 http_shutdown(void);
 void	 http_reply(struct conn *, int, const char *, const char *,
 	    const void *, size_t);
 void	 http_reply_blob(struct conn *, int, const char *, struct blob *);
+void	 http_reply_tagged(struct conn *, const struct request *,
+	    const char *, const char *, const char *, size_t, struct blob *);
 void	 http_error(struct conn *, int, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	*http_own(struct conn *, const struct http_owner *);
@@ -117,5 +129,8 @@ void	 http_stream_end(struct conn *);
 bool	 http_streaming(const struct conn *);
 
 #define HTTP_NO_LENGTH	((size_t)-1)
+
+/* A longer Origin is no web origin: no CORS for it. */
+#define HTTP_ORIGIN_MAX	256
 
 #endif

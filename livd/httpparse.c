@@ -1,5 +1,7 @@
 /* Parsing HTTP/1.x request heads (read only) and url-encoded forms. */
+#include <arpa/inet.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -173,6 +175,10 @@ static const struct {
 	    offsetof(struct http_head, last_event_id) },
 	{ "transfer-encoding", 17, h_transfer_encoding, 0 },
 	{ "expect", 6, h_expect, 0 },
+	{ "x-forwarded-for", 15, NULL,
+	    offsetof(struct http_head, forwarded_for) },
+	{ "if-none-match", 13, NULL,
+	    offsetof(struct http_head, if_none_match) },
 };
 
 static enum http_parse
@@ -501,4 +507,182 @@ query_get(struct http_span query, const char *name, char *out, size_t size)
 		p = amp ? amp + 1 : NULL;
 	}
 	return -1;
+}
+
+/*
+ * Does If-None-Match name the entity tag etag (quoted)? "*" names any; a
+ * weak tag W/"x" matches "x", as the weak comparison this header uses.
+ */
+bool
+http_etag_match(struct http_span v, const char *etag)
+{
+	size_t n = strlen(etag), i = 0, start;
+
+	while (i < v.len) {
+		while (i < v.len && (v.p[i] == ' ' || v.p[i] == '\t' ||
+		    v.p[i] == ','))
+			i++;
+		start = i;
+		while (i < v.len && v.p[i] != ',')
+			i++;
+		while (i > start && (v.p[i - 1] == ' ' || v.p[i - 1] == '\t'))
+			i--;
+		if (i - start == 1 && v.p[start] == '*')
+			return true;
+		if (i - start >= 2 && memcmp(v.p + start, "W/", 2) == 0)
+			start += 2;
+		if (i - start == n && memcmp(v.p + start, etag, n) == 0)
+			return true;
+		while (i < v.len && v.p[i] != ',')
+			i++;
+	}
+	return false;
+}
+
+/* An IPv4 or IPv6 address in text, exactly. */
+bool
+http_addr_parse(const char *s, size_t len, struct http_addr *a)
+{
+	char text[INET6_ADDRSTRLEN];
+	unsigned char v4[4];
+
+	if (len == 0 || len >= sizeof text)
+		return false;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	if (inet_pton(AF_INET, text, v4) == 1) {
+		memset(a->b, 0, 10);
+		a->b[10] = a->b[11] = 0xff;
+		memcpy(a->b + 12, v4, 4);
+		return true;
+	}
+	return inet_pton(AF_INET6, text, a->b) == 1;
+}
+
+static bool
+addr_is_v4(const struct http_addr *a)
+{
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+	};
+
+	return memcmp(a->b, mapped, sizeof mapped) == 0;
+}
+
+/* The address as text: 192.0.2.1, 2001:db8::1. */
+void
+http_addr_format(const struct http_addr *a, char *out, size_t size)
+{
+	if (addr_is_v4(a))
+		snprintf(out, size, "%u.%u.%u.%u", a->b[12], a->b[13], a->b[14],
+		    a->b[15]);
+	else if (inet_ntop(AF_INET6, a->b, out, (socklen_t)size) == NULL)
+		snprintf(out, size, "?");
+}
+
+/* ADDR or ADDR/BITS (at most 32 for IPv4, 128 for IPv6). */
+bool
+http_net_parse(const char *s, size_t len, struct http_net *n)
+{
+	const char *slash = memchr(s, '/', len);
+	size_t alen = slash != NULL ? (size_t)(slash - s) : len, i;
+	unsigned bits = 0, max;
+
+	if (!http_addr_parse(s, alen, &n->addr))
+		return false;
+	max = addr_is_v4(&n->addr) ? 32 : 128;
+	if (slash == NULL) {
+		n->bits = 128;
+		return true;
+	}
+	if (len - alen < 2 || len - alen > 4)
+		return false;
+	for (i = alen + 1; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		bits = bits * 10 + (unsigned)(s[i] - '0');
+	}
+	if (bits > max)
+		return false;
+	n->bits = bits + 128 - max;
+	return true;
+}
+
+/* Is the address in the net? */
+bool
+http_net_has(const struct http_net *n, const struct http_addr *a)
+{
+	size_t whole = n->bits / 8;
+	unsigned rest = n->bits % 8;
+
+	if (memcmp(n->addr.b, a->b, whole) != 0)
+		return false;
+	return rest == 0 || ((n->addr.b[whole] ^ a->b[whole]) &
+	    (0xff << (8 - rest)) & 0xff) == 0;
+}
+
+/* Is the address in one of the nets? */
+bool
+http_nets_have(const struct http_net *nets, size_t n,
+    const struct http_addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (http_net_has(&nets[i], a))
+			return true;
+	return false;
+}
+
+/*
+ * One X-Forwarded-For entry: an address, [IPv6]:PORT or IPv4:PORT (some
+ * proxies add the port).
+ */
+static bool
+forwarded_entry(const char *p, size_t len, struct http_addr *a)
+{
+	const char *colon;
+
+	if (len > 0 && p[0] == '[') {
+		const char *end = memchr(p, ']', len);
+
+		return end != NULL && http_addr_parse(p + 1,
+		    (size_t)(end - p - 1), a);
+	}
+	if ((colon = memchr(p, ':', len)) != NULL &&
+	    memchr(colon + 1, ':', len - (size_t)(colon - p) - 1) == NULL)
+		len = (size_t)(colon - p);	/* IPv4:PORT */
+	return http_addr_parse(p, len, a);
+}
+
+/*
+ * The client behind trusted proxies (the peer, in *addr, is one): each
+ * proxy appends the address it was reached from to X-Forwarded-For, so
+ * the right-most address not trusted is the client. Entries to its left
+ * were written by the client itself and are not believed. The walk stops
+ * at an entry that is no address, keeping the last proxy's.
+ */
+void
+http_forwarded(struct http_span xff, const struct http_net *trusted,
+    size_t ntrusted, struct http_addr *addr)
+{
+	const char *end = xff.p + xff.len, *start;
+	struct http_addr a;
+
+	if (xff.p == NULL)
+		return;
+	while (end > xff.p) {
+		for (start = end; start > xff.p && start[-1] != ','; start--)
+			;
+		while (start < end && (*start == ' ' || *start == '\t'))
+			start++;
+		while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (!forwarded_entry(start, (size_t)(end - start), &a))
+			return;
+		*addr = a;
+		if (!http_nets_have(trusted, ntrusted, &a))
+			return;
+		while (start > xff.p && start[-1] != ',')
+			start--;
+		end = start > xff.p ? start - 1 : xff.p;
+	}
 }

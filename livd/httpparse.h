@@ -38,6 +38,21 @@ struct http_head {
 	struct http_span content_type;
 	struct http_span origin;
 	struct http_span last_event_id;
+	struct http_span forwarded_for;	/* X-Forwarded-For, the last one */
+	struct http_span if_none_match;
+};
+
+/* An address; IPv4 as IPv4-mapped IPv6, so that one compare fits both. */
+struct http_addr {
+	unsigned char	 b[16];
+};
+
+#define HTTP_ADDR_MAX	46	/* an address as text, with its NUL */
+
+/* The addresses of a net: ADDR/BITS, or one ADDR. */
+struct http_net {
+	struct http_addr addr;
+	unsigned	 bits;		/* of b, IPv4's counted from 96 */
 };
 
 #define FORM_MAX_FIELDS	32
@@ -57,5 +72,14 @@ const char	*form_get(const struct form *, const char *);
 size_t		 form_get_all(const struct form *, const char *, const char **,
 		    size_t);
 int		 query_get(struct http_span, const char *, char *, size_t);
+bool		 http_etag_match(struct http_span, const char *);
+bool		 http_addr_parse(const char *, size_t, struct http_addr *);
+void		 http_addr_format(const struct http_addr *, char *, size_t);
+bool		 http_net_parse(const char *, size_t, struct http_net *);
+bool		 http_net_has(const struct http_net *, const struct http_addr *);
+bool		 http_nets_have(const struct http_net *, size_t,
+		    const struct http_addr *);
+void		 http_forwarded(struct http_span, const struct http_net *,
+		    size_t, struct http_addr *);
 
 #endif

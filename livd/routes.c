@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+
 #include "util.h"
 #include "api.h"
 #include "auth.h"
@@ -40,14 +42,17 @@ static void	route_input(struct conn *, struct request *);
 static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
+static void	route_preflight(struct conn *, struct request *);
 static void	routes_dispatch(struct conn *, struct request *);
 static bool	routes_admit(struct conn *, struct request *);
 static void	routes_free(void);
+static bool	routes_cors(struct http_span);
 
 const struct http_handler routes_handler = {
 	.dispatch = routes_dispatch,
 	.admit = routes_admit,
 	.shutdown = routes_free,
+	.cors = routes_cors,
 };
 
 /* The busiest first: a page polls far more often than it does the rest. */
@@ -63,6 +68,32 @@ static const struct route routes[] = {
 	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
 	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
 	{ "POST", "/api",		MATCH_EXACT,	api_serve },
+};
+
+/* Routes that livd.yaml can turn off: off, they are not there. */
+static const struct {
+	void		(*handler)(struct conn *, struct request *);
+	const bool	*on;
+} switches[] = {
+	{ route_demo,		&livd.cfg.demo },
+	{ route_metrics,	&livd.cfg.metrics },
+};
+
+static bool
+route_on(const struct route *rt)
+{
+	for (size_t i = 0; i < countof(switches); i++)
+		if (switches[i].handler == rt->handler)
+			return *switches[i].on;
+	return true;
+}
+
+/* Where a browser asks first for a page of another origin (CORS). */
+static const struct route preflights[] = {
+	{ "OPTIONS", "/client/",	MATCH_PREFIX,	route_preflight },
+	{ "OPTIONS", "/connect",	MATCH_EXACT,	route_preflight },
+	{ "OPTIONS", "/stream",		MATCH_EXACT,	route_preflight },
+	{ "OPTIONS", "/api",		MATCH_EXACT,	route_preflight },
 };
 
 /*
@@ -98,6 +129,26 @@ route_matches(const struct route *rt, struct http_span path, char *uuid,
 	return false;
 }
 
+/* Is the origin in allowed_origins ("*": any)? */
+static bool
+routes_cors(struct http_span origin)
+{
+	const char *list = livd.cfg.allowed_origins;
+
+	if (list == NULL || origin.p == NULL)
+		return false;
+	while (*list != '\0') {
+		size_t len = strcspn(list, " ");
+
+		if ((len == origin.len && strncmp(list, origin.p, len) == 0) ||
+		    (len == 1 && *list == '*'))
+			return true;
+		list += len;
+		list += strspn(list, " ");
+	}
+	return false;
+}
+
 /*
  * With allowed_origins set, a browser's POST must come from one of them.
  * Requests without Origin (curl, server-side code) are not browsers'
@@ -106,21 +157,18 @@ route_matches(const struct route *rt, struct http_span path, char *uuid,
 static bool
 origin_allowed(const struct request *r)
 {
-	const char *list = livd.cfg.allowed_origins, *origin = r->head.origin.p;
-	size_t n = r->head.origin.len;
+	return livd.cfg.allowed_origins == NULL || r->head.origin.p == NULL ||
+	    routes_cors(r->head.origin);
+}
 
-	if (list == NULL || origin == NULL)
-		return true;
-	while (*list != '\0') {
-		size_t len = strcspn(list, " ");
+/* The client's address as text, for a log line: a static buffer. */
+static const char *
+client_addr(const struct request *r)
+{
+	static char addr[HTTP_ADDR_MAX];
 
-		if ((len == n && strncmp(list, origin, n) == 0) ||
-		    (len == 1 && *list == '*'))
-			return true;
-		list += len;
-		list += strspn(list, " ");
-	}
-	return false;
+	http_addr_format(&r->addr, addr, sizeof addr);
+	return addr;
 }
 
 /*
@@ -157,10 +205,21 @@ routes_dispatch(struct conn *c, struct request *r)
 	char uuid[64], allow[64] = "";
 	bool head = http_span_is(method, "HEAD");
 
+	if (log_level >= LOG_LEVEL_DEBUG)
+		log_debug("%.*s %.*s from %s", (int)method.len, method.p,
+		    (int)r->head.path.len, r->head.path.p, client_addr(r));
+	if (http_span_is(method, "OPTIONS"))
+		for (size_t i = 0; i < countof(preflights); i++)
+			if (route_matches(&preflights[i], r->head.path, uuid,
+			    sizeof uuid)) {
+				preflights[i].handler(c, r);
+				return;
+			}
 	for (size_t i = 0; i < countof(routes); i++) {
 		const struct route *rt = &routes[i];
 
-		if (!route_matches(rt, r->head.path, uuid, sizeof uuid))
+		if (!route_matches(rt, r->head.path, uuid, sizeof uuid) ||
+		    !route_on(rt))
 			continue;
 		if (!http_span_is(method, rt->method) &&
 		    !(head && strcmp(rt->method, "GET") == 0)) {
@@ -175,8 +234,6 @@ routes_dispatch(struct conn *c, struct request *r)
 			return;
 		}
 		c->head_only = head;
-		log_debug("%.*s %.*s", (int)method.len, method.p,
-		    (int)r->head.path.len, r->head.path.p);
 		if (strcmp(rt->method, "POST") == 0 && !origin_allowed(r)) {
 			metrics_rejected(REJECT_ORIGIN);
 			http_error(c, 403, "origin not allowed");
@@ -228,11 +285,22 @@ parse_form(struct conn *c, struct request *r, struct form *f)
 	return 0;
 }
 
+/*
+ * livepage.js's validator, made once per file loaded: the blob is held,
+ * so its address cannot come to name another file.
+ */
+static struct {
+	struct blob	*blob;
+	char		 etag[36];
+} livepage_tag;
+
 static void
 routes_free(void)
 {
 	buf_free(&form_copy);
 	api_free();
+	blob_unref(livepage_tag.blob);
+	livepage_tag.blob = NULL;
 }
 
 /*
@@ -308,6 +376,8 @@ route_connect(struct conn *c, struct request *r)
 		    "%s", err);
 		return;
 	}
+	if (log_level >= LOG_LEVEL_DEBUG)
+		log_debug("client %s from %s", client->uuid, client_addr(r));
 	buf_init(&b);
 	buf_printf(&b, "{\"uuid\":\"%s\",\"location\":", client->uuid);
 	buf_json_string(&b, client->location->name,
@@ -421,6 +491,25 @@ route_who(struct conn *c, struct request *r)
 	free(names);
 }
 
+/*
+ * A CORS preflight: the origin was checked with the request's head
+ * (routes_cors), and is kept on the connection when allowed.
+ */
+static void
+route_preflight(struct conn *c, struct request *r)
+{
+	(void)r;
+	if (c->origin == NULL) {
+		metrics_rejected(REJECT_ORIGIN);
+		http_error(c, 403, "origin not allowed");
+		return;
+	}
+	http_reply(c, 204, NULL, "Access-Control-Allow-Methods: GET, POST, "
+	    "OPTIONS\r\nAccess-Control-Allow-Headers: Authorization, "
+	    "Content-Type, Last-Event-ID\r\nAccess-Control-Max-Age: 7200\r\n",
+	    NULL, 0);
+}
+
 static void
 route_metrics(struct conn *c, struct request *r)
 {
@@ -449,18 +538,52 @@ route_demo(struct conn *c, struct request *r)
 	serve_blob(c, livd.demo_html, "text/html; charset=utf-8", "the demo");
 }
 
+/*
+ * A strong validator of the bytes, the same on every node and across
+ * restarts: the start of their SHA-256, quoted.
+ */
+static void
+etag_of(const void *data, size_t len, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char hex[33];
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < 16 && i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(out, size, "\"%s\"", hex);
+}
+
+/* livepage.js may be kept by browsers and revalidated: pages do not
+ * fetch it whole at each view. */
 static void
 route_livepage(struct conn *c, struct request *r)
 {
-	(void)r;
-	serve_blob(c, livd.livepage_js, "text/javascript; charset=utf-8",
-	    "livepage.js");
+	struct blob *b = livd.livepage_js;
+
+	if (b == NULL) {
+		http_error(c, 404, "livepage.js is not installed");
+		return;
+	}
+	if (livepage_tag.blob != b) {
+		blob_unref(livepage_tag.blob);
+		livepage_tag.blob = blob_ref(b);
+		etag_of(b->data, b->len, livepage_tag.etag,
+		    sizeof livepage_tag.etag);
+	}
+	http_reply_tagged(c, r, "text/javascript; charset=utf-8",
+	    livepage_tag.etag, b->data, b->len, b);
 }
 
+/* The verb table, revalidated as livepage.js is (a few KB: hashed per
+ * request, as a reload may change it). */
 static void
 route_verbs(struct conn *c, struct request *r)
 {
-	(void)r;
-	http_reply(c, 200, "application/json", NULL, livd.verbs->json,
-	    livd.verbs->jsonlen);
+	char etag[36];
+
+	etag_of(livd.verbs->json, livd.verbs->jsonlen, etag, sizeof etag);
+	http_reply_tagged(c, r, "application/json", etag, livd.verbs->json,
+	    livd.verbs->jsonlen, NULL);
 }

@@ -53,6 +53,7 @@
 
 	var state = {
 		base: "",
+		crossOrigin: false,	/* livd is at another origin than the page */
 		uuid: null,
 		location: null,	/* the first of locations */
 		locations: [],
@@ -98,6 +99,28 @@
 			});
 		});
 		return body;
+	}
+
+	/*
+	 * livd at another origin (base): ask with CORS, and with the page's
+	 * credentials (cookies), as livd's answers allow (allowed_origins).
+	 */
+	function request(url, options) {
+		options = options || {};
+		if (state.crossOrigin) {
+			options.mode = "cors";
+			options.credentials = "include";
+		}
+		return fetch(url, options);
+	}
+
+	function isCrossOrigin(base) {
+		try {
+			return new URL(base || "/", global.location.href).origin !==
+			    global.location.origin;
+		} catch (e) {
+			return false;
+		}
 	}
 
 	function sleep(ms) {
@@ -336,7 +359,7 @@
 	/* ---- talking to livd ---------------------------------------------- */
 
 	function loadVerbs() {
-		return fetch(state.base + "/verbs.json", {cache: "no-store"}).then(
+		return request(state.base + "/verbs.json", {cache: "no-cache"}).then(
 		    function (r) {
 			if (!r.ok)
 				throw new Error("verbs.json: HTTP " + r.status);
@@ -345,7 +368,7 @@
 	}
 
 	function connect() {
-		return fetch(state.base + "/connect", {
+		return request(state.base + "/connect", {
 			method: "POST",
 			body: form({location: state.locations, principal: state.principal,
 			    token: state.token, presence: state.presence ? 1 : undefined})
@@ -371,7 +394,7 @@
 	function loadWho() {
 		if (!state.presence)
 			return Promise.resolve();
-		return fetch(clientURL(state.uuid, "who"), {cache: "no-store"}).then(
+		return request(clientURL(state.uuid, "who"), {cache: "no-store"}).then(
 		    function (r) {
 			if (!r.ok)
 				throw new Error("who: HTTP " + r.status);
@@ -433,7 +456,7 @@
 			    (state.refresh + 15) * 1000);
 			state.controller = controller;
 			try {
-				r = await fetch(clientURL(uuid, "output") + since(),
+				r = await request(clientURL(uuid, "output") + since(),
 				    {signal: controller.signal, cache: "no-store"});
 				if (r.status === 404) {
 					if (current(gen))
@@ -467,7 +490,8 @@
 	 */
 	function openStream(gen) {
 		var uuid = state.uuid, retried = false;
-		var source = new EventSource(clientURL(uuid, "events") + since());
+		var source = new EventSource(clientURL(uuid, "events") + since(),
+		    {withCredentials: state.crossOrigin});
 
 		state.source = source;
 		source.onopen = function () {
@@ -509,7 +533,7 @@
 			if (!current(gen))
 				return;
 			try {
-				var r = await fetch(clientURL(uuid, "who"), {cache: "no-store"});
+				var r = await request(clientURL(uuid, "who"), {cache: "no-store"});
 				if (r.status === 404) {
 					await reconnect(uuid);
 					return;
@@ -569,6 +593,7 @@
 				return state.ready;
 			options = options || {};
 			state.base = options.base || "";
+			state.crossOrigin = isCrossOrigin(state.base);
 			state.presence = !!options.presence;
 			state.transport = options.transport ||
 			    (global.EventSource ? "auto" : "longpoll");
@@ -629,7 +654,7 @@
 			});
 			for (var attempt = 0; ; attempt++) {
 				var uuid = state.uuid;
-				r = await fetch(clientURL(uuid, "input"),
+				r = await request(clientURL(uuid, "input"),
 				    {method: "POST", body: form(fields)});
 				if (r.status !== 404 || attempt > 0)
 					break;

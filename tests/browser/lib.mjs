@@ -32,12 +32,16 @@ process.on('exit', () => {
 });
 const tmpdir = (prefix) => fs.mkdtempSync(path.join(TMP, prefix));
 
-/* One livd, started on a free port with its own control socket. */
+/*
+ * One livd, started on a free port with its own control socket; config is
+ * livd.yaml text of its own.
+ */
 export class Livd {
-  constructor({ verbs, refresh = 1, name = 'livd' } = {}) {
+  constructor({ verbs, refresh = 1, name = 'livd', config } = {}) {
     this.dir = tmpdir('livd-');
     this.socket = path.join(this.dir, 'livd.sock');
     this.verbs = verbs;
+    this.config = config;
     this.refresh = refresh;
     this.port = 0;
     this.logPath = path.join(OUT, `${name}-${process.pid}-${++livdCount}.log`);
@@ -58,6 +62,11 @@ export class Livd {
       '-r', String(this.refresh)];
     if (this.verbs)
       args.push('-V', this.verbs);
+    if (this.config) {
+      const file = path.join(this.dir, 'livd.yaml');
+      fs.writeFileSync(file, this.config);
+      args.push('-c', file);
+    }
     const log = fs.openSync(this.logPath, 'a');
     fs.writeSync(log, `--- livd ${args.join(' ')}\n`);
     const proc = spawn(path.join(BUILD, 'livd'), args,

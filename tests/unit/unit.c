@@ -148,6 +148,14 @@ test_config(void)
 	CHECK_STR(err, "c.yaml:2: unknown key 'refesh'");
 	CHECK(config_parse(&cfg, "c.yaml", "refresh: fast\n", 14, &yerr) != 0);
 	CHECK_STR(err, "c.yaml:1: refresh: invalid number 'fast'");
+	/* IPv6 quoted: libyaml takes no plain :: in a flow list. */
+	CHECK(config_parse(&cfg, "c.yaml", "trusted_proxies: [10.0.0.0/8, "
+	    "\"::1\"]\n", 37, &yerr) == 0);
+	CHECK_STR(cfg.trusted_proxies, "10.0.0.0/8 ::1");
+	CHECK(config_parse(&cfg, "c.yaml", "trusted_proxies: [proxy]\n", 25,
+	    &yerr) != 0);
+	CHECK_STR(err, "c.yaml:1: trusted_proxies: 'proxy' is not an address "
+	    "or ADDR/BITS");
 	CHECK(config_parse(&cfg, "c.yaml", "refresh: 0\n", 11, &yerr) != 0);
 	CHECK(config_parse(&cfg, "c.yaml", "auth: maybe\n", 12, &yerr) != 0);
 	CHECK(config_parse(&cfg, "c.yaml", "queue_limit: 5K\n", 16, &yerr) != 0);
@@ -402,6 +410,104 @@ test_http(void)
 	CHECK(form_parse(badpct, sizeof badpct - 1, &f, &err) != 0);
 	CHECK(form_parse(badutf, sizeof badutf - 1, &f, &err) != 0);
 	CHECK_STR(err, "invalid UTF-8");
+}
+
+/* The client of X-Forwarded-For: xff as proxies wrote it, behind peer. */
+static const char *
+forwarded(const char *xff, const char *peer, const char *const *nets,
+    size_t n)
+{
+	static char out[HTTP_ADDR_MAX];
+	struct http_net trusted[4];
+	struct http_addr a;
+	struct http_span v = { xff, xff ? strlen(xff) : 0 };
+
+	for (size_t i = 0; i < n; i++)
+		if (!http_net_parse(nets[i], strlen(nets[i]), &trusted[i]))
+			return "bad net";
+	if (!http_addr_parse(peer, strlen(peer), &a))
+		return "bad peer";
+	http_forwarded(v, trusted, n, &a);
+	http_addr_format(&a, out, sizeof out);
+	return out;
+}
+
+static void
+test_addr(void)
+{
+	static const char *const nets[] = { "10.0.0.0/8", "2001:db8::/32",
+	    "192.0.2.1" };
+	static const char *const bad[] = { "", "10.0.0.0/", "10.0.0.0/33",
+	    "::/129", "10.1", "10.0.0.0/8x", "host", "1.2.3.4/-1",
+	    "1.2.3.4/0008" };
+	char req[] = "GET / HTTP/1.1\r\n"
+	    "X-Forwarded-For: 1.2.3.4, 10.0.0.1\r\n\r\n";
+	struct http_head h;
+	struct http_net net;
+	struct http_addr a;
+	const char *err;
+	char out[HTTP_ADDR_MAX];
+
+	CHECK(http_parse_head(req, sizeof req - 1, 8192, &h, &err) ==
+	    HTTP_PARSE_OK);
+	CHECK_STR(span_str(h.forwarded_for), "1.2.3.4, 10.0.0.1");
+	CHECK(http_addr_parse("::ffff:10.1.2.3", 15, &a));
+	http_addr_format(&a, out, sizeof out);
+	CHECK_STR(out, "10.1.2.3");
+	CHECK(http_addr_parse("2001:db8::1", 11, &a));
+	http_addr_format(&a, out, sizeof out);
+	CHECK_STR(out, "2001:db8::1");
+	for (size_t i = 0; i < countof(bad); i++)
+		CHECK(!http_net_parse(bad[i], strlen(bad[i]), &net));
+	CHECK(http_net_parse("10.0.0.0/9", 10, &net));
+	CHECK(http_addr_parse("10.127.255.255", 14, &a) &&
+	    http_net_has(&net, &a));
+	CHECK(http_addr_parse("10.128.0.0", 10, &a) && !http_net_has(&net, &a));
+	CHECK(http_net_parse("0.0.0.0/0", 9, &net));
+	CHECK(http_addr_parse("2001:db8::1", 11, &a) && !http_net_has(&net, &a));
+	CHECK(http_net_parse("::/0", 4, &net) && http_net_has(&net, &a));
+
+	/* The right-most address not trusted; to its left, the client's say. */
+	CHECK_STR(forwarded("203.0.113.7", "10.0.0.1", nets, 3), "203.0.113.7");
+	CHECK_STR(forwarded("6.6.6.6, 203.0.113.7, 10.9.9.9", "192.0.2.1",
+	    nets, 3), "203.0.113.7");
+	CHECK_STR(forwarded(" 203.0.113.7 ,2001:db8::5", "10.0.0.1", nets, 3),
+	    "203.0.113.7");
+	CHECK_STR(forwarded("10.0.0.2, 10.0.0.3", "10.0.0.1", nets, 3),
+	    "10.0.0.2");
+	CHECK_STR(forwarded("junk, 10.0.0.3", "10.0.0.1", nets, 3), "10.0.0.3");
+	CHECK_STR(forwarded("203.0.113.7:4711", "10.0.0.1", nets, 3),
+	    "203.0.113.7");
+	CHECK_STR(forwarded("[2001:db9::1]:4711", "10.0.0.1", nets, 3),
+	    "2001:db9::1");
+	CHECK_STR(forwarded("2001:db9::1", "10.0.0.1", nets, 3), "2001:db9::1");
+	CHECK_STR(forwarded(",", "10.0.0.1", nets, 3), "10.0.0.1");
+	CHECK_STR(forwarded("", "10.0.0.1", nets, 3), "10.0.0.1");
+	CHECK_STR(forwarded(NULL, "10.0.0.1", nets, 3), "10.0.0.1");
+}
+
+static bool
+etag_match(const char *header, const char *etag)
+{
+	struct http_span v = { header, header ? strlen(header) : 0 };
+
+	return http_etag_match(v, etag);
+}
+
+static void
+test_etag(void)
+{
+	CHECK(etag_match("\"ab\"", "\"ab\""));
+	CHECK(etag_match("W/\"ab\"", "\"ab\""));
+	CHECK(etag_match("\"x\", \"ab\" ", "\"ab\""));
+	CHECK(etag_match("\"x\",W/\"ab\"", "\"ab\""));
+	CHECK(etag_match("*", "\"ab\""));
+	CHECK(!etag_match("\"abc\"", "\"ab\""));
+	CHECK(!etag_match("\"a\", b", "\"ab\""));
+	CHECK(!etag_match("ab", "\"ab\""));
+	CHECK(!etag_match("", "\"ab\""));
+	CHECK(!etag_match(NULL, "\"ab\""));
+	CHECK(!etag_match("**", "\"ab\""));
 }
 
 static void
@@ -1067,6 +1173,8 @@ main(void)
 	test_msg();
 	test_queue();
 	test_http();
+	test_addr();
+	test_etag();
 	test_lines();
 	test_tokens();
 	test_hub();
