@@ -117,3 +117,39 @@ CONF
 	curl -s --max-time 5 "$NGINX_URL/live/client/$uuid/output?since=0" |
 	    jassert 'd["events"][0]["html"] == "<p>x</p>"'
 }
+
+@test "proxy: POST /api through nginx, and the client's address from X-Forwarded-For" {
+	local secret="$BATS_TEST_TMPDIR/secret" token
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$secret")
+	printf 'auth: token\nsecret_file: %s\nlog_level: debug\ntrusted_proxies: [127.0.0.1]\n' \
+	    "$secret" >"$BATS_TEST_TMPDIR/livd.yaml"
+	livd_start -c "$BATS_TEST_TMPDIR/livd.yaml"
+	nginx_start livd.conf
+	token=$(livctl token --cmds send,who)
+	# The page connects through nginx from "203.0.113.7": nginx appends
+	# its own peer (127.0.0.1), which livd trusts, so the client is the
+	# address before it.
+	uuid=$(curl -s -H 'X-Forwarded-For: 203.0.113.7' \
+	    -d location=/chat -d token="$(livctl token -l /chat -p alice)" \
+	    "$NGINX_URL/connect" | jget 'd["uuid"]')
+	[ ${#uuid} = 32 ]
+	grep -q "client $uuid from 203.0.113.7" "$BATS_TEST_TMPDIR/livd.log"
+	printf '%s\n' \
+	    '{"cmd":"send","location":"/chat","verb":"append","id":"t","html":"<p>via nginx</p>"}' \
+	    '{"cmd":"who","location":"/chat"}' >"$BATS_TEST_TMPDIR/body"
+	run curl -s -w '\n%{http_code}' -H "Authorization: Bearer $token" \
+	    -H 'Content-Type: application/x-ndjson' \
+	    --data-binary @"$BATS_TEST_TMPDIR/body" "$NGINX_URL/api"
+	echo "$output"
+	[ "${#lines[@]}" = 3 ]
+	[ "${lines[2]}" = 200 ]
+	echo "${lines[0]}" | jassert 'd["ok"] is True and d["reached"] == 1'
+	echo "${lines[1]}" | jassert 'd["ok"] is True and d["principals"] == ["alice"]'
+	curl -s --max-time 5 "$NGINX_URL/client/$uuid/output?since=0" |
+	    jassert 'd["events"][0]["html"] == "<p>via nginx</p>"'
+	# Without a token nginx passes livd's 401 through, unchanged.
+	run curl -s -w '\n%{http_code}' --data-binary @"$BATS_TEST_TMPDIR/body" \
+	    "$NGINX_URL/api"
+	[ "${lines[1]}" = 401 ]
+	echo "${lines[0]}" | jassert 'd["error"] == "missing token"'
+}
