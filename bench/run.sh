@@ -19,7 +19,10 @@
 # publishes over one keep-alive connection, one in flight, no subscribers,
 # to a fresh floor, livd (POST /api, with a secret_file and an API token)
 # and nchan (POST /pub/CHANNEL); and livd's POST /api in batches of 100
-# send lines with 1,000 clients held. Prints the table
+# send lines, with 1,000 clients held and with none (ingest alone, as
+# livctl send - with each poll answered once). The ingest and batch rows
+# say how many pages livd resynced (told to reload: they fell queue_limit
+# behind and never got those events). Prints the table
 # (medians over the K repeats), then the kernel floor's, and writes them,
 # with every raw key=value line, to bench/results/DATE.txt and
 # bench/results/latest.txt.
@@ -358,6 +361,14 @@ raw="$tmp/raw.txt"
 : >"$raw"
 status=0
 
+# OUTPUT plus livd's resyncs count (pages told to reload because they fell
+# queue_limit behind: events they never received), read from its stats.
+with_resyncs() {	# OUTPUT
+	local r
+	r=$("$livctl" -s "$sock" stats 2>/dev/null | sed -n 's/^resyncs: //p')
+	printf '%s resyncs=%s\n' "$1" "${r:-na}"
+}
+
 record() {	# WHAT RC OUTPUT
 	[ "$2" -eq 0 ] || { say "$1: livbench reported a failure"; status=1; }
 	[ -n "$3" ] || { say "$1: no result"; status=1; return; }
@@ -453,7 +464,9 @@ for k in $(seq "$repeat"); do
 		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
 		    -P "$server_pid" -n "$ingest_n" -s "$sock" $flag \
 		    --ingest "$tmp/ingest.txt" --livctl "$livctl")
-		record ingest $? "$out"
+		rc=$?
+		[ -z "$out" ] || out=$(with_resyncs "$out")
+		record ingest $rc "$out"
 		stop_server
 	done
 done
@@ -491,6 +504,8 @@ run_publish() {
 		    -P "$server_pid" --token-file "$tmp/token" "$@") ;;
 	esac
 	rc=$?
+	[ "$kind" = floor ] || [ "$kind" = nchan ] || [ -z "$out" ] ||
+	    out=$(with_resyncs "$out")
 	if [ "$rc" = 3 ]; then
 		no_api=1
 		printf '%s\n' "$out" | tee -a "$raw" >&2
@@ -508,6 +523,9 @@ for k in $(seq "$repeat"); do
 	say "HTTP publish ($k/$repeat): livd POST /api, $batches batches of 100 send lines, $ingest_n clients held"
 	run_publish batch -n "$ingest_n" --publish "$batches" --batch 100 \
 	    --label batch
+	say "HTTP publish ($k/$repeat): livd POST /api, $batches batches of 100 send lines, no clients held"
+	run_publish batch0 -n 0 --publish "$batches" --batch 100 \
+	    --label batch0
 done
 [ "$no_api" = 0 ] ||
     say "livd answers POST /api with 404 (no /api in this build): its publish rows are n/a"
@@ -677,11 +695,21 @@ table() {
 			    cnt[q, 0]
 		}
 		printf "targets: livd x/nchan < 1 and livd x/floor <= 1.25 (server CPU per publish); lost+err 0\n"
+		q = "pub-batch0"
+		if (cnt[q, 0])
+			printf "\nlivd POST /api, batches of 100 send lines, one in flight, no pages held: %.0f events/s   target >= 200000\n  (median of %d; %s events; livd CPU %.3f us/event; lost+err %d; compare livctl send -, each poll answered once)\n",
+			    med(q, 0, "events_per_s"), cnt[q, 0],
+			    kv(L[q, 0, 1], "events"),
+			    med(q, 0, "srv_sched_us_per_event"),
+			    total(q, 0, "lost") + total(q, 0, "errors")
 		q = "pub-batch"
 		if (cnt[q, 0])
-			printf "\nlivd POST /api, batches of 100 send lines, one in flight: %.0f events/s   target >= 200000\n  (median of %d; %s events, %s clients held at /bench re-polling as for livctl send - above;\n  %.2f s; livd CPU %.3f us/event; %.0f poll answers; lost+err %d)\n",
-			    med(q, 0, "events_per_s"), cnt[q, 0],
-			    kv(L[q, 0, 1], "events"), kv(L[q, 0, 1], "n"),
+			printf "livd POST /api, the same batches, %s pages held re-polling: %.0f events/s = %.0f deliveries/s\n  (median of %d; %s events; %s resyncs (0: every event reached every page); %.2f s;\n  livd CPU %.3f us/event; %.0f poll answers; lost+err %d)\n",
+			    kv(L[q, 0, 1], "n"),
+			    med(q, 0, "events_per_s"),
+			    med(q, 0, "events_per_s") * kv(L[q, 0, 1], "n"),
+			    cnt[q, 0], kv(L[q, 0, 1], "events"),
+			    kv(L[q, 0, 1], "resyncs"),
 			    med(q, 0, "publish_s"),
 			    med(q, 0, "srv_sched_us_per_event"),
 			    med(q, 0, "poll_answers"),
@@ -717,10 +745,11 @@ table() {
 		if (!(n in seen)) { seen[n] = 1; order[++k] = n }
 	}
 	# publish runs: floor (livbench -k nchan, label=floor), livd, nchan,
-	# and livd batches (label=batch); unavailable=404: livd has no /api
+	# and livd batches (label=batch, pages held; batch0, none);
+	# unavailable=404: livd has no /api
 	$1 == "mode=publish" {
 		s = kv($0, "label")
-		if (s != "floor" && s != "batch")
+		if (s != "floor" && s != "batch" && s != "batch0")
 			s = kv($0, "server")
 		if (kv($0, "unavailable") != "")
 			pna[s]++
@@ -820,15 +849,15 @@ table() {
 		for (m = 1; m >= 0; m--) {
 			if (!cnt[s, m])
 				continue
-			printf "livctl send - ingest, %s: %.0f events/s%s\n  (median of %d; %s events, %s clients at /bench; %.2f s; livd CPU %.2f s = %.2f us/event; livctl CPU %.2f s; %.0f poll answers)\n",
+			printf "livctl send - ingest, %s: %.0f events/s%s\n  (median of %d; %s events, %s clients at /bench; %.2f s; livd CPU %.2f s = %.2f us/event; livctl CPU %.2f s; %.0f poll answers; %s resyncs)\n",
 			    m ? "pages re-polling" : "each poll answered once",
 			    med(s, m, "ingest_events_per_s"),
-			    m ? "   target >= 200000" : "", cnt[s, m],
+			    m ? "   (pages that fell queue_limit behind were resynced)" : "", cnt[s, m],
 			    kv(L[s, m, 1], "events"), kv(L[s, m, 1], "n"),
 			    med(s, m, "ingest_s"), med(s, m, "srv_cpu_s"),
 			    med(s, m, "srv_cpu_us_per_event"),
 			    med(s, m, "livctl_cpu_s"),
-			    med(s, m, "poll_answers")
+			    med(s, m, "poll_answers"), med(s, m, "resyncs")
 		}
 		publish_table()
 	}' "$raw"
