@@ -22,11 +22,12 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/ctlspec.c livd/api.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
-	livd/sse.c livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
+	livd/sse.c livd/stream.c livd/connect.c livd/frame.c \
+	livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
 	livd/util.c livd/verbs.c livd/yamlfile.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
 	livctl/stdin.c livd/ctlspec.c livd/util.c
-UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
+UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/frame.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
 	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livd/metrics.c \
 	livd/ctlspec.c livctl/line.c
