@@ -1,6 +1,6 @@
 /*
  * Unit tests for the pure parts: the verbs and config loaders, event
- * encoding and argument checks, the stdin line splitter and livctl's line
+ * encoding and argument checks, SSE frames, the stdin line splitter and livctl's line
  * requests, HTTP head and form parsing, queues, the hub's queue and
  * acknowledgement logic, and the control command specs. Built with ASan
  * and UBSan by make check.
@@ -17,6 +17,7 @@
 #include "../../livd/util.h"
 #include "../../livd/auth.h"
 #include "../../livd/config.h"
+#include "../../livd/frame.h"
 #include "../../livd/http.h"
 #include "../../livd/httpparse.h"
 #include "../../livd/hub.h"
@@ -124,6 +125,81 @@ test_verbs(void)
 	CHECK_STR(err, "v.yaml:1: invalid verb name 'Bad'");
 	CHECK(verbs_text("a:\n  args: [x, x]\n", err, sizeof err) == NULL);
 	CHECK_STR(err, "v.yaml:2: duplicate argument 'x'");
+	CHECK(verbs_text("a:\n  args: [html]\n  turbo: append\n", err,
+	    sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:3: turbo 'append' needs argument 'id'");
+	CHECK(verbs_text("a:\n  args: [id]\n  turbo: Append\n", err,
+	    sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:3: invalid turbo action 'Append'");
+	vs = verbs_text("a:\n  turbo: refresh\n", err, sizeof err);
+	CHECK(vs != NULL && strcmp(verbs_find(vs, "a")->turbo, "refresh") ==
+	    0 && strstr(vs->json, "\"turbo\":\"refresh\"") != NULL);
+	verbs_free(vs);
+}
+
+/* An event framed as one SSE message in each format, once. */
+static void
+test_frames(void)
+{
+	struct yamlerr yerr;
+	char err[512];
+	struct verbs *vs;
+	struct msg *m;
+	struct blob *b;
+	const char *vals[3];
+
+	yerr.text = err;
+	yerr.size = sizeof err;
+	if ((vs = verbs_load(shipped, &yerr)) == NULL) {
+		CHECK(vs != NULL);
+		return;
+	}
+	CHECK(frame_format("turbo") == FRAME_TURBO);
+	CHECK(frame_format("xml") == -1);
+	CHECK_STR(frame_format_name(FRAME_HTMX), "htmx");
+
+	vals[0] = "list";
+	vals[1] = "<li>a\r\nb\rc\nd</li>";
+	m = msg_make(verbs_find(vs, "append"), vals, 7);
+	b = frame_get(m, FRAME_TURBO, vs);
+	CHECK_STR(b->data, "id: 7\ndata: <turbo-stream action=\"append\" "
+	    "target=\"list\"><template><li>a\ndata: b\ndata: c\ndata: d</li>"
+	    "</template></turbo-stream>\n\n");
+	CHECK(frame_get(m, FRAME_TURBO, vs) == b);	/* made once */
+	CHECK_STR(frame_get(m, FRAME_HTMX, vs)->data, "id: 7\nevent: list\n"
+	    "data: <li>a\ndata: b\ndata: c\ndata: d</li>\n\n");
+	CHECK_STR(frame_get(m, FRAME_JSON, vs)->data, "id: 7\ndata: "
+	    "{\"seq\":7,\"verb\":\"append\",\"id\":\"list\",\"html\":"
+	    "\"<li>a\\r\\nb\\rc\\nd</li>\"}\n\n");
+	msg_unref(m);
+
+	vals[0] = "t\"x";
+	vals[1] = "<b>&'";
+	m = msg_make(verbs_find(vs, "text"), vals, 8);
+	CHECK_STR(frame_get(m, FRAME_TURBO, vs)->data, "id: 8\ndata: "
+	    "<turbo-stream action=\"update\" target=\"t&quot;x\"><template>"
+	    "&lt;b&gt;&amp;&#39;</template></turbo-stream>\n\n");
+	CHECK(frame_get(m, FRAME_HTMX, vs)->len == 0);	/* no html */
+	msg_unref(m);
+
+	m = msg_make(verbs_find(vs, "remove"), vals, 9);
+	CHECK_STR(frame_get(m, FRAME_TURBO, vs)->data, "id: 9\ndata: "
+	    "<turbo-stream action=\"remove\" target=\"t&quot;x\">"
+	    "</turbo-stream>\n\n");
+	msg_unref(m);
+
+	vals[0] = "a\nb";
+	vals[1] = "x";
+	m = msg_make(verbs_find(vs, "update"), vals, 10);
+	CHECK(frame_get(m, FRAME_HTMX, vs)->len == 0);	/* not an event name */
+	msg_unref(m);
+
+	vals[0] = "c";
+	m = msg_make(verbs_find(vs, "change"), vals, 11);
+	CHECK(frame_get(m, FRAME_TURBO, vs)->len == 0);
+	CHECK(frame_get(m, FRAME_HTMX, vs)->len == 0);
+	msg_unref(m);
+	verbs_free(vs);
 }
 
 static void
@@ -1169,6 +1245,7 @@ main(void)
 {
 	test_text();
 	test_verbs();
+	test_frames();
 	test_config();
 	test_msg();
 	test_queue();
