@@ -37,6 +37,7 @@ struct route {
 
 static void	route_connect(struct conn *, struct request *);
 static void	route_demo(struct conn *, struct request *);
+static void	route_example(struct conn *, struct request *);
 static void	route_livepage(struct conn *, struct request *);
 static void	route_verbs(struct conn *, struct request *);
 static void	route_input(struct conn *, struct request *);
@@ -66,6 +67,7 @@ static const struct route routes[] = {
 	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
 	{ "GET",  "/stream",		MATCH_EXACT,	stream_open },
 	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
+	{ "GET",  "/examples/",		MATCH_PREFIX,	route_example },
 	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
 	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
 	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
@@ -78,6 +80,7 @@ static const struct {
 	const bool	*on;
 } switches[] = {
 	{ route_demo,		&livd.cfg.demo },
+	{ route_example,	&livd.cfg.demo },
 	{ route_metrics,	&livd.cfg.metrics },
 };
 
@@ -494,6 +497,23 @@ route_demo(struct conn *c, struct request *r)
 {
 	(void)r;
 	serve_blob(c, livd.demo_html, "text/html; charset=utf-8", "the demo");
+}
+
+/* An example page (share/livd/examples): Turbo's and htmx's. */
+static void
+route_example(struct conn *c, struct request *r)
+{
+	struct http_span name = r->head.path;
+
+	name.p += 10;		/* "/examples/" */
+	name.len -= 10;
+	for (size_t i = 0; i < LIVD_EXAMPLES; i++)
+		if (http_span_is(name, livd_examples[i])) {
+			serve_blob(c, livd.examples[i],
+			    "text/html; charset=utf-8", "the example");
+			return;
+		}
+	http_error(c, 404, "not found");
 }
 
 /*

@@ -413,3 +413,24 @@ EOF
 	run livctl clients
 	assert_eq "$(grep -c . <<<"$output")" 1
 }
+
+@test "stream: the Turbo and htmx example pages are served at /examples/ with the demo" {
+	livd_start -r 1
+	run http GET /examples/turbo.html
+	assert_eq "${lines[0]}" 200
+	assert_contains "$output" '<turbo-stream-source src="/stream?location=/board&amp;format=turbo">'
+	run http GET /examples/htmx.html
+	assert_eq "${lines[0]}" 200
+	assert_contains "$output" 'sse-connect="/stream?location=/board&amp;format=htmx"'
+	curl -s -D - -o /dev/null "$URL/examples/htmx.html" |
+	    grep -qi '^content-type: text/html; charset=utf-8'
+	run http GET /examples/nope.html
+	assert_lines 404 '{"error":"not found"}'
+	run http GET /examples/
+	assert_lines 404 '{"error":"not found"}'
+	livd_stop
+	printf 'demo: false\n' >"$BATS_TEST_TMPDIR/livd.yaml"
+	livd_start -r 1 -c "$BATS_TEST_TMPDIR/livd.yaml"
+	run http GET /examples/turbo.html
+	assert_lines 404 '{"error":"not found"}'
+}
