@@ -434,3 +434,42 @@ EOF
 	run http GET /examples/turbo.html
 	assert_lines 404 '{"error":"not found"}'
 }
+
+@test "stream: a stalled reader is cut off past max_output, and its client leaves" {
+	printf 'max_output: 4K\nqueue_limit: 100000\n' >"$BATS_TEST_TMPDIR/livd.yaml"
+	livd_start -r 1 -c "$BATS_TEST_TMPDIR/livd.yaml"
+	stream_bg ok "location=/a&principal=vera&format=htmx"
+	PORT=$PORT LIVCTL=$LIVCTL python3 - <<'PY'
+import os, socket, subprocess
+port = int(os.environ["PORT"])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", port))
+s.sendall(b"GET /stream?location=/a&principal=uwe&format=turbo HTTP/1.1\r\nHost: x\r\n\r\n")
+s.settimeout(10)
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+assert head.startswith(b"HTTP/1.1 200"), head
+# 8 MB for a reader that reads nothing: far more than the socket buffers.
+p = subprocess.Popen([os.environ["LIVCTL"], "send", "-l", "/a", "-"],
+                     stdin=subprocess.PIPE)
+pad = "x" * 1000
+p.stdin.write("".join("append log %d%s\n" % (i, pad)
+                      for i in range(8000)).encode())
+p.stdin.close()
+assert p.wait() == 0
+total = 0
+while True:
+    chunk = s.recv(1 << 20)
+    if not chunk:
+        break
+    total += len(chunk)
+assert total < 8000 * 1000, total
+PY
+	grep -q 'stream reader stalled' "$BATS_TEST_TMPDIR/livd.log"
+	run livctl who /a
+	assert_lines vera
+	livctl send -l /a append log '<i>fine</i>'
+	wait_text ok '<i>fine</i>'
+}
