@@ -87,12 +87,13 @@ sse_wake(struct waiter *w, struct client *client)
 			buf_add(&out, first->data, first->len);
 		buf_printf(&out, "id: %" PRIu64 "\n\n", b->seq);
 	}
-	hub_ack(client, b->seq);
+	/* Written before the acknowledgement, which may free the events. */
 	if (out.len > 0)
 		http_stream_write(c, out.data, out.len);
 	else if (first != NULL)
 		http_stream_write(c, first->data, first->len);
 	buf_free(&out);
+	hub_ack(client, b->seq);
 	if (http_streaming(c))
 		hub_wait(client, w);
 	else if (client->ephemeral)

@@ -76,6 +76,16 @@ print(json.dumps(["last-id", last]))
 ' "$BATS_TEST_TMPDIR/$1.out"
 }
 
+# The messages of stream NAME without their ids: "TYPE DATA" lines, with
+# the line breaks in DATA written \n.
+typed_data() {
+	messages "$1" | python3 -c '
+import json, sys
+for m in [json.loads(l) for l in sys.stdin.read().splitlines()][:-1]:
+    print(m[1] + " " + m[2].replace("\n", "\\n"))
+'
+}
+
 # Every shipped verb once, at LOCATION, then a marker the test waits for.
 send_every_verb() {
 	local l=$1
@@ -101,14 +111,8 @@ lines'
 	send_every_verb /board
 	wait_text t 'lines</template>'
 	grep -qi '^content-type: text/event-stream' "$BATS_TEST_TMPDIR/t.head"
-	run messages t
 	# Compare without the ids, which are seqs; they are checked below.
-	run python3 -c '
-import json, sys
-msgs = [json.loads(l) for l in sys.stdin.read().splitlines()]
-for m in msgs[:-1]:
-    print(m[1] + " " + m[2].replace("\n", "\\n"))
-' <<<"$output"
+	run typed_data t
 	assert_lines \
 	    'message <turbo-stream action="append" target="list"><template><li id="a">a</li></template></turbo-stream>' \
 	    'message <turbo-stream action="prepend" target="list"><template><li>p</li></template></turbo-stream>' \
@@ -162,13 +166,7 @@ print(msgs[-1][1])' <<<"$output")
 	wait_clients 1
 	send_every_verb /board
 	wait_text h 'data: lines'
-	run messages h
-	run python3 -c '
-import json, sys
-msgs = [json.loads(l) for l in sys.stdin.read().splitlines()]
-for m in msgs[:-1]:
-    print(m[1] + " " + m[2].replace("\n", "\\n"))
-' <<<"$output"
+	run typed_data h
 	assert_lines \
 	    'list <li id="a">a</li>' \
 	    'list <li>p</li>' \
@@ -439,32 +437,15 @@ EOF
 	printf 'max_output: 4K\nqueue_limit: 100000\n' >"$BATS_TEST_TMPDIR/livd.yaml"
 	livd_start -r 1 -c "$BATS_TEST_TMPDIR/livd.yaml"
 	stream_bg ok "location=/a&principal=vera&format=htmx"
-	PORT=$PORT LIVCTL=$LIVCTL python3 - <<'PY'
-import os, socket, subprocess
-port = int(os.environ["PORT"])
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.connect(("127.0.0.1", port))
-s.sendall(b"GET /stream?location=/a&principal=uwe&format=turbo HTTP/1.1\r\nHost: x\r\n\r\n")
-s.settimeout(10)
-head = b""
-while b"\r\n\r\n" not in head:
-    head += s.recv(1)
-assert head.startswith(b"HTTP/1.1 200"), head
+	PORT=$PORT LIVCTL=$LIVCTL TESTDIR=$BATS_TEST_DIRNAME python3 - <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["TESTDIR"])
+from rawhttp import stalled_stream, flood, drain
+s = stalled_stream(int(os.environ["PORT"]),
+                   "/stream?location=/a&principal=uwe&format=turbo")
 # 8 MB for a reader that reads nothing: far more than the socket buffers.
-p = subprocess.Popen([os.environ["LIVCTL"], "send", "-l", "/a", "-"],
-                     stdin=subprocess.PIPE)
-pad = "x" * 1000
-p.stdin.write("".join("append log %d%s\n" % (i, pad)
-                      for i in range(8000)).encode())
-p.stdin.close()
-assert p.wait() == 0
-total = 0
-while True:
-    chunk = s.recv(1 << 20)
-    if not chunk:
-        break
-    total += len(chunk)
+flood(os.environ["LIVCTL"], ["-l", "/a"], 8000)
+total = len(drain(s))
 assert total < 8000 * 1000, total
 PY
 	grep -q 'stream reader stalled' "$BATS_TEST_TMPDIR/livd.log"
@@ -472,4 +453,18 @@ PY
 	assert_lines vera
 	livctl send -l /a append log '<i>fine</i>'
 	wait_text ok '<i>fine</i>'
+}
+
+@test "stream: events sent to the stream's client alone, or to its principal, arrive once each" {
+	livd_start -r 1
+	stream_bg a "location=/a&principal=alice&format=htmx"
+	wait_clients 1
+	local uuid
+	uuid=$(livctl clients | cut -d' ' -f1)
+	livctl send -c "$uuid" append box '<i>1</i>'
+	livctl send -p alice append box '<i>2</i>'
+	printf 'append box <i>3</i>\nappend box <i>4</i>\n' | livctl send -c "$uuid" -
+	wait_text a '<i>4</i>'
+	run typed_data a
+	assert_lines 'box <i>1</i>' 'box <i>2</i>' 'box <i>3</i>' 'box <i>4</i>'
 }

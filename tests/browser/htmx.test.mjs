@@ -5,15 +5,11 @@
 // back after livd restarts with state_file, missing nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Livd, launch, newPage, serveCdn, waitClients } from './lib.mjs';
+import { openExample, startExamples, waitClients } from './lib.mjs';
 
 let livd, browser;
 before(async () => {
-  livd = new Livd({ name: 'htmx' });
-  livd.config = `state_file: ${livd.dir}/state.json\n`;
-  await livd.start();
-  browser = await launch();
-  await serveCdn(browser);
+  ({ livd, browser } = await startExamples('htmx'));
 });
 after(async () => {
   await browser?.close();
@@ -23,10 +19,8 @@ after(async () => {
 const items = (page) => page.$$eval('#messages > li', (lis) => lis.map((li) => li.innerHTML));
 
 test('htmx: every verb with id and html reaches the element that swaps its id', async () => {
-  const page = await newPage(browser);
-  await page.goto(livd.url('/examples/htmx.html'));
+  const page = await openExample(browser, livd, 'htmx.html');
   await page.waitForFunction(() => window.htmx !== undefined);
-  await waitClients(livd, '/board', 1);
   const verbs = ['append', 'prepend', 'before', 'after', 'update', 'replace'];
   for (const verb of verbs)
     await livd.send('-l', '/board', verb, 'messages', `<li>${verb}</li>`);
@@ -45,9 +39,7 @@ test('htmx: every verb with id and html reaches the element that swaps its id', 
 });
 
 test('htmx: the page reconnects after livd restarts with state_file and misses nothing', async () => {
-  const page = await newPage(browser);
-  await page.goto(livd.url('/examples/htmx.html'));
-  await waitClients(livd, '/board', 1);
+  const page = await openExample(browser, livd, 'htmx.html');
   await livd.send('-l', '/board', 'append', 'messages', '<li>before the restart</li>');
   await page.waitForFunction(() => document.querySelectorAll('#messages > li').length === 1);
   await livd.restart();

@@ -319,6 +319,27 @@ export async function serveCdn(context) {
   });
 }
 
+/*
+ * For the example pages: a livd that keeps a state_file (so a restart
+ * loses nothing), and a browser that gets Turbo and htmx from npm.
+ */
+export async function startExamples(name) {
+  const livd = new Livd({ name });
+  livd.config = `state_file: ${livd.dir}/state.json\n`;
+  await livd.start();
+  const browser = await launch();
+  await serveCdn(browser);
+  return { livd, browser };
+}
+
+/* Open an example page (its file name) and wait until it streams. */
+export async function openExample(browser, livd, file) {
+  const page = await newPage(browser);
+  await page.goto(livd.url(`/examples/${file}`));
+  await waitClients(livd, '/board', 1);
+  return page;
+}
+
 /* Wait until livd has n clients at location (a stream's page is one). */
 export async function waitClients(livd, location, n, timeout = 10000) {
   const deadline = Date.now() + timeout;

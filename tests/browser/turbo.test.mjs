@@ -5,15 +5,11 @@
 // nothing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Livd, launch, newPage, serveCdn, waitClients } from './lib.mjs';
+import { openExample, startExamples, waitClients } from './lib.mjs';
 
 let livd, browser;
 before(async () => {
-  livd = new Livd({ name: 'turbo' });
-  livd.config = `state_file: ${livd.dir}/state.json\n`;
-  await livd.start();
-  browser = await launch();
-  await serveCdn(browser);
+  ({ livd, browser } = await startExamples('turbo'));
 });
 after(async () => {
   await browser?.close();
@@ -24,10 +20,8 @@ const items = (page) => page.$$eval('#messages > li',
   (lis) => lis.map((li) => `${li.id}:${li.innerHTML}`));
 
 test('turbo: every verb with a turbo action reaches a Turbo page', async () => {
-  const page = await newPage(browser);
-  await page.goto(livd.url('/examples/turbo.html'));
+  const page = await openExample(browser, livd, 'turbo.html');
   await page.waitForFunction(() => window.Turbo !== undefined);
-  await waitClients(livd, '/board', 1);
   await livd.send('-l', '/board', 'append', 'messages', '<li id="m1">one</li>');
   await livd.send('-l', '/board', 'prepend', 'messages', '<li id="m0">zero</li>');
   await livd.send('-l', '/board', 'before', 'm1', '<li id="b1">before</li>');
@@ -50,9 +44,7 @@ test('turbo: every verb with a turbo action reaches a Turbo page', async () => {
 });
 
 test('turbo: the page reconnects after livd restarts with state_file and misses nothing', async () => {
-  const page = await newPage(browser);
-  await page.goto(livd.url('/examples/turbo.html'));
-  await waitClients(livd, '/board', 1);
+  const page = await openExample(browser, livd, 'turbo.html');
   await livd.send('-l', '/board', 'append', 'messages', '<li id="r1">before the restart</li>');
   await page.locator('#r1').waitFor({ timeout: 5000 });
   const port = livd.port;

@@ -141,12 +141,41 @@ test_verbs(void)
 static void
 test_frames(void)
 {
+	static const struct {
+		const char		*verb;
+		const char		*a, *b;		/* its arguments */
+		enum frame_format	 format;
+		const char		*want;		/* "": not sent */
+	} cases[] = {
+		{ "append", "list", "<li>a\r\nb\rc\nd</li>", FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"append\" "
+		    "target=\"list\"><template><li>a\ndata: b\ndata: c\n"
+		    "data: d</li></template></turbo-stream>\n\n" },
+		{ "append", "list", "<li>a\r\nb\rc\nd</li>", FRAME_HTMX,
+		    "id: 7\nevent: list\ndata: <li>a\ndata: b\ndata: c\n"
+		    "data: d</li>\n\n" },
+		{ "append", "list", "<li>a\nb</li>", FRAME_JSON,
+		    "id: 7\ndata: {\"seq\":7,\"verb\":\"append\",\"id\":"
+		    "\"list\",\"html\":\"<li>a\\nb</li>\"}\n\n" },
+		{ "text", "t\"x", "<b>&'", FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"update\" "
+		    "target=\"t&quot;x\"><template>&lt;b&gt;&amp;&#39;"
+		    "</template></turbo-stream>\n\n" },
+		{ "text", "t", "x", FRAME_HTMX, "" },	/* no html */
+		{ "remove", "t\"x", NULL, FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"remove\" "
+		    "target=\"t&quot;x\"></turbo-stream>\n\n" },
+		{ "reload", NULL, NULL, FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"refresh\">"
+		    "</turbo-stream>\n\n" },
+		{ "update", "a\nb", "x", FRAME_HTMX, "" },	/* no event name */
+		{ "update", "", "x", FRAME_HTMX, "" },
+		{ "change", "c", NULL, FRAME_TURBO, "" },
+		{ "change", "c", NULL, FRAME_HTMX, "" },
+	};
 	struct yamlerr yerr;
 	char err[512];
 	struct verbs *vs;
-	struct msg *m;
-	struct blob *b;
-	const char *vals[3];
 
 	yerr.text = err;
 	yerr.size = sizeof err;
@@ -157,48 +186,16 @@ test_frames(void)
 	CHECK(frame_format("turbo") == FRAME_TURBO);
 	CHECK(frame_format("xml") == -1);
 	CHECK_STR(frame_format_name(FRAME_HTMX), "htmx");
+	for (size_t i = 0; i < countof(cases); i++) {
+		const char *vals[2] = { cases[i].a, cases[i].b };
+		struct msg *m = msg_make(verbs_find(vs, cases[i].verb), vals, 7);
+		struct blob *b = frame_get(m, cases[i].format, vs);
 
-	vals[0] = "list";
-	vals[1] = "<li>a\r\nb\rc\nd</li>";
-	m = msg_make(verbs_find(vs, "append"), vals, 7);
-	b = frame_get(m, FRAME_TURBO, vs);
-	CHECK_STR(b->data, "id: 7\ndata: <turbo-stream action=\"append\" "
-	    "target=\"list\"><template><li>a\ndata: b\ndata: c\ndata: d</li>"
-	    "</template></turbo-stream>\n\n");
-	CHECK(frame_get(m, FRAME_TURBO, vs) == b);	/* made once */
-	CHECK_STR(frame_get(m, FRAME_HTMX, vs)->data, "id: 7\nevent: list\n"
-	    "data: <li>a\ndata: b\ndata: c\ndata: d</li>\n\n");
-	CHECK_STR(frame_get(m, FRAME_JSON, vs)->data, "id: 7\ndata: "
-	    "{\"seq\":7,\"verb\":\"append\",\"id\":\"list\",\"html\":"
-	    "\"<li>a\\r\\nb\\rc\\nd</li>\"}\n\n");
-	msg_unref(m);
-
-	vals[0] = "t\"x";
-	vals[1] = "<b>&'";
-	m = msg_make(verbs_find(vs, "text"), vals, 8);
-	CHECK_STR(frame_get(m, FRAME_TURBO, vs)->data, "id: 8\ndata: "
-	    "<turbo-stream action=\"update\" target=\"t&quot;x\"><template>"
-	    "&lt;b&gt;&amp;&#39;</template></turbo-stream>\n\n");
-	CHECK(frame_get(m, FRAME_HTMX, vs)->len == 0);	/* no html */
-	msg_unref(m);
-
-	m = msg_make(verbs_find(vs, "remove"), vals, 9);
-	CHECK_STR(frame_get(m, FRAME_TURBO, vs)->data, "id: 9\ndata: "
-	    "<turbo-stream action=\"remove\" target=\"t&quot;x\">"
-	    "</turbo-stream>\n\n");
-	msg_unref(m);
-
-	vals[0] = "a\nb";
-	vals[1] = "x";
-	m = msg_make(verbs_find(vs, "update"), vals, 10);
-	CHECK(frame_get(m, FRAME_HTMX, vs)->len == 0);	/* not an event name */
-	msg_unref(m);
-
-	vals[0] = "c";
-	m = msg_make(verbs_find(vs, "change"), vals, 11);
-	CHECK(frame_get(m, FRAME_TURBO, vs)->len == 0);
-	CHECK(frame_get(m, FRAME_HTMX, vs)->len == 0);
-	msg_unref(m);
+		CHECK_STR(b->data, cases[i].want);
+		CHECK(b->len == strlen(cases[i].want));
+		CHECK(frame_get(m, cases[i].format, vs) == b);	/* made once */
+		msg_unref(m);
+	}
 	verbs_free(vs);
 }
 
