@@ -8,6 +8,7 @@ SYSCONFDIR ?= $(PREFIX)/etc
 UNITDIR	?= $(PREFIX)/lib/systemd/system
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 SHARE_FILES = verbs.yaml livepage.js demo.html livd.yaml
+EXAMPLE_FILES = turbo.html htmx.html
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -22,11 +23,12 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/ctlspec.c livd/api.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
-	livd/sse.c livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
+	livd/sse.c livd/stream.c livd/connect.c livd/frame.c \
+	livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
 	livd/util.c livd/verbs.c livd/yamlfile.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
 	livctl/stdin.c livd/ctlspec.c livd/util.c
-UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/queue.c livd/verbs.c \
+UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/frame.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
 	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livd/metrics.c \
 	livd/ctlspec.c livctl/line.c
@@ -125,13 +127,16 @@ fuzz: deps
 # only when there is none; uninstall leaves it.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(SHAREDIR)/examples \
+	    $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(B)/livd $(DESTDIR)$(SBINDIR)/livd
 	install -m 755 $(B)/livctl $(DESTDIR)$(BINDIR)/livctl
 	install -m 644 $(SHARE_FILES:%=share/livd/%) $(DESTDIR)$(SHAREDIR)
+	install -m 644 $(EXAMPLE_FILES:%=share/livd/examples/%) \
+	    $(DESTDIR)$(SHAREDIR)/examples
 	install -m 644 man/livctl.1 $(DESTDIR)$(MANDIR)/man1/livctl.1
 	install -m 644 man/livd.yaml.5 $(DESTDIR)$(MANDIR)/man5/livd.yaml.5
 	install -m 644 man/livd.8 $(DESTDIR)$(MANDIR)/man8/livd.8
@@ -145,11 +150,12 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/livd $(DESTDIR)$(BINDIR)/livctl \
 	    $(SHARE_FILES:%=$(DESTDIR)$(SHAREDIR)/%) \
+	    $(EXAMPLE_FILES:%=$(DESTDIR)$(SHAREDIR)/examples/%) \
 	    $(DESTDIR)$(MANDIR)/man1/livctl.1 \
 	    $(DESTDIR)$(MANDIR)/man5/livd.yaml.5 \
 	    $(DESTDIR)$(MANDIR)/man8/livd.8 \
 	    $(DESTDIR)$(COMPLETIONDIR)/livctl $(DESTDIR)$(UNITDIR)/livd.service
-	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(SHAREDIR) 2>/dev/null
 
 # livd against nginx + nchan, side by side in one run (see bench/README.md).
 bench: deps

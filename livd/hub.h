@@ -100,6 +100,7 @@ struct client {
 	bool			 polled;	/* has acknowledged with since */
 	bool			 presence;	/* wants join and leave events */
 	bool			 backfilling;	/* history on its way (cluster) */
+	bool			 ephemeral;	/* leaves with its stream (/stream) */
 	uint8_t			 nmore;		/* extra locations */
 	enum client_state	 state;
 	float			 input_tokens;	/* the input rate's bucket */

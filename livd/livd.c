@@ -112,6 +112,10 @@ config_build(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+const char *const livd_examples[LIVD_EXAMPLES] = {
+	"turbo.html", "htmx.html"
+};
+
 static struct blob *
 load_file(const char *dir, const char *name)
 {
@@ -144,6 +148,13 @@ load_share(void)
 	blob_unref(livd.demo_html);
 	livd.livepage_js = load_file(livd.cfg.share, "livepage.js");
 	livd.demo_html = load_file(livd.cfg.share, "demo.html");
+	for (size_t i = 0; i < LIVD_EXAMPLES; i++) {
+		char *name = xprintf("examples/%s", livd_examples[i]);
+
+		blob_unref(livd.examples[i]);
+		livd.examples[i] = load_file(livd.cfg.share, name);
+		free(name);
+	}
 }
 
 static void
@@ -291,6 +302,8 @@ livd_exit(int rc)
 	metrics_free();
 	blob_unref(livd.livepage_js);
 	blob_unref(livd.demo_html);
+	for (size_t i = 0; i < LIVD_EXAMPLES; i++)
+		blob_unref(livd.examples[i]);
 	free(livd.listen_name);
 	config_free(&livd.cfg);
 	return rc;

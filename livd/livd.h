@@ -8,6 +8,10 @@ struct event_base;
 struct verbs;
 struct blob;
 
+/* The example pages, served at /examples/NAME with the demo. */
+#define LIVD_EXAMPLES	2
+extern const char *const livd_examples[LIVD_EXAMPLES];
+
 struct livd {
 	struct event_base	*base;
 	struct config		 cfg;		/* in force: file, then flags */
@@ -17,6 +21,7 @@ struct livd {
 	double			 started;	/* wall clock */
 	struct blob		*livepage_js;
 	struct blob		*demo_html;
+	struct blob		*examples[LIVD_EXAMPLES];	/* as named */
 };
 
 extern struct livd livd;

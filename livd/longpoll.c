@@ -70,8 +70,9 @@ longpoll_release(struct waiter *w, struct client *client)
 }
 
 /*
- * A connection holding a waiter goes: the waiter leaves the hub. SSE's
- * owner state is a waiter too, and shares this.
+ * A connection holding a waiter goes: the waiter leaves the hub. Any
+ * transport whose owner state is a waiter may share this (sse.c has its
+ * own, which also ends a client made for its stream).
  */
 void
 longpoll_closed(struct conn *c, void *data)

@@ -211,6 +211,7 @@ msg_new(const char *verb, size_t nargs, const char **names,
 	m->verb = p;
 	p += verblen + 1;
 	m->coalesce_id = NULL;
+	memset(m->frames, 0, sizeof m->frames);
 	for (size_t i = 0; i < nargs; i++) {
 		memcpy(p, names[i], lens[2 * i] + 1);
 		m->names[i] = p;
@@ -248,8 +249,11 @@ msg_ref(struct msg *m)
 void
 msg_unref(struct msg *m)
 {
-	if (m != NULL && --m->refs == 0)
-		free(m);
+	if (m == NULL || --m->refs > 0)
+		return;
+	for (size_t i = 0; i < MSG_FRAMES; i++)
+		blob_unref(m->frames[i]);
+	free(m);
 }
 
 /*

@@ -12,7 +12,11 @@
 
 #include "verbs.h"
 
+struct blob;
 struct buf;
+
+/* The formats an event stream sends events in (frame.h). */
+#define MSG_FRAMES	3
 
 struct msg {
 	unsigned	 refs;
@@ -24,6 +28,7 @@ struct msg {
 	const char	**values;
 	const char	*json;		/* {"seq":..,"verb":..,args...} */
 	size_t		 jsonlen;
+	struct blob	*frames[MSG_FRAMES];	/* as SSE messages (frame.c) */
 };
 
 /* An event's arguments as given, before they are checked. */

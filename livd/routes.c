@@ -8,7 +8,7 @@
 
 #include "util.h"
 #include "api.h"
-#include "auth.h"
+#include "connect.h"
 #include "http.h"
 #include "hub.h"
 #include "livd.h"
@@ -19,6 +19,7 @@
 #include "publish.h"
 #include "routes.h"
 #include "sse.h"
+#include "stream.h"
 #include "verbs.h"
 
 enum route_match {
@@ -36,6 +37,7 @@ struct route {
 
 static void	route_connect(struct conn *, struct request *);
 static void	route_demo(struct conn *, struct request *);
+static void	route_example(struct conn *, struct request *);
 static void	route_livepage(struct conn *, struct request *);
 static void	route_verbs(struct conn *, struct request *);
 static void	route_input(struct conn *, struct request *);
@@ -63,7 +65,9 @@ static const struct route routes[] = {
 	{ "POST", "close",		MATCH_CLIENT,	route_close },
 	{ "GET",  "who",		MATCH_CLIENT,	route_who },
 	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
+	{ "GET",  "/stream",		MATCH_EXACT,	stream_open },
 	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
+	{ "GET",  "/examples/",		MATCH_PREFIX,	route_example },
 	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
 	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
 	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
@@ -76,6 +80,7 @@ static const struct {
 	const bool	*on;
 } switches[] = {
 	{ route_demo,		&livd.cfg.demo },
+	{ route_example,	&livd.cfg.demo },
 	{ route_metrics,	&livd.cfg.metrics },
 };
 
@@ -86,6 +91,23 @@ route_on(const struct route *rt)
 		if (switches[i].handler == rt->handler)
 			return *switches[i].on;
 	return true;
+}
+
+/* GETs that connect a page: only allowed origins, as for a POST. */
+static void (*const connecting[])(struct conn *, struct request *) = {
+	stream_open,
+};
+
+/* Does the route act for a page, so that only allowed origins may use it? */
+static bool
+route_guarded(const struct route *rt)
+{
+	if (strcmp(rt->method, "POST") == 0)
+		return true;
+	for (size_t i = 0; i < countof(connecting); i++)
+		if (connecting[i] == rt->handler)
+			return true;
+	return false;
 }
 
 /* Where a browser asks first for a page of another origin (CORS). */
@@ -150,7 +172,8 @@ routes_cors(struct http_span origin)
 }
 
 /*
- * With allowed_origins set, a browser's POST must come from one of them.
+ * With allowed_origins set, a browser's POST (or GET /stream, which
+ * connects) must come from one of them.
  * Requests without Origin (curl, server-side code) are not browsers'
  * cross-site requests and pass.
  */
@@ -234,7 +257,7 @@ routes_dispatch(struct conn *c, struct request *r)
 			return;
 		}
 		c->head_only = head;
-		if (strcmp(rt->method, "POST") == 0 && !origin_allowed(r)) {
+		if (route_guarded(rt) && !origin_allowed(r)) {
 			metrics_rejected(REJECT_ORIGIN);
 			http_error(c, 403, "origin not allowed");
 			return;
@@ -303,81 +326,18 @@ routes_free(void)
 	livepage_tag.blob = NULL;
 }
 
-/*
- * auth: token: the principal is the token's, and each location one its
- * patterns allow; without a location field, every exact (non-'*') one of
- * the token's. The names returned point into the form or the claims.
- */
-static int
-connect_token(struct conn *c, struct form *f, struct auth_claims *claims,
-    const char **locations, size_t *n, size_t max, const char **principal)
-{
-	const char *token = form_get(f, "token"), *why;
-	char q[80];
-
-	if (token == NULL) {
-		metrics_rejected(REJECT_TOKEN);
-		http_error(c, 401, "missing token");
-		return -1;
-	}
-	if (auth_verify(token, claims, &why) != 0) {
-		metrics_rejected(REJECT_TOKEN);
-		http_error(c, 401, "%s", why);
-		return -1;
-	}
-	if (*n == 0)
-		*n = auth_exact(claims, locations, max);
-	if (*n == 0) {
-		http_error(c, 400, "missing field 'location'");
-		return -1;
-	}
-	for (size_t i = 0; i < *n; i++)
-		if (!auth_allows(claims, locations[i])) {
-			metrics_rejected(REJECT_TOKEN);
-			quote_for_error(q, sizeof q, locations[i]);
-			http_error(c, 403, "token does not allow location '%s'",
-			    q);
-			return -1;
-		}
-	*principal = claims->sub;
-	return 0;
-}
-
 static void
 route_connect(struct conn *c, struct request *r)
 {
 	struct form f;
 	struct client *client;
-	const char *locations[FORM_MAX_FIELDS], *principal, *presence;
-	struct auth_claims claims;
-	size_t n;
-	char err[256];
+	struct connect_ask ask;
 	struct buf b;
 
-	if (parse_form(c, r, &f) != 0)
+	if (parse_form(c, r, &f) != 0 ||
+	    connect_check(c, &f, NULL, &ask) != 0 ||
+	    (client = connect_client(c, r, &ask)) == NULL)
 		return;
-	n = form_get_all(&f, "location", locations, countof(locations));
-	if (strcmp(livd.cfg.auth, "token") == 0) {
-		if (connect_token(c, &f, &claims, locations, &n,
-		    countof(locations), &principal) != 0)
-			return;
-	} else if (n == 0) {
-		http_error(c, 400, "missing field 'location'");
-		return;
-	} else if ((principal = form_get(&f, "principal")) == NULL) {
-		http_error(c, 400, "missing field 'principal'");
-		return;
-	}
-	presence = form_get(&f, "presence");
-	if ((client = hub_connect_at(locations, n, principal, presence != NULL &&
-	    strcmp(presence, "0") != 0 && *presence != '\0', err,
-	    sizeof err)) == NULL) {
-		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
-		    "%s", err);
-		return;
-	}
-	if (log_level >= LOG_LEVEL_DEBUG)
-		log_debug("client %s from %s", client->uuid, client_addr(r));
 	buf_init(&b);
 	buf_printf(&b, "{\"uuid\":\"%s\",\"location\":", client->uuid);
 	buf_json_string(&b, client->location->name,
@@ -391,7 +351,8 @@ route_connect(struct conn *c, struct request *r)
 		buf_json_string(&b, name, strlen(name));
 	}
 	buf_adds(&b, "],\"principal\":");
-	buf_json_string(&b, principal, strlen(principal));
+	buf_json_string(&b, client->principal->name,
+	    strlen(client->principal->name));
 	buf_printf(&b, ",\"refresh\":%g,\"seq\":%llu}",
 	    hub_refresh(client->location), (unsigned long long)client->start);
 	http_reply(c, 200, "application/json", NULL, b.data, b.len);
@@ -536,6 +497,23 @@ route_demo(struct conn *c, struct request *r)
 {
 	(void)r;
 	serve_blob(c, livd.demo_html, "text/html; charset=utf-8", "the demo");
+}
+
+/* An example page (share/livd/examples): Turbo's and htmx's. */
+static void
+route_example(struct conn *c, struct request *r)
+{
+	struct http_span name = r->head.path;
+
+	name.p += 10;		/* "/examples/" */
+	name.len -= 10;
+	for (size_t i = 0; i < LIVD_EXAMPLES; i++)
+		if (http_span_is(name, livd_examples[i])) {
+			serve_blob(c, livd.examples[i],
+			    "text/html; charset=utf-8", "the example");
+			return;
+		}
+	http_error(c, 404, "not found");
 }
 
 /*

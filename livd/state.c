@@ -58,8 +58,14 @@ state_json(void)
 		    "{s:s,s:f,s:I,s:o}", "name", loc->name, "refresh",
 		    loc->refresh, "floor", (json_int_t)loc->history.floor,
 		    "events", queue_json(&loc->history)));
-		/* Each client once, at its first location. */
-		TAILQ_FOREACH(c, &loc->clients, at_location)
+		/*
+		 * Each client once, at its first location. A client that
+		 * lived as long as its stream is not: the stream comes back
+		 * as a new client, from its Last-Event-ID.
+		 */
+		TAILQ_FOREACH(c, &loc->clients, at_location) {
+			if (c->ephemeral)
+				continue;
 			json_array_append_new(clients, json_pack(
 			    "{s:s,s:s,s:o,s:s,s:b,s:I,s:I,s:b,s:I,s:o}",
 			    "uuid", c->uuid, "location", loc->name,
@@ -71,6 +77,7 @@ state_json(void)
 			    "polled", c->polled,
 			    "floor", (json_int_t)c->own.floor,
 			    "events", queue_json(&c->own)));
+		}
 	}
 	return json_pack("{s:i,s:I,s:f,s:o,s:o}", "livd_state",
 	    STATE_VERSION, "seq", (json_int_t)hub.seq, "refresh", hub.refresh,
@@ -102,7 +109,8 @@ state_save(const char *path)
 		unlink(tmp);
 		goto out;
 	}
-	log_info("saved %zu clients to %s", hub.count, path);
+	log_info("saved %zu clients to %s",
+	    json_array_size(json_object_get(state, "clients")), path);
 	rc = 0;
 out:
 	json_decref(state);

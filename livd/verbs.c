@@ -51,6 +51,8 @@ static int	parse_coalesce(struct yamlfile *, struct verb *, yaml_node_t *,
 		    struct yamlerr *);
 static int	parse_summary(struct yamlfile *, struct verb *, yaml_node_t *,
 		    struct yamlerr *);
+static int	parse_turbo(struct yamlfile *, struct verb *, yaml_node_t *,
+		    struct yamlerr *);
 
 /* Every key a verb may have; anything else is an error. */
 static const struct verb_key verb_keys[] = {
@@ -62,6 +64,7 @@ static const struct verb_key verb_keys[] = {
 	{ "raw", parse_raw },
 	{ "scope", parse_scope },
 	{ "summary", parse_summary },
+	{ "turbo", parse_turbo },
 };
 
 const char *
@@ -225,6 +228,37 @@ parse_summary(struct yamlfile *yf, struct verb *v, yaml_node_t *node,
 	return 0;
 }
 
+/*
+ * The Turbo Stream action (GET /stream?format=turbo): Turbo's own (append,
+ * prepend, before, after, update, replace, remove, refresh) or one a page
+ * adds to Turbo.StreamActions, so any name is taken.
+ */
+static int
+parse_turbo(struct yamlfile *yf, struct verb *v, yaml_node_t *node,
+    struct yamlerr *err)
+{
+	const char *s = yamlfile_scalar(node);
+
+	if (s == NULL || !name_valid(s))
+		return yamlfile_error(yf, node, err,
+		    "invalid turbo action '%s'", s ? s : "");
+	free(v->turbo);
+	v->turbo = xstrdup(s);
+	return 0;
+}
+
+/* Every Turbo action but refresh names its target: the id argument. */
+static int
+check_turbo(struct yamlfile *yf, struct verb *v, yaml_node_t *node,
+    struct yamlerr *err)
+{
+	if (v->turbo == NULL || v->id_arg >= 0 ||
+	    strcmp(v->turbo, "refresh") == 0)
+		return 0;
+	return yamlfile_error(yf, node, err,
+	    "turbo '%s' needs argument 'id'", v->turbo);
+}
+
 /* The arguments a dom rule applies, which the verb must therefore have. */
 static int
 check_dom(struct yamlfile *yf, struct verb *v, yaml_node_t *node,
@@ -262,7 +296,7 @@ parse_verb(struct yamlfile *yf, struct verb *v, yaml_node_t *key,
     yaml_node_t *body, struct yamlerr *err)
 {
 	yaml_node_pair_t *pair;
-	yaml_node_t *dom_node = key;
+	yaml_node_t *dom_node = key, *turbo_node = key;
 	const char *name = yamlfile_scalar(key);
 
 	if (name == NULL || !name_valid(name))
@@ -299,8 +333,12 @@ parse_verb(struct yamlfile *yf, struct verb *v, yaml_node_t *key,
 			return -1;
 		if (vk->parse == parse_dom)
 			dom_node = val;
+		if (vk->parse == parse_turbo)
+			turbo_node = val;
 	}
 	v->id_arg = verb_arg(v, "id");
+	if (check_turbo(yf, v, turbo_node, err) != 0)
+		return -1;
 	return check_dom(yf, v, dom_node, err);
 }
 
@@ -310,6 +348,7 @@ verb_clear(struct verb *v)
 	free(v->name);
 	for (size_t i = 0; i < v->nargs; i++)
 		free(v->args[i]);
+	free(v->turbo);
 	free(v->summary);
 }
 
@@ -359,6 +398,8 @@ encode_json(struct verbs *vs)
 		    v->from_client ? "true" : "false", scope_names[v->scope],
 		    v->raw ? "true" : "false", dedupe_names[v->dedupe],
 		    v->coalesce ? "true" : "false");
+		if (v->turbo != NULL)
+			buf_printf(&b, ",\"turbo\":\"%s\"", v->turbo);
 		if (v->summary != NULL) {
 			buf_adds(&b, ",\"summary\":");
 			buf_json_string(&b, v->summary, strlen(v->summary));

@@ -30,6 +30,7 @@ struct verb {
 	bool		 from_client;
 	bool		 raw;
 	bool		 coalesce;
+	char		*turbo;		/* its Turbo Stream action, or NULL */
 	char		*summary;
 	int		 line;		/* where the verbs file names it */
 };

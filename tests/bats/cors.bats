@@ -350,7 +350,7 @@ logged_from() {
 
 @test "livepage.js, verbs.json: the ETag follows the file across a reload" {
 	mkdir "$BATS_TEST_TMPDIR/share"
-	cp "$ROOT"/share/livd/* "$BATS_TEST_TMPDIR/share/"
+	cp -r "$ROOT"/share/livd/* "$BATS_TEST_TMPDIR/share/"
 	cp "$SHIPPED_VERBS" "$BATS_TEST_TMPDIR/verbs.yaml"
 	livd_start -c "$(config "share: $BATS_TEST_TMPDIR/share" \
 	    "verbs: $BATS_TEST_TMPDIR/verbs.yaml")"

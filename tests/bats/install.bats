@@ -55,6 +55,8 @@ files_under() {
 	    usr/local/sbin/livd \
 	    usr/local/share/bash-completion/completions/livctl \
 	    usr/local/share/livd/demo.html \
+	    usr/local/share/livd/examples/htmx.html \
+	    usr/local/share/livd/examples/turbo.html \
 	    usr/local/share/livd/livd.yaml \
 	    usr/local/share/livd/livepage.js \
 	    usr/local/share/livd/verbs.yaml \
@@ -66,7 +68,8 @@ files_under() {
 	cmp "$P/sbin/livd" "$ROOT/$B/livd"
 	cmp "$P/bin/livctl" "$ROOT/$B/livctl"
 	[ -x "$P/sbin/livd" ] && [ -x "$P/bin/livctl" ]
-	for f in verbs.yaml livepage.js demo.html livd.yaml; do
+	for f in verbs.yaml livepage.js demo.html livd.yaml \
+	    examples/turbo.html examples/htmx.html; do
 		cmp "$P/share/livd/$f" "$ROOT/share/livd/$f"
 	done
 	cmp "$P/share/man/man1/livctl.1" "$ROOT/man/livctl.1"

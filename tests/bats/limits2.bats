@@ -253,34 +253,13 @@ EOF
 	u=$(connect /a uwe)
 	v=$(connect /a vera)
 	UUID=$u py <<'EOF'
-import socket, subprocess, time
 from rawhttp import *
 port, uuid = int(os.environ["PORT"]), os.environ["UUID"]
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.connect(("127.0.0.1", port))
-s.sendall(b"GET /client/%s/events HTTP/1.1\r\nHost: x\r\n\r\n" % uuid.encode())
-s.settimeout(10)
-head = b""
-while b"\r\n\r\n" not in head:
-    head += s.recv(1)
-assert head.startswith(b"HTTP/1.1 200"), head
+s = stalled_stream(port, "/client/%s/events" % uuid)
 # 8 MB for a reader that reads nothing: far more than the socket buffers.
-p = subprocess.Popen([os.environ["LIVCTL"], "send", "-c", uuid, "-"],
-                     stdin=subprocess.PIPE)
-pad = "x" * 1000
-p.stdin.write("".join("append log %d%s\n" % (i, pad)
-                      for i in range(8000)).encode())
-p.stdin.close()
-assert p.wait() == 0
+flood(os.environ["LIVCTL"], ["-c", uuid], 8000)
 # Now read: what livd had written comes, then the end of the stream.
-s.settimeout(10)
-total = 0
-while True:
-    chunk = s.recv(1 << 20)
-    if not chunk:
-        break
-    total += len(chunk)
+total = len(drain(s))
 assert total < 8000 * 1000, total
 EOF
 	grep -q 'stream reader stalled' "$BATS_TEST_TMPDIR/livd.log"
@@ -294,7 +273,8 @@ EOF
 	livd_start -r 1 -c "$(config 'max_output: 4K')"
 	u=$(connect /t uwe)
 	py <<'EOF'
-import json, socket, subprocess, time
+import json, socket
+from rawhttp import flood, drain
 sock = os.environ["SOCK"]
 s = socket.socket(socket.AF_UNIX)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -305,20 +285,8 @@ first = b""
 while not first.endswith(b"\n"):
     first += s.recv(1)
 assert json.loads(first) == {"ok": True}, first
-p = subprocess.Popen([os.environ["LIVCTL"], "send", "-l", "/t", "-"],
-                     stdin=subprocess.PIPE)
-pad = "x" * 1000
-p.stdin.write("".join("append log %d%s\n" % (i, pad)
-                      for i in range(3000)).encode())
-p.stdin.close()
-assert p.wait() == 0
-s.settimeout(10)
-data = b""
-while True:
-    chunk = s.recv(1 << 20)
-    if not chunk:
-        break
-    data += chunk
+flood(os.environ["LIVCTL"], ["-l", "/t"], 3000)
+data = drain(s)
 assert data.endswith(b"\n"), data[-100:]
 lines = [first.rstrip(b"\n")] + data.split(b"\n")[:-1]
 assert len(lines) < 3000, len(lines)

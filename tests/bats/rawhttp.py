@@ -1,11 +1,12 @@
 """Raw HTTP/1.1 and control-socket helpers for the bats suites' Python
-snippets (trust, limits2, badinput): exact bytes out, status, headers and
+snippets (trust, limits2, badinput, stream): exact bytes out, status, headers and
 body back, on sockets the test holds open as long as it likes.
 
     import sys; sys.path.insert(0, TESTDIR); from rawhttp import *
 """
 import json
 import socket
+import subprocess
 
 TIMEOUT = 10.0
 
@@ -77,6 +78,44 @@ def poll(s, uuid, since=None):
     status, _, body = request(s, "GET", "/client/%s/output%s" % (uuid, q))
     assert status == 200, (status, body)
     return json.loads(body)
+
+
+def stalled_stream(port, target):
+    """GET target as a reader that stalls: a 4 KiB receive buffer, and
+    only the head read (which must be 200). The socket."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % target.encode())
+    s.settimeout(TIMEOUT)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += s.recv(1)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    return s
+
+
+def flood(livctl, where, n):
+    """n events of 1 KB each (append log N...), by livctl send WHERE -
+    over one connection; where is e.g. ["-l", "/a"]."""
+    p = subprocess.Popen([livctl, "send"] + where + ["-"],
+                         stdin=subprocess.PIPE)
+    pad = "x" * 1000
+    p.stdin.write("".join("append log %d%s\n" % (i, pad)
+                          for i in range(n)).encode())
+    p.stdin.close()
+    assert p.wait() == 0
+
+
+def drain(s):
+    """Read until the peer closes; what came."""
+    s.settimeout(TIMEOUT)
+    data = b""
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            return data
+        data += chunk
 
 
 class Control:

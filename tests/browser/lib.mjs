@@ -285,3 +285,70 @@ export async function sync(page, livd, location = '/demo/room', timeout = 3000) 
 }
 
 export const TRANSPORTS = ['sse', 'longpoll'];
+
+/*
+ * The example pages (share/livd/examples) load Turbo and htmx from
+ * jsDelivr. Tests serve those URLs from the npm packages pinned in
+ * package.json instead, with no network: a page that asks for another
+ * version than the one installed gets a 404, and the URL is recorded in
+ * context.cdnErrors.
+ */
+export async function serveCdn(context) {
+  context.cdnErrors = [];
+  await context.route('https://cdn.jsdelivr.net/npm/**', async (route) => {
+    const url = route.request().url();
+    const m = /^\/npm\/((?:@[^/@]+\/)?[^/@]+)@([^/]+)\/(.+)$/.exec(new URL(url).pathname);
+    const dir = m && path.join(here, 'node_modules', m[1]);
+    let version = null;
+    try {
+      version = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+    } catch {
+      // not installed: refused below
+    }
+    if (!m || version !== m[2] || !fs.existsSync(path.join(dir, m[3]))) {
+      context.cdnErrors.push(`${url} (installed: ${version})`);
+      await route.fulfill({ status: 404, body: 'not installed' });
+      return;
+    }
+    await route.fulfill({
+      status: 200,
+      contentType: 'text/javascript; charset=utf-8',
+      headers: { 'Access-Control-Allow-Origin': '*' },
+      body: fs.readFileSync(path.join(dir, m[3])),
+    });
+  });
+}
+
+/*
+ * For the example pages: a livd that keeps a state_file (so a restart
+ * loses nothing), and a browser that gets Turbo and htmx from npm.
+ */
+export async function startExamples(name) {
+  const livd = new Livd({ name });
+  livd.config = `state_file: ${livd.dir}/state.json\n`;
+  await livd.start();
+  const browser = await launch();
+  await serveCdn(browser);
+  return { livd, browser };
+}
+
+/* Open an example page (its file name) and wait until it streams. */
+export async function openExample(browser, livd, file) {
+  const page = await newPage(browser);
+  await page.goto(livd.url(`/examples/${file}`));
+  await waitClients(livd, '/board', 1);
+  return page;
+}
+
+/* Wait until livd has n clients at location (a stream's page is one). */
+export async function waitClients(livd, location, n, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  let have = [];
+  while (Date.now() < deadline) {
+    have = await livd.clients(location);
+    if (have.length === n)
+      return have;
+    await sleep(50);
+  }
+  throw new Error(`expected ${n} clients at ${location}, have ${JSON.stringify(have)}`);
+}

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the pure parts: the verbs and config loaders, event
- * encoding and argument checks, the stdin line splitter and livctl's line
+ * encoding and argument checks, SSE frames, the stdin line splitter and livctl's line
  * requests, HTTP head and form parsing, queues, the hub's queue and
  * acknowledgement logic, and the control command specs. Built with ASan
  * and UBSan by make check.
@@ -17,6 +17,7 @@
 #include "../../livd/util.h"
 #include "../../livd/auth.h"
 #include "../../livd/config.h"
+#include "../../livd/frame.h"
 #include "../../livd/http.h"
 #include "../../livd/httpparse.h"
 #include "../../livd/hub.h"
@@ -124,6 +125,78 @@ test_verbs(void)
 	CHECK_STR(err, "v.yaml:1: invalid verb name 'Bad'");
 	CHECK(verbs_text("a:\n  args: [x, x]\n", err, sizeof err) == NULL);
 	CHECK_STR(err, "v.yaml:2: duplicate argument 'x'");
+	CHECK(verbs_text("a:\n  args: [html]\n  turbo: append\n", err,
+	    sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:3: turbo 'append' needs argument 'id'");
+	CHECK(verbs_text("a:\n  args: [id]\n  turbo: Append\n", err,
+	    sizeof err) == NULL);
+	CHECK_STR(err, "v.yaml:3: invalid turbo action 'Append'");
+	vs = verbs_text("a:\n  turbo: refresh\n", err, sizeof err);
+	CHECK(vs != NULL && strcmp(verbs_find(vs, "a")->turbo, "refresh") ==
+	    0 && strstr(vs->json, "\"turbo\":\"refresh\"") != NULL);
+	verbs_free(vs);
+}
+
+/* An event framed as one SSE message in each format, once. */
+static void
+test_frames(void)
+{
+	static const struct {
+		const char		*verb;
+		const char		*a, *b;		/* its arguments */
+		enum frame_format	 format;
+		const char		*want;		/* "": not sent */
+	} cases[] = {
+		{ "append", "list", "<li>a\r\nb\rc\nd</li>", FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"append\" "
+		    "target=\"list\"><template><li>a\ndata: b\ndata: c\n"
+		    "data: d</li></template></turbo-stream>\n\n" },
+		{ "append", "list", "<li>a\r\nb\rc\nd</li>", FRAME_HTMX,
+		    "id: 7\nevent: list\ndata: <li>a\ndata: b\ndata: c\n"
+		    "data: d</li>\n\n" },
+		{ "append", "list", "<li>a\nb</li>", FRAME_JSON,
+		    "id: 7\ndata: {\"seq\":7,\"verb\":\"append\",\"id\":"
+		    "\"list\",\"html\":\"<li>a\\nb</li>\"}\n\n" },
+		{ "text", "t\"x", "<b>&'", FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"update\" "
+		    "target=\"t&quot;x\"><template>&lt;b&gt;&amp;&#39;"
+		    "</template></turbo-stream>\n\n" },
+		{ "text", "t", "x", FRAME_HTMX, "" },	/* no html */
+		{ "remove", "t\"x", NULL, FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"remove\" "
+		    "target=\"t&quot;x\"></turbo-stream>\n\n" },
+		{ "reload", NULL, NULL, FRAME_TURBO,
+		    "id: 7\ndata: <turbo-stream action=\"refresh\">"
+		    "</turbo-stream>\n\n" },
+		{ "update", "a\nb", "x", FRAME_HTMX, "" },	/* no event name */
+		{ "update", "", "x", FRAME_HTMX, "" },
+		{ "change", "c", NULL, FRAME_TURBO, "" },
+		{ "change", "c", NULL, FRAME_HTMX, "" },
+	};
+	struct yamlerr yerr;
+	char err[512];
+	struct verbs *vs;
+
+	yerr.text = err;
+	yerr.size = sizeof err;
+	if ((vs = verbs_load(shipped, &yerr)) == NULL) {
+		CHECK(vs != NULL);
+		return;
+	}
+	CHECK(frame_format("turbo") == FRAME_TURBO);
+	CHECK(frame_format("xml") == -1);
+	CHECK_STR(frame_format_name(FRAME_HTMX), "htmx");
+	for (size_t i = 0; i < countof(cases); i++) {
+		const char *vals[2] = { cases[i].a, cases[i].b };
+		struct msg *m = msg_make(verbs_find(vs, cases[i].verb), vals, 7);
+		struct blob *b = frame_get(m, cases[i].format, vs);
+
+		CHECK_STR(b->data, cases[i].want);
+		CHECK(b->len == strlen(cases[i].want));
+		CHECK(frame_get(m, cases[i].format, vs) == b);	/* made once */
+		msg_unref(m);
+	}
+	verbs_free(vs);
 }
 
 static void
@@ -1169,6 +1242,7 @@ main(void)
 {
 	test_text();
 	test_verbs();
+	test_frames();
 	test_config();
 	test_msg();
 	test_queue();

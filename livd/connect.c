@@ -1,0 +1,106 @@
+/*
+ * A page connecting: POST /connect answers with the new client's uuid,
+ * GET /stream streams its events at once (stream.c). Both ask the same
+ * way (form fields location, principal or token, presence), are checked
+ * here the same way, and fail with the same answers.
+ */
+#include <string.h>
+
+#include "util.h"
+#include "connect.h"
+#include "http.h"
+#include "hub.h"
+#include "livd.h"
+#include "log.h"
+#include "metrics.h"
+
+/*
+ * auth: token: the principal is the token's, and each location one its
+ * patterns allow; without a location field, every exact (non-'*') one of
+ * the token's.
+ */
+static int
+connect_token(struct conn *c, const struct form *f, struct connect_ask *a)
+{
+	const char *token = form_get(f, "token"), *why;
+	char q[80];
+
+	if (token == NULL) {
+		metrics_rejected(REJECT_TOKEN);
+		http_error(c, 401, "missing token");
+		return -1;
+	}
+	if (auth_verify(token, &a->claims, &why) != 0) {
+		metrics_rejected(REJECT_TOKEN);
+		http_error(c, 401, "%s", why);
+		return -1;
+	}
+	if (a->n == 0)
+		a->n = auth_exact(&a->claims, a->locations,
+		    countof(a->locations));
+	if (a->n == 0) {
+		http_error(c, 400, "missing field 'location'");
+		return -1;
+	}
+	for (size_t i = 0; i < a->n; i++)
+		if (!auth_allows(&a->claims, a->locations[i])) {
+			metrics_rejected(REJECT_TOKEN);
+			quote_for_error(q, sizeof q, a->locations[i]);
+			http_error(c, 403, "token does not allow location '%s'",
+			    q);
+			return -1;
+		}
+	a->principal = a->claims.sub;
+	return 0;
+}
+
+/*
+ * Who the page in form f is and where it may be; -1 when it may not
+ * connect, answered. In open mode the principal is the form's, or
+ * anonymous when given (NULL: the field is required).
+ */
+int
+connect_check(struct conn *c, const struct form *f, const char *anonymous,
+    struct connect_ask *a)
+{
+	const char *presence;
+
+	a->n = form_get_all(f, "location", a->locations,
+	    countof(a->locations));
+	if (strcmp(livd.cfg.auth, "token") == 0) {
+		if (connect_token(c, f, a) != 0)
+			return -1;
+	} else if (a->n == 0) {
+		http_error(c, 400, "missing field 'location'");
+		return -1;
+	} else if ((a->principal = form_get(f, "principal")) == NULL &&
+	    (a->principal = anonymous) == NULL) {
+		http_error(c, 400, "missing field 'principal'");
+		return -1;
+	}
+	presence = form_get(f, "presence");
+	a->presence = presence != NULL && strcmp(presence, "0") != 0 &&
+	    *presence != '\0';
+	return 0;
+}
+
+/* The client a checked page asked for; NULL when there is none, answered. */
+struct client *
+connect_client(struct conn *c, const struct request *r,
+    const struct connect_ask *a)
+{
+	struct client *client;
+	char err[256], addr[HTTP_ADDR_MAX];
+
+	if ((client = hub_connect_at(a->locations, a->n, a->principal,
+	    a->presence, err, sizeof err)) == NULL) {
+		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
+		    "%s", err);
+		return NULL;
+	}
+	if (log_level >= LOG_LEVEL_DEBUG) {
+		http_addr_format(&r->addr, addr, sizeof addr);
+		log_debug("client %s from %s", client->uuid, addr);
+	}
+	return client;
+}

@@ -1,0 +1,32 @@
+/*
+ * A page connecting, by POST /connect or GET /stream: who it is and
+ * where, checked the same way for both, then the client made.
+ */
+#ifndef LIVD_CONNECT_H
+#define LIVD_CONNECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "auth.h"
+#include "httpparse.h"
+
+struct client;
+struct conn;
+struct request;
+
+/* What a page asks for. The names point into its form or the claims. */
+struct connect_ask {
+	const char		*locations[FORM_MAX_FIELDS];
+	size_t			 n;
+	const char		*principal;
+	bool			 presence;	/* wants join and leave events */
+	struct auth_claims	 claims;	/* auth: token */
+};
+
+int		 connect_check(struct conn *, const struct form *,
+		    const char *, struct connect_ask *);
+struct client	*connect_client(struct conn *, const struct request *,
+		    const struct connect_ask *);
+
+#endif
