@@ -274,7 +274,8 @@ ws_ack(struct conn *c, struct client *client, json_t *ack)
 
 /*
  * {"verb": ..., ARGS}: the fields of POST /client/UUID/input, as one
- * object of strings, under its rules.
+ * object of strings, under its rules. Each is answered, {"status": 200}
+ * or the refusal, in order, so that a page can tell which was which.
  */
 static void
 ws_event(struct conn *c, struct client *client, json_t *o)
@@ -301,6 +302,8 @@ ws_event(struct conn *c, struct client *client, json_t *o)
 	}
 	if ((status = ws_input(client, &f, err, sizeof err)) != 200)
 		ws_refuse(c, status, "%s", err);
+	else
+		ws_send(c, WSLAY_TEXT_FRAME, "{\"status\":200}", 14);
 }
 
 /* A whole text message from the page. */

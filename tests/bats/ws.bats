@@ -106,9 +106,10 @@ setup() {
 	run http POST "/client/$u/ws"
 	assert_eq "${lines[0]}" 405
 	# Refused upgrades leave the client idle, and it still works.
-	run ws "$u" session '{"verb": "append", "id": "log", "html": "after"}' recv
+	run ws "$u" session '{"verb": "append", "id": "log", "html": "after"}' recv recv
 	assert_status 0
-	assert_eq "${lines[1]}" "$(printf '%s' "${lines[1]}" | grep '"html":"after"')"
+	assert_eq "${lines[1]}" '{"status":200}'
+	assert_contains "${lines[2]}" '"html":"after"'
 }
 
 @test "ws: an unknown uuid is 404, as on every client route" {
@@ -191,8 +192,8 @@ d["seq"] == d["events"][0]["seq"]'
 	    '{"verb": "append", "id": "log", "html": 3}' recv \
 	    '{"verb": "append", "id": "log", "html": "x", "html": "y"}' recv \
 	    "{\"verb\": \"append\", \"id\": \"log\", \"html\": \"$(head -c 400 /dev/zero | tr '\0' x)\"}" recv \
-	    '{"verb": "shout", "text": "<b>me</b>"}' recv \
-	    '{"verb": "append", "id": "log", "html": "<i>here</i>", "location": "/chat"}' recv
+	    '{"verb": "shout", "text": "<b>me</b>"}' recv recv \
+	    '{"verb": "append", "id": "log", "html": "<i>here</i>", "location": "/chat"}' recv recv
 	assert_status 0
 	printf '%s\n' "${lines[@]}" >"$BATS_TEST_TMPDIR/frames"
 	assert_eq "${lines[1]}" '{"error":"unknown verb '"'"'nope'"'"'","status":400}'
@@ -205,9 +206,12 @@ d["seq"] == d["events"][0]["seq"]'
 	assert_contains "${lines[8]}" '"status":400}'
 	assert_contains "${lines[8]}" 'duplicate'
 	assert_eq "${lines[9]}" "$(input "$u" verb=append id=log "html=$(head -c 400 /dev/zero | tr '\0' x)" | sed 1d | sed 's/}$/,"status":413}/')"
-	printf '%s' "${lines[10]}" | jassert '[(e["verb"], e["text"]) for e in d["events"]] == [("shout", "&lt;b&gt;me&lt;/b&gt;")]'
-	printf '%s' "${lines[11]}" | jassert '[e["html"] for e in d["events"]] == ["&lt;i&gt;here&lt;/i&gt;"]'
-	assert_eq "${lines[12]}" "closed 1000"
+	# Accepted: answered 200 at once, then the event comes as any does.
+	assert_eq "${lines[10]}" '{"status":200}'
+	printf '%s' "${lines[11]}" | jassert '[(e["verb"], e["text"]) for e in d["events"]] == [("shout", "&lt;b&gt;me&lt;/b&gt;")]'
+	assert_eq "${lines[12]}" '{"status":200}'
+	printf '%s' "${lines[13]}" | jassert '[e["html"] for e in d["events"]] == ["&lt;i&gt;here&lt;/i&gt;"]'
+	assert_eq "${lines[14]}" "closed 1000"
 }
 
 @test "ws: input frames are rate limited as POST /input is, per client" {
@@ -215,11 +219,13 @@ d["seq"] == d["events"][0]["seq"]'
 	u=$(connect /chat alice)
 	v=$(connect /chat vera)
 	run ws "$u" session \
-	    '{"verb": "append", "id": "log", "html": "m1"}' recv \
-	    '{"verb": "append", "id": "log", "html": "m2"}' recv \
+	    '{"verb": "append", "id": "log", "html": "m1"}' recv recv \
+	    '{"verb": "append", "id": "log", "html": "m2"}' recv recv \
 	    '{"verb": "append", "id": "log", "html": "m3"}' recv
 	assert_status 0
-	assert_eq "${lines[3]}" '{"error":"too many events: at most 1 a second","status":429}'
+	assert_eq "${lines[1]}" '{"status":200}'
+	assert_eq "${lines[3]}" '{"status":200}'
+	assert_eq "${lines[5]}" '{"error":"too many events: at most 1 a second","status":429}'
 	# The refused one was not sent; the same bucket as POST /input.
 	run input "$u" verb=append id=log html=m4
 	assert_eq "${lines[0]}" 429
@@ -229,12 +235,14 @@ d["seq"] == d["events"][0]["seq"]'
 @test "ws: fragmented messages, with control frames between the fragments" {
 	livd_start -r 5
 	u=$(connect /chat alice)
-	run ws "$u" session fragments recv
+	run ws "$u" session fragments recv recv
 	assert_status 0
-	printf '%s' "${lines[1]}" | jassert '[e["html"] for e in d["events"]] == ["in fragments"]'
+	assert_eq "${lines[1]}" '{"status":200}'
+	printf '%s' "${lines[2]}" | jassert '[e["html"] for e in d["events"]] == ["in fragments"]'
 	run ws "$u" raw interleaved
 	assert_status 0
-	assert_lines "answer 10 between" "frame 1 in three parts"
+	assert_lines "answer 10 between" 'answer 1 {"status":200}' \
+	    "frame 1 in three parts"
 	run ws "$u" raw empty-fragments
 	assert_lines "answer 10 after"
 }
@@ -251,8 +259,8 @@ d["seq"] == d["events"][0]["seq"]'
 	run ws "$u" raw binary
 	assert_lines "close 1003"
 	# The client outlives its sockets.
-	run ws "$u" session '{"verb": "append", "id": "log", "html": "still"}' recv
-	assert_contains "${lines[1]}" '"html":"still"'
+	run ws "$u" session '{"verb": "append", "id": "log", "html": "still"}' recv recv
+	assert_contains "${lines[2]}" '"html":"still"'
 }
 
 @test "ws: a message over max_body closes with 1009, in one frame or in fragments" {
@@ -271,7 +279,7 @@ d["seq"] == d["events"][0]["seq"]'
 	u=$(connect /chat alice)
 	run ws "$u" big 1048576
 	assert_status 0
-	assert_lines "html $((1048576 - 43)) True"
+	assert_lines '{"status":200}' "html $((1048576 - 43)) True"
 }
 
 @test "ws: the page's pings are answered; livd pings each refresh interval" {

@@ -146,6 +146,8 @@ def raw(port, uuid, what, *args):
         r.send(10, b"unasked")
         r.send(0, msg[12:])
         op, payload = r.recv()
+        print("answer", op, payload.decode())
+        op, payload = r.recv()
         print("frame", op, json.loads(payload)["events"][0]["html"])
     elif what == "empty-fragments":
         msg = b'{"ack": 0}'
@@ -218,6 +220,7 @@ async def big(port, uuid, size):
         head = '{"verb": "append", "id": "log", "html": "'
         html = "y" * (size - len(head) - 2)
         await ws.send(head + html + '"}')
+        print(await asyncio.wait_for(ws.recv(), TIMEOUT))
         answer = json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
         print("html", len(answer["events"][0]["html"]),
               answer["events"][0]["html"] == html)
