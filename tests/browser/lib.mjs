@@ -223,14 +223,14 @@ export async function newPage(context) {
 }
 
 /*
- * Open the demo at ROOM as NAME over TRANSPORT ('sse' is the default,
- * 'longpoll' the seed's) and wait until livepage.js is live.
+ * Open the demo at ROOM as NAME over TRANSPORT ('ws' is the default,
+ * 'sse', 'longpoll' the seed's) and wait until livepage.js is live.
  */
 export async function openDemo(context, livd, { room = '/demo/room', name, transport } = {}) {
   const q = new URLSearchParams();
   if (name)
     q.set('name', name);
-  if (transport && transport !== 'sse')
+  if (transport && transport !== 'ws')
     q.set('transport', transport);
   const page = await newPage(context);
   await page.goto(livd.url(room + (q.size ? `?${q}` : '')));
@@ -284,4 +284,4 @@ export async function sync(page, livd, location = '/demo/room', timeout = 3000) 
     value, { timeout });
 }
 
-export const TRANSPORTS = ['sse', 'longpoll'];
+export const TRANSPORTS = ['ws', 'sse', 'longpoll'];
