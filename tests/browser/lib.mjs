@@ -179,9 +179,12 @@ export function verbsFile(extra) {
   return file;
 }
 
+// A page fulfilled by page.route has no address: Chromium's local network
+// checks would count it public and block its WebSocket to 127.0.0.1.
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
   '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+  '--disable-component-update', '--disable-sync',
+  '--disable-features=LocalNetworkAccessChecks'];
 
 /*
  * Headless chromium with a fresh, empty user data directory. Returns the

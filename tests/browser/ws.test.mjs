@@ -5,7 +5,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
-import { Livd, launch, newPage, waitLive, sync } from './lib.mjs';
+import { Livd, launch, newPage, waitLive } from './lib.mjs';
 
 let livd, browser;
 
@@ -100,20 +100,6 @@ describe('the demo over WebSocket', () => {
     assert.match(refused, /^livepage: update: .*update/);
     assert.ok(page.sockets[0].received.some((f) => f.includes('"status":403')));
     assert.deepEqual(page.errors, []);
-    await page.close();
-  });
-
-  test('a restarted livd: the page connects again, over a socket again', async () => {
-    const room = '/demo/ws-restart';
-    const page = await open(livd.url(`${room}?name=rita`));
-    await livd.restart();
-    const deadline = Date.now() + 15000;
-    while ((await livd.clients(room)).length === 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    await waitLive(page, 15000);
-    await sync(page, livd, room, 10000);
-    assert.equal(await page.evaluate(() => LivePage.transport), 'ws');
-    assert.ok(page.sockets.length >= 2);
     await page.close();
   });
 });
