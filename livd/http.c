@@ -437,17 +437,13 @@ http_reply_blob(struct conn *c, int status, const char *ctype,
 void
 http_error(struct conn *c, int status, const char *fmt, ...)
 {
-	char msg[512];
 	struct buf b;
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	buf_init(&b);
-	buf_adds(&b, "{\"error\":");
-	buf_json_string(&b, msg, utf8_valid(msg, strlen(msg)) ? strlen(msg) :
-	    0);
+	va_start(ap, fmt);
+	buf_error(&b, fmt, ap);
+	va_end(ap);
 	buf_adds(&b, "}");
 	http_reply(c, status, "application/json", NULL, b.data, b.len);
 	buf_free(&b);

@@ -152,17 +152,13 @@ ws_refuse(struct conn *c, int status, const char *fmt, ...)
 static void
 ws_refuse(struct conn *c, int status, const char *fmt, ...)
 {
-	char msg[512];
 	struct buf b;
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	buf_init(&b);
-	buf_adds(&b, "{\"error\":");
-	buf_json_string(&b, msg, utf8_valid(msg, strlen(msg)) ? strlen(msg) :
-	    0);
+	va_start(ap, fmt);
+	buf_error(&b, fmt, ap);
+	va_end(ap);
 	buf_printf(&b, ",\"status\":%d}", status);
 	ws_send(c, WSLAY_TEXT_FRAME, b.data, b.len);
 	buf_free(&b);

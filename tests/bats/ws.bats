@@ -14,6 +14,14 @@ ws() {
 	python3 "$BATS_TEST_DIRNAME/wsclient.py" "$PORT" "$@"
 }
 
+# A socket on uuid $1 held open in the background until livd closes it;
+# what it saw goes to $2. Sets WS_PID.
+ws_held() {
+	ws "$1" wait-close >"${2:-/dev/null}" &
+	WS_PID=$!
+	bg_track "$WS_PID"
+}
+
 # An upgrade request with the given extra header lines (a key and
 # version 13 unless given); prints the status, then the headers named.
 KEY=dGhlIHNhbXBsZSBub25jZQ==
@@ -322,18 +330,16 @@ d["seq"] == d["events"][0]["seq"]'
 	assert_status 0
 	assert_lines "first closed 1000" "second open True"
 	# A long-poll takes over from a socket...
-	ws "$u" wait-close >"$BATS_TEST_TMPDIR/w1" &
-	bg_track $!
-	pid=$!
+	ws_held "$u" "$BATS_TEST_TMPDIR/w1"
+	pid=$WS_PID
 	sleep 0.5
 	poll_bg p "$u"
 	wait_for "$pid" 5
 	assert_eq "$(cat "$BATS_TEST_TMPDIR/w1")" "$(printf 'open\nclosed 1000')"
 	# ...and a socket from a long-poll, which is answered idle.
 	sleep 0.2
-	ws "$u" wait-close >"$BATS_TEST_TMPDIR/w2" &
-	bg_track $!
-	pid=$!
+	ws_held "$u" "$BATS_TEST_TMPDIR/w2"
+	pid=$WS_PID
 	wait_for "$BG_PID" 5
 	jassert 'd.get("idle") is True' <"$BATS_TEST_TMPDIR/p.body"
 	# The client leaves: its socket is closed.
@@ -347,8 +353,7 @@ d["seq"] == d["events"][0]["seq"]'
 	livd_start -r 5 -c "$(config 'max_polls: 1')"
 	u=$(connect /chat alice)
 	v=$(connect /chat vera)
-	ws "$u" wait-close >/dev/null &
-	bg_track $!
+	ws_held "$u"
 	sleep 0.5
 	run handshake "/client/$v/ws"
 	assert_lines 503 '{"error":"too many polls"}'
@@ -374,10 +379,8 @@ d["seq"] == d["events"][0]["seq"]'
 	livd_start -r 5 -c "$(config 'max_connections: 2')"
 	u=$(connect /chat alice)
 	v=$(connect /chat vera)
-	ws "$u" wait-close >/dev/null &
-	bg_track $!
-	ws "$v" wait-close >/dev/null &
-	bg_track $!
+	ws_held "$u"
+	ws_held "$v"
 	sleep 0.5
 	run http GET /verbs.json
 	assert_eq "${lines[0]}" 503
