@@ -70,8 +70,8 @@ static const struct {
 	int		 code;
 	const char	*reason;
 } statuses[] = {
-	{ 100, "Continue" }, { 101, "Switching Protocols" }, { 200, "OK" }, { 204, "No Content" },
-	{ 304, "Not Modified" },
+	{ 100, "Continue" }, { 101, "Switching Protocols" }, { 200, "OK" },
+	{ 204, "No Content" }, { 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
 	{ 411, "Length Required" }, { 413, "Content Too Large" },
@@ -476,8 +476,10 @@ http_hold(struct conn *c, double seconds)
 	conn_arm(c, EV_READ, seconds);
 }
 
-/* Write a stream's head; the owner's deadline runs every heartbeat
- * seconds while it is quiet. */
+/*
+ * Write a stream's head; the owner's deadline runs every heartbeat
+ * seconds while it is quiet.
+ */
 static void
 stream_open(struct conn *c, int status, const char *ctype, const char *extra,
     double heartbeat)
