@@ -751,15 +751,15 @@
 
 	/*
 	 * Back from the back/forward cache: pagehide closed the uuid, so the
-	 * first request is answered 404 and the page connects again from its
-	 * cursor, as after a restart.
+	 * page connects again from its cursor, as after a restart, before its
+	 * transport runs (a WebSocket refused 404 would be logged as an error).
 	 */
 	function resume(e) {
 		if (!e.persisted || state.running || !state.uuid || state.reloading)
 			return;
 		state.running = true;
 		setStatus("connecting");
-		run();
+		reconnect(state.uuid).then(run, run);
 	}
 
 	var LivePage = {
