@@ -15,7 +15,8 @@ CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
 PKGS	 = libevent yaml-0.1 jansson libcrypto hiredis
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# libwslay has no pkg-config file in Debian 12.
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lm
 READLINE_LIBS = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 B	?= build
 
@@ -23,7 +24,7 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/ctlspec.c livd/api.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
-	livd/sse.c livd/stream.c livd/connect.c livd/frame.c \
+	livd/sse.c livd/stream.c livd/connect.c livd/frame.c livd/ws.c \
 	livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
 	livd/util.c livd/verbs.c livd/yamlfile.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \

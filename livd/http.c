@@ -64,13 +64,14 @@ static size_t ntimeouts;
 
 static void	conn_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
+static void	conn_consume(struct conn *, size_t);
 
 static const struct {
 	int		 code;
 	const char	*reason;
 } statuses[] = {
-	{ 100, "Continue" }, { 200, "OK" }, { 204, "No Content" },
-	{ 304, "Not Modified" },
+	{ 100, "Continue" }, { 101, "Switching Protocols" }, { 200, "OK" },
+	{ 204, "No Content" }, { 304, "Not Modified" },
 	{ 400, "Bad Request" }, { 403, "Forbidden" }, { 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
 	{ 411, "Length Required" }, { 413, "Content Too Large" },
@@ -79,6 +80,7 @@ static const struct {
 	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
 	{ 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
 	{ 401, "Unauthorized" }, { 504, "Gateway Timeout" },
+	{ 426, "Upgrade Required" },
 };
 
 static const char *
@@ -435,17 +437,13 @@ http_reply_blob(struct conn *c, int status, const char *ctype,
 void
 http_error(struct conn *c, int status, const char *fmt, ...)
 {
-	char msg[512];
 	struct buf b;
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	buf_init(&b);
-	buf_adds(&b, "{\"error\":");
-	buf_json_string(&b, msg, utf8_valid(msg, strlen(msg)) ? strlen(msg) :
-	    0);
+	va_start(ap, fmt);
+	buf_error(&b, fmt, ap);
+	va_end(ap);
 	buf_adds(&b, "}");
 	http_reply(c, status, "application/json", NULL, b.data, b.len);
 	buf_free(&b);
@@ -479,23 +477,70 @@ http_hold(struct conn *c, double seconds)
 }
 
 /*
- * Start a stream (an event stream ends with the connection, so it has no
- * length); the owner's deadline runs every heartbeat seconds while it is
- * quiet.
+ * Write a stream's head; the owner's deadline runs every heartbeat
+ * seconds while it is quiet.
  */
-void
-http_stream_start(struct conn *c, const char *ctype, double heartbeat)
+static void
+stream_open(struct conn *c, int status, const char *ctype, const char *extra,
+    double heartbeat)
 {
 	char head[1024];
 	size_t headlen;
 
+	headlen = format_head(c, head, sizeof head, status, ctype, extra, NULL,
+	    HTTP_NO_LENGTH);
 	c->keep_alive = false;
 	c->state = CONN_STREAMING;
 	c->hold = heartbeat;
-	headlen = format_head(c, head, sizeof head, 200, ctype,
-	    "X-Accel-Buffering: no\r\n", NULL, HTTP_NO_LENGTH);
 	conn_arm(c, EV_READ, heartbeat);
 	conn_write(c, head, headlen, NULL, 0, NULL);
+}
+
+/*
+ * Start a stream (an event stream ends with the connection, so it has no
+ * length).
+ */
+void
+http_stream_start(struct conn *c, const char *ctype, double heartbeat)
+{
+	c->keep_alive = false;
+	stream_open(c, 200, ctype, "X-Accel-Buffering: no\r\n", heartbeat);
+}
+
+/*
+ * Switch protocols (101, with the extra headers, Upgrade and Connection
+ * among them): the connection is a stream from now on, whose input goes
+ * to the owner.
+ */
+void
+http_upgrade(struct conn *c, const char *extra, double heartbeat)
+{
+	c->keep_alive = true;	/* no "Connection: close" in the head */
+	stream_open(c, 101, NULL, extra, heartbeat);
+}
+
+/*
+ * Read what a stream's peer sent, the input left after its request
+ * first: the bytes read, 0 when there is nothing more for now, -1 when
+ * the peer is gone.
+ */
+ssize_t
+http_stream_read(struct conn *c, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (c->inlen > 0) {
+		n = (ssize_t)(len < c->inlen ? len : c->inlen);
+		memcpy(buf, c->in, (size_t)n);
+		conn_consume(c, (size_t)n);
+		return n;
+	}
+	do
+		n = recv(c->fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	return n > 0 ? n : -1;
 }
 
 void
@@ -716,6 +761,10 @@ conn_process(struct conn *c)
 	    (n = conn_request(c, c->in + used, c->inlen - used)) > 0)
 		used += n;
 	conn_consume(c, used);
+	/* What came after an upgrade request is the new protocol's. */
+	if (c->state == CONN_STREAMING && c->inlen > 0 && c->owner != NULL &&
+	    c->owner->input != NULL)
+		event_active(&c->ev, EV_READ, 0);
 }
 
 /*
@@ -797,6 +846,11 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 	}
 	if (what & (EV_READ | EV_CLOSED)) {
+		if (c->state == CONN_STREAMING && c->owner != NULL &&
+		    c->owner->input != NULL) {
+			c->owner->input(c, c->owner_data);
+			return;
+		}
 		if (conn_read(c) != 0) {
 			conn_fail(c);
 			return;

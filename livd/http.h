@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/queue.h>
+#include <sys/types.h>
 
 #include <event2/event_struct.h>
 
@@ -52,10 +53,16 @@ struct http_owner {
 	void	(*deadline)(struct conn *, void *);
 	/* The connection goes while held: let go of it, free nothing. */
 	void	(*closed)(struct conn *, void *);
+	/*
+	 * A stream's peer sent something (NULL: ignored): read it with
+	 * http_stream_read() until it returns 0 or -1, or end the stream.
+	 */
+	void	(*input)(struct conn *, void *);
 };
 
-/* Room for an owner's state: a hub waiter (two pointers). */
-#define HTTP_OWNER_SIZE	(2 * sizeof(void *))
+/* Room for an owner's state: a hub waiter (two pointers), and two
+ * words more for a WebSocket's (ws.c). */
+#define HTTP_OWNER_SIZE	(4 * sizeof(void *))
 
 enum conn_state {
 	CONN_READING,		/* between requests, or reading one */
@@ -126,6 +133,8 @@ void	 http_hold(struct conn *, double);
 void	 http_stream_start(struct conn *, const char *, double);
 void	 http_stream_write(struct conn *, const char *, size_t);
 void	 http_stream_end(struct conn *);
+void	 http_upgrade(struct conn *, const char *, double);
+ssize_t	 http_stream_read(struct conn *, void *, size_t);
 bool	 http_streaming(const struct conn *);
 
 #define HTTP_NO_LENGTH	((size_t)-1)

@@ -68,8 +68,8 @@ span_caseis(struct http_span v, const char *s, size_t n)
 }
 
 /* Does a comma-separated header value hold the token? */
-static bool
-has_token(struct http_span v, const char *token)
+bool
+http_has_token(struct http_span v, const char *token)
 {
 	size_t n = strlen(token), i = 0;
 
@@ -127,7 +127,7 @@ static enum http_parse
 h_transfer_encoding(struct http_head *h, struct http_span v,
     const char **err)
 {
-	if (!has_token(v, "chunked"))
+	if (!http_has_token(v, "chunked"))
 		return bad(err, "unsupported Transfer-Encoding");
 	h->chunked = true;
 	return HTTP_PARSE_OK;
@@ -137,10 +137,12 @@ static enum http_parse
 h_connection(struct http_head *h, struct http_span v, const char **err)
 {
 	(void)err;
-	if (has_token(v, "close"))
+	if (http_has_token(v, "close"))
 		h->close = true;
-	if (has_token(v, "keep-alive"))
+	if (http_has_token(v, "keep-alive"))
 		h->keep_alive = true;
+	if (http_has_token(v, "upgrade"))
+		h->upgrade = true;
 	return HTTP_PARSE_OK;
 }
 
@@ -179,6 +181,12 @@ static const struct {
 	    offsetof(struct http_head, forwarded_for) },
 	{ "if-none-match", 13, NULL,
 	    offsetof(struct http_head, if_none_match) },
+	{ "upgrade", 7, NULL, offsetof(struct http_head, upgrade_to) },
+	{ "sec-websocket-key", 17, NULL, offsetof(struct http_head, ws_key) },
+	{ "sec-websocket-version", 21, NULL,
+	    offsetof(struct http_head, ws_version) },
+	{ "sec-websocket-protocol", 22, NULL,
+	    offsetof(struct http_head, ws_protocol) },
 };
 
 static enum http_parse

@@ -34,12 +34,17 @@ struct http_head {
 	bool		 close;		/* Connection: close */
 	bool		 keep_alive;	/* Connection: keep-alive */
 	bool		 expect_continue;
+	bool		 upgrade;	/* Connection: upgrade */
 	struct http_span authorization;
 	struct http_span content_type;
 	struct http_span origin;
 	struct http_span last_event_id;
 	struct http_span forwarded_for;	/* X-Forwarded-For, the last one */
 	struct http_span if_none_match;
+	struct http_span upgrade_to;	/* Upgrade: */
+	struct http_span ws_key;	/* Sec-WebSocket-Key */
+	struct http_span ws_version;	/* Sec-WebSocket-Version */
+	struct http_span ws_protocol;	/* Sec-WebSocket-Protocol */
 };
 
 /* An address; IPv4 as IPv4-mapped IPv6, so that one compare fits both. */
@@ -67,6 +72,7 @@ struct form {
 enum http_parse	 http_parse_head(const char *, size_t, size_t,
 		    struct http_head *, const char **);
 bool		 http_span_is(struct http_span, const char *);
+bool		 http_has_token(struct http_span, const char *);
 int		 form_parse(char *, size_t, struct form *, const char **);
 const char	*form_get(const struct form *, const char *);
 size_t		 form_get_all(const struct form *, const char *, const char **,

@@ -21,6 +21,7 @@
 #include "sse.h"
 #include "stream.h"
 #include "verbs.h"
+#include "ws.h"
 
 enum route_match {
 	MATCH_EXACT,		/* the path itself */
@@ -41,6 +42,7 @@ static void	route_example(struct conn *, struct request *);
 static void	route_livepage(struct conn *, struct request *);
 static void	route_verbs(struct conn *, struct request *);
 static void	route_input(struct conn *, struct request *);
+static void	route_ws(struct conn *, struct request *);
 static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
@@ -61,6 +63,7 @@ const struct http_handler routes_handler = {
 static const struct route routes[] = {
 	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output },
 	{ "GET",  "events",		MATCH_CLIENT,	sse_events },
+	{ "GET",  "ws",			MATCH_CLIENT,	route_ws },
 	{ "POST", "input",		MATCH_CLIENT,	route_input },
 	{ "POST", "close",		MATCH_CLIENT,	route_close },
 	{ "GET",  "who",		MATCH_CLIENT,	route_who },
@@ -322,6 +325,7 @@ routes_free(void)
 {
 	buf_free(&form_copy);
 	api_free();
+	ws_free();
 	blob_unref(livepage_tag.blob);
 	livepage_tag.blob = NULL;
 }
@@ -359,13 +363,16 @@ route_connect(struct conn *c, struct request *r)
 	buf_free(&b);
 }
 
-static void
-route_input(struct conn *c, struct request *r)
+/*
+ * An input event from a page, by form (POST /input) or by frame (ws.c):
+ * 200 when it went out, else the status, with why in err.
+ */
+static int
+routes_input(struct client *client, const struct form *f, char *err,
+    size_t errlen)
 {
-	struct form f;
 	struct msg_input in;
 	struct publish_result res;
-	char err[256];
 	static const int codes[] = {
 		[PUBLISH_OK] = 200, [PUBLISH_UNKNOWN_VERB] = 400,
 		[PUBLISH_INVALID] = 400, [PUBLISH_FORBIDDEN] = 403,
@@ -381,43 +388,68 @@ route_input(struct conn *c, struct request *r)
 	const char *verb, *at[2];
 	size_t nat;
 
-	if (!hub_take_input(r->client)) {
+	if (!hub_take_input(client)) {
 		metrics_rejected(REJECT_RATE);
-		http_error(c, 429, "too many events: at most %g a second",
+		snprintf(err, errlen, "too many events: at most %g a second",
 		    livd.cfg.input_rate);
-		return;
+		return 429;
 	}
 	memset(&res, 0, sizeof res);
-	if (parse_form(c, r, &f) != 0)
-		return;
-	if ((verb = form_get(&f, "verb")) == NULL) {
-		http_error(c, 400, "missing field 'verb'");
-		return;
+	if ((verb = form_get(f, "verb")) == NULL) {
+		snprintf(err, errlen, "missing field 'verb'");
+		return 400;
 	}
 	msg_input_init(&in, verb);
 	/* location says where, for scope location: not an argument. */
-	if ((nat = form_get_all(&f, "location", at, countof(at))) > 1) {
+	if ((nat = form_get_all(f, "location", at, countof(at))) > 1) {
 		metrics_rejected(REJECT_FORM);
-		http_error(c, 400, "duplicate field");
-		return;
+		snprintf(err, errlen, "duplicate field");
+		return 400;
 	}
-	if (nat == 1 && hub_client_location(r->client, at[0]) == NULL) {
+	if (nat == 1 && hub_client_location(client, at[0]) == NULL) {
 		metrics_rejected(REJECT_FORBIDDEN);
-		http_error(c, 403, "not one of the client's locations");
-		return;
+		snprintf(err, errlen, "not one of the client's locations");
+		return 403;
 	}
 	in.location = nat ? at[0] : NULL;
-	for (size_t i = 0; i < f.count; i++)
-		if (strcmp(f.names[i], "verb") != 0 &&
-		    strcmp(f.names[i], "location") != 0)
-			msg_input_add(&in, f.names[i], f.values[i]);
-	st = publish(&in, NULL, r->client, &res, err, sizeof err);
+	for (size_t i = 0; i < f->count; i++)
+		if (strcmp(f->names[i], "verb") != 0 &&
+		    strcmp(f->names[i], "location") != 0)
+			msg_input_add(&in, f->names[i], f->values[i]);
+	st = publish(&in, NULL, client, &res, err, errlen);
 	if (st != PUBLISH_OK) {
 		metrics_rejected(reasons[st]);
-		http_error(c, codes[st], "%s", err);
+		return codes[st];
+	}
+	return 200;
+}
+
+static void
+route_input(struct conn *c, struct request *r)
+{
+	struct form f;
+	char err[256];
+	int status;
+
+	if (parse_form(c, r, &f) != 0)
+		return;
+	if ((status = routes_input(r->client, &f, err, sizeof err)) != 200) {
+		http_error(c, status, "%s", err);
 		return;
 	}
 	http_reply(c, 200, NULL, NULL, NULL, 0);
+}
+
+/* A WebSocket from another origin is a cross-site POST: checked alike. */
+static void
+route_ws(struct conn *c, struct request *r)
+{
+	if (!origin_allowed(r)) {
+		metrics_rejected(REJECT_ORIGIN);
+		http_error(c, 403, "origin not allowed");
+		return;
+	}
+	ws_upgrade(c, r, routes_input);
 }
 
 static void

@@ -146,6 +146,21 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/*
+ * Open an error object, {"error":"MESSAGE", for the caller to close: the
+ * message formatted (at most 511 bytes), and left empty if not UTF-8.
+ */
+void
+buf_error(struct buf *b, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	buf_adds(b, "{\"error\":");
+	buf_json_string(b, msg, utf8_valid(msg, strlen(msg)) ? strlen(msg) :
+	    0);
+}
+
 /* Append s as a JSON string literal; s must be valid UTF-8. */
 void
 buf_json_string(struct buf *b, const char *s, size_t n)

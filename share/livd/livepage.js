@@ -10,10 +10,13 @@
  * live:who, and where its scope: location events go); LivePage.locations
  * lists them all as livd took them (repeats dropped).
  *
- * It connects, then receives events over Server-Sent Events
- * (/client/UUID/events) where the browser has EventSource, else by
- * long-polling /client/UUID/output?since=SEQ in a loop ({transport:
- * "longpoll"} forces that, the seed's way). Each event is applied by its
+ * It connects, then receives events over a WebSocket (/client/UUID/ws),
+ * and sends its input over it too. When the upgrade is refused or fails
+ * (a proxy that drops Upgrade, say) it falls back to Server-Sent Events
+ * (/client/UUID/events), and when no stream opens either, to
+ * long-polling /client/UUID/output?since=SEQ in a loop. {transport:
+ * "ws"}, "sse" or "poll" ("longpoll", the seed's way) forces one; "auto"
+ * is the default. Each event is applied by its
  * verb's rules from /verbs.json ("dom" and "dedupe"), so a new verb in
  * the verbs file needs no change here; a verb without "dom" becomes a
  * "live:VERB" CustomEvent on document, with the event as its detail.
@@ -71,6 +74,9 @@
 		failures: 0,
 		controller: null,
 		source: null,
+		socket: null,	/* the WebSocket, while it is open or opening */
+		using: null,	/* "ws", "sse" or "longpoll": the one running */
+		sent: [],	/* input sent on the socket, awaiting its answer */
 		pending: null,	/* the reconnect in progress */
 		reconnected: 0,	/* when the last one started */
 		gen: 0,		/* the transport's run, see current() */
@@ -129,6 +135,14 @@
 
 	function clientURL(uuid, what) {
 		return state.base + "/client/" + encodeURIComponent(uuid) + "/" + what;
+	}
+
+	/* The socket's URL: ws: or wss:, from base or the page's location. */
+	function socketURL(uuid) {
+		var u = new URL(clientURL(uuid, "ws") + since(), global.location.href);
+
+		u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+		return u.href;
 	}
 
 	/* ?since=SEQ, or nothing while the cursor is unknown. */
@@ -489,12 +503,13 @@
 	 * from our cursor.
 	 */
 	function openStream(gen) {
-		var uuid = state.uuid, retried = false;
+		var uuid = state.uuid, retried = false, opened = false;
 		var source = new EventSource(clientURL(uuid, "events") + since(),
 		    {withCredentials: state.crossOrigin});
 
 		state.source = source;
 		source.onopen = function () {
+			opened = true;
 			retried = false;
 			state.failures = 0;
 			if (current(gen))
@@ -513,6 +528,12 @@
 		source.onerror = function () {
 			if (state.source !== source || !current(gen))
 				return;
+			if (!opened && state.transport === "auto") {
+				source.close();
+				state.source = null;
+				refused(uuid, gen, openStream);
+				return;
+			}
 			if (source.readyState === EventSource.CONNECTING && !retried) {
 				retried = true;
 				setStatus("offline");
@@ -525,6 +546,137 @@
 					openStream(gen);
 			});
 		};
+	}
+
+	/*
+	 * The WebSocket: frames are poll answers, and the answers to input
+	 * sent on it ({"status"}, in order). A socket that never opens is
+	 * looked into: livd forgot us (404: connect again, try again), or the
+	 * upgrade is refused on the way, and with transport "auto" the event
+	 * stream takes over. One that opened and closed is recovered from as
+	 * the stream is.
+	 */
+	function openSocket(gen) {
+		var uuid = state.uuid, opened = false, socket;
+
+		try {
+			socket = new WebSocket(socketURL(uuid), "livd.v1");
+		} catch (e) {
+			fallback(gen);
+			return;
+		}
+		state.socket = socket;
+		socket.onopen = function () {
+			opened = true;
+			state.failures = 0;
+			state.using = "ws";
+			if (current(gen))
+				setStatus("live");
+		};
+		socket.onmessage = function (e) {
+			var answer;
+
+			try {
+				answer = JSON.parse(e.data);
+			} catch (err) {
+				return;
+			}
+			if (answer.status !== undefined)
+				answered(answer);
+			else
+				queue(answer);
+		};
+		socket.onclose = function () {
+			if (state.socket !== socket)
+				return;
+			state.socket = null;
+			unanswered();
+			if (!current(gen))
+				return;
+			if (opened) {
+				recover(uuid, gen).then(function () {
+					if (current(gen) && !state.socket)
+						openSocket(gen);
+				});
+				return;
+			}
+			refused(uuid, gen, openSocket);
+		};
+	}
+
+	/*
+	 * A socket or stream that never opened: who knows us? again opens
+	 * the same transport.
+	 */
+	async function refused(uuid, gen, again) {
+		var r = null;
+
+		try {
+			r = await request(clientURL(uuid, "who"), {cache: "no-store"});
+		} catch (e) {}
+		if (!current(gen))
+			return;
+		if (r && r.status === 404) {
+			await reconnect(uuid);
+		} else if (r && r.ok && state.transport === "auto") {
+			fallback(gen);
+			return;
+		} else
+			await backoff();
+		if (current(gen) && !state.socket && !state.source)
+			again(gen);
+	}
+
+	/* The next transport down: the event stream, then the long-poll. */
+	function fallback(gen) {
+		if (!current(gen))
+			return;
+		if (state.using === "ws" && global.EventSource) {
+			state.using = "sse";
+			openStream(gen);
+		} else {
+			state.using = "longpoll";
+			pollLoop(gen);
+		}
+	}
+
+	/* An answer to input sent on the socket: the oldest waiting's. */
+	function answered(answer) {
+		var p = state.sent.shift();
+
+		if (!p)
+			return;
+		if (answer.status === 200)
+			p.resolve();
+		else
+			p.reject(new Error("livepage: " + p.verb + ": " +
+			    (answer.error || "HTTP " + answer.status)));
+	}
+
+	/* The socket went with input unanswered: it may not have arrived. */
+	function unanswered() {
+		var sent = state.sent;
+
+		state.sent = [];
+		sent.forEach(function (p) {
+			p.reject(new Error("livepage: " + p.verb +
+			    ": connection lost"));
+		});
+	}
+
+	/* Send input on the open socket; settled when livd answers. */
+	function sendOnSocket(fields) {
+		var body = {};
+
+		Object.keys(fields).forEach(function (k) {
+			if (fields[k] !== undefined && fields[k] !== null)
+				body[k] = String(fields[k]);
+		});
+		return new Promise(function (resolve, reject) {
+			state.sent.push({verb: fields.verb, resolve: resolve,
+			    reject: reject});
+			state.socket.send(JSON.stringify(body));
+		});
 	}
 
 	async function recover(uuid, gen) {
@@ -544,13 +696,37 @@
 		}
 	}
 
+	/*
+	 * Start the transport asked for; "auto" starts with the best this
+	 * browser has and keeps to what it fell back to.
+	 */
 	function run() {
 		var gen = ++state.gen;
+		var t = state.transport;
 
-		if (state.transport === "longpoll")
+		if (t === "auto")
+			t = state.using || (global.WebSocket ? "ws" :
+			    global.EventSource ? "sse" : "longpoll");
+		state.using = t;
+		if (t === "longpoll")
 			pollLoop(gen);
-		else
+		else if (t === "sse")
 			openStream(gen);
+		else
+			openSocket(gen);
+	}
+
+	/* The transport option as run() takes it: one this browser has. */
+	function available(t) {
+		if (t === "poll")
+			t = "longpoll";
+		if (["ws", "sse", "longpoll"].indexOf(t) < 0)
+			return "auto";
+		if (t === "ws" && !global.WebSocket)
+			t = "sse";
+		if (t === "sse" && !global.EventSource)
+			t = "longpoll";
+		return t;
 	}
 
 	/* Leave: livd forgets this page at once. */
@@ -564,6 +740,10 @@
 		if (state.source)
 			state.source.close();
 		state.source = null;
+		if (state.socket)
+			state.socket.close();
+		state.socket = null;
+		unanswered();
 		if (state.uuid)
 			navigator.sendBeacon(clientURL(state.uuid, "close"), "");
 		setStatus("stopped");
@@ -571,21 +751,22 @@
 
 	/*
 	 * Back from the back/forward cache: pagehide closed the uuid, so the
-	 * first request is answered 404 and the page connects again from its
-	 * cursor, as after a restart.
+	 * page connects again from its cursor, as after a restart, before its
+	 * transport runs (a WebSocket refused 404 would be logged as an error).
 	 */
 	function resume(e) {
 		if (!e.persisted || state.running || !state.uuid || state.reloading)
 			return;
 		state.running = true;
 		setStatus("connecting");
-		run();
+		reconnect(state.uuid).then(run, run);
 	}
 
 	var LivePage = {
 		/*
 		 * Start: {location, principal, token, uuid, seq, base, presence,
-		 * transport: "auto" or "longpoll"}. With a server-rendered uuid
+		 * transport: "auto", "ws", "sse" or "poll" (or "longpoll")}.
+		 * With a server-rendered uuid
 		 * (and its seq, if known) it does not connect itself.
 		 */
 		start: function (options) {
@@ -595,10 +776,7 @@
 			state.base = options.base || "";
 			state.crossOrigin = isCrossOrigin(state.base);
 			state.presence = !!options.presence;
-			state.transport = options.transport ||
-			    (global.EventSource ? "auto" : "longpoll");
-			if (!global.EventSource)
-				state.transport = "longpoll";
+			state.transport = available(options.transport || "auto");
 			state.locations = [].concat(options.location ||
 			    global.location.pathname);
 			state.location = state.locations[0];
@@ -652,6 +830,8 @@
 			state.verbs[verb].args.forEach(function (name, i) {
 				fields[name] = args[i];
 			});
+			if (state.socket && state.socket.readyState === WebSocket.OPEN)
+				return sendOnSocket(fields);
 			for (var attempt = 0; ; attempt++) {
 				var uuid = state.uuid;
 				r = await request(clientURL(uuid, "input"),
@@ -685,8 +865,11 @@
 			return name;
 		},
 
+		/* The transport running: "ws", "sse" or "longpoll". */
 		get transport() {
-			return state.transport === "longpoll" ? "longpoll" : "sse";
+			if (state.using)
+				return state.using;
+			return state.transport === "auto" ? "ws" : state.transport;
 		},
 		get status() { return state.status; },
 		get uuid() { return state.uuid; },

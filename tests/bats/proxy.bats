@@ -153,3 +153,23 @@ CONF
 	[ "${lines[1]}" = 401 ]
 	echo "${lines[0]}" | jassert 'd["error"] == "missing token"'
 }
+
+@test "proxy: a WebSocket works through nginx: events, input, pings, close" {
+	livd_start -r 1
+	nginx_start livd.conf
+	uuid=$(curl -s --data-urlencode location=/chat --data-urlencode principal=alice \
+	    "$NGINX_URL/connect" | jget 'd["uuid"]')
+	[ ${#uuid} = 32 ]
+	ws=(python3 "$BATS_TEST_DIRNAME/wsclient.py" "${NGINX_URL##*:}" "$uuid")
+	run "${ws[@]}" session -p livd.v1 \
+	    '{"verb": "append", "id": "log", "html": "<b>hi</b>"}' recv recv ping
+	assert_status 0
+	assert_eq "${lines[0]}" "subprotocol livd.v1"
+	assert_eq "${lines[1]}" '{"status":200}'
+	printf '%s' "${lines[2]}" | jassert '[e["html"] for e in d["events"]] == ["&lt;b&gt;hi&lt;/b&gt;"]'
+	assert_eq "${lines[3]}" pong
+	assert_eq "${lines[4]}" "closed 1000"
+	# livd's pings come through and are answered: the socket stays.
+	run timeout 10 "$PYTHON" "$BATS_TEST_DIRNAME/wsclient.py" "${NGINX_URL##*:}" "$uuid" raw pings 2
+	assert_lines "pings 2"
+}

@@ -1,5 +1,5 @@
 // The issue's first test: an event sent with livctl shows in the page
-// within a second; sent twice, it appears once. Over both transports.
+// within a second; sent twice, it appears once. Over every transport.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Livd, launch, openDemo, newPage, waitLive, sync, TRANSPORTS } from './lib.mjs';
@@ -51,11 +51,14 @@ for (const transport of TRANSPORTS) {
   });
 }
 
-describe('a browser without EventSource', () => {
+describe('a browser without WebSocket or EventSource', () => {
   test('falls back to the long-poll by itself', async () => {
     const room = '/demo/append-noes';
     const page = await newPage(browser);
-    await page.addInitScript(() => { delete window.EventSource; });
+    await page.addInitScript(() => {
+      delete window.WebSocket;
+      delete window.EventSource;
+    });
     await page.goto(livd.url(`${room}?name=old`));
     await waitLive(page);
     assert.equal(await page.evaluate(() => LivePage.transport), 'longpoll');

@@ -1,8 +1,8 @@
 // A page served from one origin (http://localhost:P, a small static
 // server here) with livd on another (http://127.0.0.1:L), allowed_origins
-// naming the page's: it connects, receives over SSE and long-poll, posts
-// input, and its preflights pass. A page of an origin not listed gets
-// nowhere.
+// naming the page's: it connects, receives over WebSocket, SSE and
+// long-poll, sends input, and its preflights pass. A page of an origin
+// not listed gets nowhere.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -60,7 +60,7 @@ async function openApp(server, name, transport) {
   return page;
 }
 
-for (const [transport, route] of [['auto', '/events'], ['longpoll', '/output']]) {
+for (const [transport, route] of [['sse', '/events'], ['longpoll', '/output']]) {
   test(`a page of an allowed origin connects, receives (${route}) and posts`, async () => {
     const name = `p${transport}`;
     const page = await openApp(app, name, transport);
@@ -80,6 +80,24 @@ for (const [transport, route] of [['auto', '/events'], ['longpoll', '/output']])
     await page.close();
   });
 }
+
+test('a page of an allowed origin runs over a WebSocket to livd\'s origin', async () => {
+  const page = await newPage(context);
+  const sockets = [];
+  page.on('websocket', (ws) => sockets.push(ws.url()));
+  await page.goto(`${app.origin}/?name=pws&transport=auto`);
+  await waitLive(page);
+  assert.equal(await page.evaluate(() => LivePage.transport), 'ws');
+  assert.ok(sockets.length > 0 && sockets.every((u) =>
+    u.startsWith(`ws://127.0.0.1:${livd.port}/client/`)), sockets.join('\n'));
+  await livd.send('-l', '/app', 'append', 'target', '<b id="ctl-pws">hi</b>');
+  await page.locator('#ctl-pws').waitFor({ timeout: 3000 });
+  await page.evaluate(() => LivePage.send('append', 'target', 'said by pws'));
+  await page.waitForFunction(() => document.getElementById('target')
+    .textContent.includes('said by pws'), null, { timeout: 3000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
 
 test('a request that needs a preflight passes it', async () => {
   const page = await openApp(app, 'zed', 'auto');

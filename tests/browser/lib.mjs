@@ -179,9 +179,12 @@ export function verbsFile(extra) {
   return file;
 }
 
+// A page fulfilled by page.route has no address: Chromium's local network
+// checks would count it public and block its WebSocket to 127.0.0.1.
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu',
   '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
+  '--disable-component-update', '--disable-sync',
+  '--disable-features=LocalNetworkAccessChecks'];
 
 /*
  * Headless chromium with a fresh, empty user data directory. Returns the
@@ -223,14 +226,14 @@ export async function newPage(context) {
 }
 
 /*
- * Open the demo at ROOM as NAME over TRANSPORT ('sse' is the default,
- * 'longpoll' the seed's) and wait until livepage.js is live.
+ * Open the demo at ROOM as NAME over TRANSPORT ('ws' is the default,
+ * 'sse', 'longpoll' the seed's) and wait until livepage.js is live.
  */
 export async function openDemo(context, livd, { room = '/demo/room', name, transport } = {}) {
   const q = new URLSearchParams();
   if (name)
     q.set('name', name);
-  if (transport && transport !== 'sse')
+  if (transport && transport !== 'ws')
     q.set('transport', transport);
   const page = await newPage(context);
   await page.goto(livd.url(room + (q.size ? `?${q}` : '')));
@@ -284,7 +287,7 @@ export async function sync(page, livd, location = '/demo/room', timeout = 3000) 
     value, { timeout });
 }
 
-export const TRANSPORTS = ['sse', 'longpoll'];
+export const TRANSPORTS = ['ws', 'sse', 'longpoll'];
 
 /*
  * The example pages (share/livd/examples) load Turbo and htmx from

@@ -35,7 +35,8 @@ for (const transport of TRANSPORTS) {
       const uuid1 = (await livd.ctlOk('connect', '-l', where, '-p', 'zorg.member.uwe')).trim();
       const uuid2 = (await livd.ctlOk('connect', '-l', where, '-p', 'zorg.member.dominik')).trim();
       assert.match(uuid1, /^[0-9a-f]{32}$/);
-      const start = transport === 'sse' ? 'startClient()' : "startClient({transport: 'longpoll'})";
+      const start = transport === 'ws' ? 'startClient()' :
+        `startClient({transport: '${transport}'})`;
       const page = await newPage(browser);
       await page.route(`**${where}`, (route) => route.fulfill({
         status: 200, contentType: 'text/html', body: seedPage(uuid1, start) }));

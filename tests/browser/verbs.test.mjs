@@ -1,5 +1,5 @@
 // Every dom rule and dedupe rule of the verbs file, a custom verb with and
-// without dom, and livd's coalescing, over both transports. livd runs with
+// without dom, and livd's coalescing, over every transport. livd runs with
 // a copy of the shipped verbs file plus custom verbs (-V).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -211,17 +211,24 @@ for (const transport of TRANSPORTS) {
     test('queued update/text events for one id reach a slow page as the newest only', async () => {
       const room = `/demo/coalesce-${transport}`;
       const page = await newPage(browser);
-      // Hold the page's first events/output request in the browser until
+      // Hold the page's first socket, events or output request in the browser until
       // the events below are queued in livd.
       const stream = transport === 'sse' ? '**/client/*/events*' : '**/client/*/output*';
       let held, release;
       const holding = new Promise((resolve) => { held = resolve; });
       const released = new Promise((resolve) => { release = resolve; });
-      await page.route(stream, async (route) => {
-        held();
-        await released;
-        await route.continue();
-      });
+      if (transport === 'ws')
+        await page.routeWebSocket('**/client/*/ws*', async (ws) => {
+          held();
+          await released;
+          ws.connectToServer();
+        });
+      else
+        await page.route(stream, async (route) => {
+          held();
+          await released;
+          await route.continue();
+        });
       await page.goto(livd.url(`${room}?name=slow&transport=${transport}`));
       await holding;
       await watch(page, 'cbox');
