@@ -12,14 +12,14 @@ SHARE_FILES = verbs.yaml livepage.js demo.html livd.yaml
 CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
-PKGS	 = libevent yaml-0.1 jansson libcrypto hiredis
+PKGS	 = libevent yaml-0.1 jansson libcrypto hiredis libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 READLINE_LIBS = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadline)
 B	?= build
 
 LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
-	livd/ctlspec.c livd/api.c \
+	livd/ctlspec.c livd/api.c livd/hook.c livd/hookclient.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \

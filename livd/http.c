@@ -79,6 +79,8 @@ static const struct {
 	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
 	{ 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
 	{ 401, "Unauthorized" }, { 504, "Gateway Timeout" },
+	{ 502, "Bad Gateway" }, { 409, "Conflict" },
+	{ 422, "Unprocessable Content" },
 };
 
 static const char *

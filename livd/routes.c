@@ -9,6 +9,7 @@
 #include "util.h"
 #include "api.h"
 #include "auth.h"
+#include "hook.h"
 #include "http.h"
 #include "hub.h"
 #include "livd.h"
@@ -343,40 +344,26 @@ connect_token(struct conn *c, struct form *f, struct auth_claims *claims,
 	return 0;
 }
 
+/* Make the client and answer the page with who and where it is. */
 static void
-route_connect(struct conn *c, struct request *r)
+connect_client(struct conn *c, const char *const *locations, size_t n,
+    const char *principal, bool presence, const struct request *r)
 {
-	struct form f;
 	struct client *client;
-	const char *locations[FORM_MAX_FIELDS], *principal, *presence;
-	struct auth_claims claims;
-	size_t n;
 	char err[256];
 	struct buf b;
 
-	if (parse_form(c, r, &f) != 0)
-		return;
-	n = form_get_all(&f, "location", locations, countof(locations));
-	if (strcmp(livd.cfg.auth, "token") == 0) {
-		if (connect_token(c, &f, &claims, locations, &n,
-		    countof(locations), &principal) != 0)
-			return;
-	} else if (n == 0) {
+	if (n == 0) {
 		http_error(c, 400, "missing field 'location'");
 		return;
-	} else if ((principal = form_get(&f, "principal")) == NULL) {
-		http_error(c, 400, "missing field 'principal'");
-		return;
 	}
-	presence = form_get(&f, "presence");
-	if ((client = hub_connect_at(locations, n, principal, presence != NULL &&
-	    strcmp(presence, "0") != 0 && *presence != '\0', err,
+	if ((client = hub_connect_at(locations, n, principal, presence, err,
 	    sizeof err)) == NULL) {
 		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
 		    "%s", err);
 		return;
 	}
-	if (log_level >= LOG_LEVEL_DEBUG)
+	if (log_level >= LOG_LEVEL_DEBUG && r != NULL)
 		log_debug("client %s from %s", client->uuid, client_addr(r));
 	buf_init(&b);
 	buf_printf(&b, "{\"uuid\":\"%s\",\"location\":", client->uuid);
@@ -396,6 +383,117 @@ route_connect(struct conn *c, struct request *r)
 	    hub_refresh(client->location), (unsigned long long)client->start);
 	http_reply(c, 200, "application/json", NULL, b.data, b.len);
 	buf_free(&b);
+}
+
+/*
+ * A page held while a hook decides (auth: hook's connect, a forwarded
+ * input): its call, and what the page asked for. If the page goes
+ * first, the call is told to call nobody back.
+ */
+struct hook_wait {
+	struct hook_call	*call;
+	bool			 presence;
+};
+
+_Static_assert(sizeof(struct hook_wait) <= HTTP_OWNER_SIZE,
+    "a hook's wait fits in its connection");
+
+static void
+hook_wait_deadline(struct conn *c, void *data)
+{
+	(void)data;
+	http_hold(c, livd.cfg.hooks_timeout + 1);	/* curl's comes first */
+}
+
+static void
+hook_wait_closed(struct conn *c, void *data)
+{
+	(void)c;
+	hook_forget(((struct hook_wait *)data)->call);
+}
+
+static const struct http_owner hook_wait_owner = {
+	.deadline = hook_wait_deadline,
+	.closed = hook_wait_closed,
+};
+
+/* Hold the page until the call comes back (which ends the hold). */
+static void
+hook_wait(struct conn *c, struct hook_call *call, bool presence)
+{
+	struct hook_wait *w = http_own(c, &hook_wait_owner);
+
+	w->call = call;
+	w->presence = presence;
+	http_hold(c, livd.cfg.hooks_timeout + 1);
+}
+
+/* The connect hook decided: connect the held page, or refuse it. */
+static void
+connect_hooked(void *arg, const struct hook_connect_answer *a)
+{
+	struct conn *c = arg;
+	bool presence = ((struct hook_wait *)c->owner_data)->presence;
+
+	if (a->status != 200) {
+		if (a->status == 401 || a->status == 403)
+			metrics_rejected(REJECT_TOKEN);
+		http_error(c, a->status, "%s", a->error);
+		return;
+	}
+	connect_client(c, a->locations, a->n, a->principal, presence, NULL);
+}
+
+static void
+route_connect(struct conn *c, struct request *r)
+{
+	struct form f;
+	const char *locations[FORM_MAX_FIELDS], *principal, *presence;
+	struct auth_claims claims;
+	struct hook_call *call;
+	bool wants;
+	size_t n;
+
+	if (parse_form(c, r, &f) != 0)
+		return;
+	n = form_get_all(&f, "location", locations, countof(locations));
+	presence = form_get(&f, "presence");
+	wants = presence != NULL && strcmp(presence, "0") != 0 &&
+	    *presence != '\0';
+	if (strcmp(livd.cfg.auth, "hook") == 0) {
+		/* The application says who the page is (hook.c). */
+		if ((call = hook_connect(locations, n, &r->head, &r->addr,
+		    connect_hooked, c)) == NULL) {
+			http_error(c, 503, "application unreachable");
+			return;
+		}
+		hook_wait(c, call, wants);
+		return;
+	}
+	if (strcmp(livd.cfg.auth, "token") == 0) {
+		if (connect_token(c, &f, &claims, locations, &n,
+		    countof(locations), &principal) != 0)
+			return;
+	} else if (n == 0) {
+		http_error(c, 400, "missing field 'location'");
+		return;
+	} else if ((principal = form_get(&f, "principal")) == NULL) {
+		http_error(c, 400, "missing field 'principal'");
+		return;
+	}
+	connect_client(c, locations, n, principal, wants, r);
+}
+
+/* The input hook answered (or could not): the held page hears. */
+static void
+input_hooked(void *arg, int status, const char *error)
+{
+	struct conn *c = arg;
+
+	if (status == 200)
+		http_reply(c, 200, NULL, NULL, NULL, 0);
+	else
+		http_error(c, status, "%s", error);
 }
 
 static void
@@ -451,6 +549,16 @@ route_input(struct conn *c, struct request *r)
 		    strcmp(f.names[i], "location") != 0)
 			msg_input_add(&in, f.names[i], f.values[i]);
 	st = publish(&in, NULL, r->client, &res, err, sizeof err);
+	if (st == PUBLISH_FORWARD) {
+		struct hook_call *call = hook_input(r->client, &in,
+		    input_hooked, c);
+
+		if (call == NULL)
+			http_error(c, 502, "application unreachable");
+		else
+			hook_wait(c, call, false);
+		return;
+	}
 	if (st != PUBLISH_OK) {
 		metrics_rejected(reasons[st]);
 		http_error(c, codes[st], "%s", err);

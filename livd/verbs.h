@@ -30,6 +30,7 @@ struct verb {
 	bool		 from_client;
 	bool		 raw;
 	bool		 coalesce;
+	bool		 forward;	/* a browser's goes to hooks.input */
 	char		*summary;
 	int		 line;		/* where the verbs file names it */
 };
@@ -52,6 +53,8 @@ int			 verb_arg(const struct verb *, const char *);
 const char		*verbs_dom_name(enum verb_dom);
 bool			 verbs_reserved(const char *);
 int			 verbs_check_args(const struct verbs *, size_t,
+			    struct yamlerr *);
+int			 verbs_check_forward(const struct verbs *, bool,
 			    struct yamlerr *);
 
 #endif
