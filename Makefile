@@ -13,7 +13,7 @@ EXAMPLE_FILES = turbo.html htmx.html
 CC	?= cc
 CFLAGS	?= -O2 -g
 WARN	 = -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE
-PKGS	 = libevent yaml-0.1 jansson libcrypto hiredis
+PKGS	 = libevent yaml-0.1 jansson libcrypto hiredis libcurl
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # libwslay has no pkg-config file in Debian 12.
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lwslay -lm
@@ -21,7 +21,7 @@ READLINE_LIBS = $(shell pkg-config --libs readline 2>/dev/null || echo -lreadlin
 B	?= build
 
 LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
-	livd/ctlspec.c livd/api.c \
+	livd/ctlspec.c livd/api.c livd/hook.c livd/hookclient.c \
 	livd/hmap.c livd/http.c livd/httpparse.c livd/hub.c livd/log.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/stream.c livd/connect.c livd/frame.c livd/ws.c \

@@ -519,3 +519,29 @@ auth_verify_api(const char *token, struct auth_claims *cl, const char **why)
 {
 	return verify(token, AUTH_API, cl, why);
 }
+
+/* The HMAC-SHA256 of data with key as 64 lower-case hex digits. */
+void
+auth_hmac_hex(const void *key, size_t keylen, const void *data, size_t len,
+    char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[32];
+
+	sign(key, keylen, data, len, mac);
+	for (size_t i = 0; i < sizeof mac; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+/* A hook request's signature: the body's HMAC with the secret. */
+int
+auth_sign(const void *data, size_t len, char out[65])
+{
+	if (secret == NULL)
+		return -1;
+	auth_hmac_hex(secret, secret_len, data, len, out);
+	return 0;
+}

@@ -61,6 +61,9 @@ bool	 auth_allows(const struct auth_claims *, const char *);
 size_t	 auth_exact(const struct auth_claims *, const char **, size_t);
 bool	 auth_cmd_allowed(const struct auth_claims *, const char *);
 
+void	 auth_hmac_hex(const void *, size_t, const void *, size_t,
+	    char[65]);
+int	 auth_sign(const void *, size_t, char[65]);
 int	 auth_load(const char *, char *, size_t);
 void	 auth_free(void);
 unsigned int auth_generation(void);

@@ -1245,9 +1245,7 @@ link_lost(const char *why)
 		redisAsyncFree(sub);
 	if (cl.stopping)
 		return;
-	cl.backoff = cl.backoff == 0 ? 0.25 : cl.backoff * 2;
-	if (cl.backoff > 2)
-		cl.backoff = 2;
+	cl.backoff = backoff_next(cl.backoff, 0.25, 2);
 	tv.tv_sec = (time_t)cl.backoff;
 	tv.tv_usec = (suseconds_t)((cl.backoff - (double)tv.tv_sec) * 1e6);
 	evtimer_add(cl.retry, &tv);

@@ -12,6 +12,7 @@
 #include "cluster.h"
 #include "control.h"
 #include "ctlspec.h"
+#include "hook.h"
 #include "hub.h"
 #include "livd.h"
 #include "log.h"
@@ -1006,7 +1007,7 @@ cmd_poll(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 static void
 cmd_status(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
-	json_t *answer;
+	json_t *answer, *hooks;
 
 	(void)req;
 	(void)call;
@@ -1020,6 +1021,8 @@ cmd_status(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 		    json_string(cluster_status()));
 		json_object_set_new(answer, "node", json_string(cluster_node()));
 	}
+	if ((hooks = hook_status_json()) != NULL)
+		json_object_set_new(answer, "hooks", hooks);
 	ctl_ok(c, answer);
 }
 

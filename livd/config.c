@@ -44,7 +44,7 @@ struct config_key {
 };
 
 static config_check_fn	check_choice, check_socket_mode, check_redis,
-			check_refresh, check_nets;
+			check_refresh, check_nets, check_url, check_headers;
 
 #define MIB(n)	((n) * 1024.0 * 1024.0)
 #define KEY(name, type, min, max, initial) \
@@ -52,11 +52,15 @@ static config_check_fn	check_choice, check_socket_mode, check_redis,
 #define KEYX(name, type, min, max, initial, check, flags) \
 	{ #name, type, offsetof(struct config, name), min, max, initial, \
 	    check, flags, NULL }
+/* A key of a section (hooks.connect): field section_name. */
+#define KEYS(section, name, type, min, max, initial, check) \
+	{ #section "." #name, type, offsetof(struct config, section##_##name), \
+	    min, max, initial, check, 0, NULL }
 #define KEYC(name, initial, choices) \
 	{ #name, CONFIG_STRING, offsetof(struct config, name), 0, 0, initial, \
 	    check_choice, 0, choices }
 
-static const char *const auth_modes[] = { "open", "token", NULL };
+static const char *const auth_modes[] = { "open", "token", "hook", NULL };
 static const char *const log_levels[] = {
 	"error", "warning", "info", "debug", NULL
 };
@@ -68,6 +72,13 @@ static const struct config_key config_keys[] = {
 	KEYC(auth,		"open",		auth_modes),
 	KEY(demo,		CONFIG_BOOL,	0, 0,		"true"),
 	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
+	KEYS(hooks, connect,	CONFIG_STRING,	0, 0,		NULL, check_url),
+	KEYS(hooks, forward_headers, CONFIG_LIST, 0, 0, "Cookie Authorization",
+	    check_headers),
+	KEYS(hooks, input,	CONFIG_STRING,	0, 0,		NULL, check_url),
+	KEYS(hooks, presence,	CONFIG_STRING,	0, 0,		NULL, check_url),
+	KEYS(hooks, queue_limit, CONFIG_COUNT,	1, 1e7,		"10000", NULL),
+	KEYS(hooks, timeout,	CONFIG_SECONDS,	0.01, 3600,	"5", NULL),
 	KEY(input_burst,	CONFIG_COUNT,	1, 1e6,		"20"),
 	KEY(input_rate,		CONFIG_SECONDS,	0, 1e6,		"10"),
 	KEY(insecure_open,	CONFIG_BOOL,	0, 0,		"false"),
@@ -264,6 +275,49 @@ check_nets(const struct config_key *k, const char *value, double v,
 	return 0;
 }
 
+/* A hook's URL: http:// or https://, and a host. */
+static int
+check_url(const struct config_key *k, const char *value, double v,
+    char *err, size_t errlen)
+{
+	const char *host = value;
+
+	(void)v;
+	if (strncmp(host, "http://", 7) == 0)
+		host += 7;
+	else if (strncmp(host, "https://", 8) == 0)
+		host += 8;
+	if (host != value && *host != '\0' && *host != '/' && *host != ':' &&
+	    strpbrk(value, " \t\r\n") == NULL)
+		return 0;
+	snprintf(err, errlen, "%s must be an http:// or https:// URL, not "
+	    "'%.64s'", k->name, value);
+	return -1;
+}
+
+/* Words that are each a header name (RFC 9110's token). */
+static int
+check_headers(const struct config_key *k, const char *value, double v,
+    char *err, size_t errlen)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~0123456789"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+	size_t len;
+
+	(void)v;
+	for (value += strspn(value, " "); *value != '\0';
+	    value += strspn(value, " ")) {
+		len = strcspn(value, " ");
+		if (strspn(value, tchar) < len || len > 64) {
+			snprintf(err, errlen, "%s: '%.*s' is not a header name",
+			    k->name, (int)(len > 64 ? 64 : len), value);
+			return -1;
+		}
+		value += len;
+	}
+	return 0;
+}
+
 /* Set one key from its text form; a message in err on failure. */
 int
 config_set(struct config *cfg, const char *name, const char *value,
@@ -360,6 +414,17 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "auth: token needs a secret_file");
 		return -1;
 	}
+	if (strcmp(cfg->auth, "hook") == 0 && cfg->hooks_connect == NULL) {
+		snprintf(err, errlen, "auth: hook needs hooks.connect, the URL "
+		    "that decides who connects");
+		return -1;
+	}
+	if ((cfg->hooks_connect != NULL || cfg->hooks_input != NULL ||
+	    cfg->hooks_presence != NULL) && cfg->secret_file == NULL) {
+		snprintf(err, errlen, "hooks need a secret_file: its secret "
+		    "signs every hook request");
+		return -1;
+	}
 	if (cfg->history_limit > cfg->queue_limit) {
 		snprintf(err, errlen, "history_limit (%" PRIu64 ") may not "
 		    "exceed queue_limit (%" PRIu64 ")", cfg->history_limit,
@@ -392,6 +457,74 @@ list_value(struct yamlfile *yf, yaml_node_t *seq, struct buf *out,
 	return 0;
 }
 
+/* Is name a section of keys (hooks), whose value is a mapping? */
+static bool
+config_section(const char *name)
+{
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < countof(config_keys); i++)
+		if (strncmp(config_keys[i].name, name, len) == 0 &&
+		    config_keys[i].name[len] == '.')
+			return true;
+	return false;
+}
+
+/*
+ * Apply a mapping's keys over cfg; prefix names its section ("hooks."),
+ * or is "" at the top. The message names the key as livd.yaml(5) does.
+ */
+static int
+parse_mapping(struct config *cfg, struct yamlfile *yf, yaml_node_t *map,
+    const char *prefix, struct buf *joined, struct yamlerr *err)
+{
+	yaml_node_pair_t *pair;
+	char name[128], msg[512];
+
+	for (pair = map->data.mapping.pairs.start;
+	    pair < map->data.mapping.pairs.top; pair++) {
+		yaml_node_t *k = yamlfile_node(yf, pair->key);
+		yaml_node_t *v = yamlfile_node(yf, pair->value);
+		const char *key = yamlfile_scalar(k);
+		const char *value = yamlfile_scalar(v);
+
+		snprintf(name, sizeof name, "%s%s", prefix, key ? key : "");
+		for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
+		    key != NULL && p < pair; p++) {
+			const char *seen = yamlfile_scalar(yamlfile_node(yf,
+			    p->key));
+
+			if (seen != NULL && strcmp(seen, key) == 0)
+				return yamlfile_error(yf, k, err,
+				    "duplicate key '%s'", name);
+		}
+		if (key != NULL && *prefix == '\0' && config_section(name)) {
+			if (v->type != YAML_MAPPING_NODE)
+				return yamlfile_error(yf, v, err, "%s must be a "
+				    "mapping of keys", name);
+			snprintf(msg, sizeof msg, "%s.", name);
+			if (parse_mapping(cfg, yf, v, msg, joined, err) != 0)
+				return -1;
+			continue;
+		}
+		if (key == NULL || config_find(name) == NULL)
+			return yamlfile_error(yf, k, err, "unknown key '%s'",
+			    name);
+		if (value == NULL && config_find(name)->type == CONFIG_LIST &&
+		    v->type == YAML_SEQUENCE_NODE) {
+			if (list_value(yf, v, joined, err) != 0)
+				return -1;
+			value = joined->data ? joined->data : "";
+		}
+		if (value == NULL)
+			return yamlfile_error(yf, v, err, "%s must be a single "
+			    "value", name);
+		if (config_set(cfg, name, value, msg, sizeof msg) != 0)
+			return yamlfile_error(yf, v, err, "%s", msg);
+	}
+	return 0;
+}
+
 /* Apply YAML text (a mapping of keys) over cfg. */
 int
 config_parse(struct config *cfg, const char *path, const char *text,
@@ -399,7 +532,6 @@ config_parse(struct config *cfg, const char *path, const char *text,
 {
 	struct yamlfile yf;
 	yaml_node_t *root;
-	yaml_node_pair_t *pair;
 	struct buf joined;
 	char msg[512];
 	int rc = -1;
@@ -418,42 +550,8 @@ config_parse(struct config *cfg, const char *path, const char *text,
 		    "the config file must be a mapping of keys");
 		goto out;
 	}
-	for (pair = root->data.mapping.pairs.start;
-	    pair < root->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = yamlfile_node(&yf, pair->key);
-		yaml_node_t *v = yamlfile_node(&yf, pair->value);
-		const char *name = yamlfile_scalar(k);
-		const char *value = yamlfile_scalar(v);
-
-		if (name == NULL || config_find(name) == NULL) {
-			yamlfile_error(&yf, k, err, "unknown key '%s'",
-			    name ? name : "");
-			goto out;
-		}
-		for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-		    p < pair; p++)
-			if (strcmp(yamlfile_scalar(yamlfile_node(&yf, p->key)),
-			    name) == 0) {
-				yamlfile_error(&yf, k, err,
-				    "duplicate key '%s'", name);
-				goto out;
-			}
-		if (value == NULL && config_find(name)->type == CONFIG_LIST &&
-		    v->type == YAML_SEQUENCE_NODE) {
-			if (list_value(&yf, v, &joined, err) != 0)
-				goto out;
-			value = joined.data ? joined.data : "";
-		}
-		if (value == NULL) {
-			yamlfile_error(&yf, v, err, "%s must be a single value",
-			    name);
-			goto out;
-		}
-		if (config_set(cfg, name, value, msg, sizeof msg) != 0) {
-			yamlfile_error(&yf, v, err, "%s", msg);
-			goto out;
-		}
-	}
+	if (parse_mapping(cfg, &yf, root, "", &joined, err) != 0)
+		goto out;
 	if (config_check(cfg, msg, sizeof msg) != 0) {
 		yamlfile_error(&yf, root, err, "%s", msg);
 		goto out;

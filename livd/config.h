@@ -45,6 +45,13 @@ struct config {
 	char		*trusted_proxies;	/* space-separated ADDR[/BITS] */
 	char		*redis;
 	char		*node_id;
+	/* hooks: the application's URLs (NULL: none), see hook.c */
+	char		*hooks_connect;
+	char		*hooks_input;
+	char		*hooks_presence;
+	double		 hooks_timeout;
+	char		*hooks_forward_headers;	/* space-separated */
+	uint64_t	 hooks_queue_limit;
 };
 
 void	config_defaults(struct config *);

@@ -2,12 +2,15 @@
  * A page connecting: POST /connect answers with the new client's uuid,
  * GET /stream streams its events at once (stream.c). Both ask the same
  * way (form fields location, principal or token, presence), are checked
- * here the same way, and fail with the same answers.
+ * here the same way, and fail with the same answers. With auth: hook
+ * the application decides who the page is (hook.c): the page is held
+ * until it answers, then goes on as the others do.
  */
 #include <string.h>
 
 #include "util.h"
 #include "connect.h"
+#include "hook.h"
 #include "http.h"
 #include "hub.h"
 #include "livd.h"
@@ -67,7 +70,10 @@ connect_check(struct conn *c, const struct form *f, const char *anonymous,
 
 	a->n = form_get_all(f, "location", a->locations,
 	    countof(a->locations));
-	if (strcmp(livd.cfg.auth, "token") == 0) {
+	a->principal = NULL;
+	if (strcmp(livd.cfg.auth, "hook") == 0) {
+		/* The application names the principal and the locations. */
+	} else if (strcmp(livd.cfg.auth, "token") == 0) {
 		if (connect_token(c, f, a) != 0)
 			return -1;
 	} else if (a->n == 0) {
@@ -84,23 +90,97 @@ connect_check(struct conn *c, const struct form *f, const char *anonymous,
 	return 0;
 }
 
-/* The client a checked page asked for; NULL when there is none, answered. */
-struct client *
-connect_client(struct conn *c, const struct request *r,
-    const struct connect_ask *a)
+/* The client a page may have; NULL when there is none, answered. */
+static struct client *
+connect_client(struct conn *c, const struct http_addr *from,
+    const char *const *locations, size_t n, const char *principal,
+    bool presence)
 {
 	struct client *client;
 	char err[256], addr[HTTP_ADDR_MAX];
 
-	if ((client = hub_connect_at(a->locations, a->n, a->principal,
-	    a->presence, err, sizeof err)) == NULL) {
+	if (n == 0) {
+		http_error(c, 400, "missing field 'location'");
+		return NULL;
+	}
+	if ((client = hub_connect_at(locations, n, principal, presence, err,
+	    sizeof err)) == NULL) {
 		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
 		    "%s", err);
 		return NULL;
 	}
-	if (log_level >= LOG_LEVEL_DEBUG) {
-		http_addr_format(&r->addr, addr, sizeof addr);
+	if (log_level >= LOG_LEVEL_DEBUG && from != NULL) {
+		http_addr_format(from, addr, sizeof addr);
 		log_debug("client %s from %s", client->uuid, addr);
 	}
 	return client;
+}
+
+/* A page held while the connect hook runs: the call, then the ask. */
+struct connect_wait {
+	struct hook_call	*call;
+	void			(*done)(struct conn *, struct client *,
+				    const struct connect_then *);
+	uint64_t		 since;
+	uint8_t			 format;
+	bool			 rewind;
+	bool			 presence;
+};
+
+_Static_assert(sizeof(struct connect_wait) <= HTTP_OWNER_SIZE,
+    "a page waiting for the connect hook fits in its connection");
+
+/* The application decided: connect the held page, or refuse it. */
+static void
+connect_hooked(void *arg, const struct hook_connect_answer *a)
+{
+	struct conn *c = arg;
+	struct connect_wait w = *(struct connect_wait *)c->owner_data;
+	struct connect_then then = {
+		.done = w.done, .since = w.since, .format = w.format,
+		.rewind = w.rewind,
+	};
+	struct client *client;
+
+	if (a->status != 200) {
+		if (a->status == 401 || a->status == 403)
+			metrics_rejected(REJECT_TOKEN);
+		http_error(c, a->status, "%s", a->error);
+		return;
+	}
+	if ((client = connect_client(c, NULL, a->locations, a->n,
+	    a->principal, w.presence)) != NULL)
+		then.done(c, client, &then);
+}
+
+/*
+ * Make the client a checked page asked for, and hand it to then->done;
+ * with auth: hook, once the application has said who the page is.
+ * Failures are answered.
+ */
+void
+connect_page(struct conn *c, const struct request *r,
+    const struct connect_ask *a, const struct connect_then *then)
+{
+	struct client *client;
+	struct connect_wait *w;
+	struct hook_call *call;
+
+	if (strcmp(livd.cfg.auth, "hook") != 0) {
+		if ((client = connect_client(c, &r->addr, a->locations, a->n,
+		    a->principal, a->presence)) != NULL)
+			then->done(c, client, then);
+		return;
+	}
+	if ((call = hook_connect(a->locations, a->n, &r->head, &r->addr,
+	    connect_hooked, c)) == NULL) {
+		http_error(c, 503, "application unreachable");
+		return;
+	}
+	w = hook_hold(c, call);
+	w->done = then->done;
+	w->since = then->since;
+	w->format = then->format;
+	w->rewind = then->rewind;
+	w->presence = a->presence;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 #include "httpparse.h"
@@ -24,9 +25,23 @@ struct connect_ask {
 	struct auth_claims	 claims;	/* auth: token */
 };
 
+/*
+ * What the caller does with the client once it is made, at once or, with
+ * auth: hook, when the application has answered: its function, and what
+ * it needs then (a stream's format and where it resumes). Small, as it
+ * waits in the held connection.
+ */
+struct connect_then {
+	void		(*done)(struct conn *, struct client *,
+			    const struct connect_then *);
+	uint64_t	 since;
+	uint8_t		 format;
+	bool		 rewind;
+};
+
 int		 connect_check(struct conn *, const struct form *,
 		    const char *, struct connect_ask *);
-struct client	*connect_client(struct conn *, const struct request *,
-		    const struct connect_ask *);
+void		 connect_page(struct conn *, const struct request *,
+		    const struct connect_ask *, const struct connect_then *);
 
 #endif

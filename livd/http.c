@@ -81,6 +81,8 @@ static const struct {
 	{ 503, "Service Unavailable" }, { 505, "HTTP Version Not Supported" },
 	{ 401, "Unauthorized" }, { 504, "Gateway Timeout" },
 	{ 426, "Upgrade Required" },
+	{ 502, "Bad Gateway" }, { 409, "Conflict" },
+	{ 422, "Unprocessable Content" },
 };
 
 static const char *

@@ -220,6 +220,39 @@ next_line(const char *p, const char *end, const char **next)
 	return line;
 }
 
+/*
+ * The value of any header, by name (any case), trimmed: for the headers
+ * livd passes on without reading (hooks.forward_headers). The first
+ * one when it came more than once; p is NULL when there is none.
+ */
+struct http_span
+http_head_find(const struct http_head *h, const char *name)
+{
+	const char *p = h->raw.p, *end = h->raw.p + h->raw.len, *v, *e;
+	size_t n = strlen(name);
+	struct http_span line, none = { NULL, 0 };
+
+	if (p == NULL)
+		return none;
+	next_line(p, end, &p);		/* the request line */
+	while (p < end) {
+		line = next_line(p, end, &p);
+		if (line.len == 0)
+			break;
+		if (line.len <= n || line.p[n] != ':' ||
+		    !span_caseis((struct http_span){ line.p, n }, name, n))
+			continue;
+		v = line.p + n + 1;
+		e = line.p + line.len;
+		while (v < e && (*v == ' ' || *v == '\t'))
+			v++;
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		return (struct http_span){ v, (size_t)(e - v) };
+	}
+	return none;
+}
+
 /* HTTP/1.x after the target: sets the minor version. */
 static enum http_parse
 parse_version(struct http_head *h, const char *v, size_t len,
@@ -326,6 +359,7 @@ http_parse_head(const char *buf, size_t len, size_t max,
 	}
 	h->size = skip + end;
 	buf += skip;
+	h->raw = (struct http_span){ buf, end };
 	if (memchr(buf, '\0', end) != NULL)
 		return bad(err, "NUL in request head");
 	stop = buf + end;

@@ -45,6 +45,7 @@ struct http_head {
 	struct http_span ws_key;	/* Sec-WebSocket-Key */
 	struct http_span ws_version;	/* Sec-WebSocket-Version */
 	struct http_span ws_protocol;	/* Sec-WebSocket-Protocol */
+	struct http_span raw;		/* the whole head, for http_head_find */
 };
 
 /* An address; IPv4 as IPv4-mapped IPv6, so that one compare fits both. */
@@ -73,6 +74,7 @@ enum http_parse	 http_parse_head(const char *, size_t, size_t,
 		    struct http_head *, const char **);
 bool		 http_span_is(struct http_span, const char *);
 bool		 http_has_token(struct http_span, const char *);
+struct http_span http_head_find(const struct http_head *, const char *);
 int		 form_parse(char *, size_t, struct form *, const char **);
 const char	*form_get(const struct form *, const char *);
 size_t		 form_get_all(const struct form *, const char *, const char **,

@@ -483,6 +483,8 @@ hub_connect_at(const char *const *locations, size_t n, const char *principal,
 	} while (hmap_get(&hub.clients, uuid) != NULL);
 	c = client_new(uuid, at, n, principal, presence_events);
 	hub.stats.connects++;
+	for (size_t i = 0; hub.watch != NULL && i < n; i++)
+		hub.watch->arrived(c, HUB_CLIENT_AT(c, i));
 	log_debug("client %s connected: %s at %s%s", c->uuid, principal,
 	    at[0], n > 1 ? " and more" : "");
 	return c;
@@ -563,6 +565,8 @@ hub_close(struct client *c)
 
 	if (w != NULL)
 		w->ops->release(w, c);
+	for (size_t i = 0; hub.watch != NULL && i <= c->nmore; i++)
+		hub.watch->left(c, HUB_CLIENT_AT(c, i));
 	if (hub.cluster != NULL)
 		hub.cluster->close(c);
 	for (size_t i = 0; i <= c->nmore; i++)

@@ -144,6 +144,16 @@ struct cluster_hooks {
 	const char **(*principals)(const char *, size_t *);
 };
 
+/*
+ * Who hears a page come to and leave each of its locations (hook.c's
+ * presence hook); NULL: nobody. Unlike join and leave events, which are a
+ * principal's, these are each page's, and only the pages of this node.
+ */
+struct hub_watch {
+	void	(*arrived)(const struct client *, const struct location *);
+	void	(*left)(const struct client *, const struct location *);
+};
+
 struct target {
 	enum target_kind	 kind;
 	const char		*name;		/* location or principal */
@@ -203,6 +213,7 @@ struct hub {
 	struct hub_stats	 stats;
 	TAILQ_HEAD(, observer)	 observers;
 	const struct cluster_hooks *cluster;
+	const struct hub_watch	*watch;
 };
 
 extern struct hub hub;

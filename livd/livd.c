@@ -19,6 +19,8 @@
 #include "auth.h"
 #include "cluster.h"
 #include "control.h"
+#include "hook.h"
+#include "hookclient.h"
 #include "http.h"
 #include "hub.h"
 #include "livd.h"
@@ -192,7 +194,8 @@ load_settings(struct config *cfg, struct verbs **verbs, const char *prefix,
 	if (config_build(cfg, err, errlen) != 0)
 		goto fail;
 	if ((*verbs = verbs_load(cfg->verbs, &yerr)) == NULL ||
-	    verbs_check_args(*verbs, cfg->max_args, &yerr) != 0)
+	    verbs_check_args(*verbs, cfg->max_args, &yerr) != 0 ||
+	    verbs_check_forward(*verbs, cfg->hooks_input != NULL, &yerr) != 0)
 		goto fail;
 	if (cfg->secret_file != NULL &&
 	    auth_load(cfg->secret_file, msg, sizeof msg) != 0) {
@@ -239,6 +242,7 @@ livd_reload(char *err, size_t errlen)
 	livd.verbs = verbs;
 	apply_log_level();
 	load_share();
+	hook_reload();
 	log_info("reloaded %s (%zu verbs)", verbs->path, verbs->count);
 	return 0;
 fail:
@@ -290,11 +294,13 @@ static int
 livd_exit(int rc)
 {
 	if (livd.base != NULL) {
+		hook_shutdown();	/* calls out are answered as failures */
 		cluster_shutdown();
 		hub_shutdown();		/* held polls are answered idle */
 	}
 	http_shutdown();
 	control_shutdown();
+	hookclient_shutdown();
 	if (livd.base != NULL)
 		event_base_free(livd.base);
 	verbs_free(livd.verbs);
@@ -369,6 +375,11 @@ main(int argc, char **argv)
 	livd.started = now_wall();
 	/* seq starts from the clock, so it grows across restarts. */
 	hub_init(livd.base, (uint64_t)(now_wall() * 1e6), livd.cfg.refresh);
+	if (hookclient_init(livd.base) != 0) {
+		log_warnx("cannot start libcurl");
+		return livd_exit(1);
+	}
+	hook_init();
 	load_share();
 	if (http_listen(livd.cfg.listen, &routes_handler, bound,
 	    sizeof bound) != 0)

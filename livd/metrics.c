@@ -45,6 +45,27 @@ static struct {
 } verbs[METRICS_MAX_VERBS];
 static size_t nverbs;
 
+/* Each hook's answers by status ("200", "timeout"...), and its latency. */
+#define METRICS_HOOK_STATUSES	24
+static const char *const hook_names[] = {
+	[HOOK_CONNECT] = "connect", [HOOK_INPUT] = "input",
+	[HOOK_PRESENCE] = "presence"
+};
+static struct {
+	struct {
+		char		 label[16];
+		uint64_t	 count;
+	}			 status[METRICS_HOOK_STATUSES];
+	size_t			 nstatus;
+	uint64_t		 requests;
+	uint64_t		 failures;
+	struct histogram	 seconds;
+} hooks[HOOK_KINDS];
+static uint64_t hook_line_errors, hook_dropped;
+
+static void	prom(struct buf *, const char *, const char *, const char *,
+		    double);
+
 static const char *reasons[] = {
 	[REJECT_FORM] = "bad_form",
 	[REJECT_UNKNOWN_VERB] = "unknown_verb",
@@ -102,6 +123,42 @@ metrics_fanout(double seconds)
 	observe(&fanout, seconds);
 }
 
+/* A hook request ended: how (its status), whether it failed, how long. */
+void
+metrics_hook(enum hook_kind kind, const char *status, bool failed,
+    double seconds)
+{
+	size_t i, n = hooks[kind].nstatus;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(hooks[kind].status[i].label, status) == 0)
+			break;
+	if (i == n && n < METRICS_HOOK_STATUSES) {
+		snprintf(hooks[kind].status[i].label,
+		    sizeof hooks[kind].status[i].label, "%s", status);
+		hooks[kind].nstatus++;
+	}
+	if (i < METRICS_HOOK_STATUSES)
+		hooks[kind].status[i].count++;
+	hooks[kind].requests++;
+	hooks[kind].failures += failed;
+	observe(&hooks[kind].seconds, seconds);
+}
+
+/* A control line of an input hook's answer failed. */
+void
+metrics_hook_line_error(void)
+{
+	hook_line_errors++;
+}
+
+/* Presence events the queue had no room for. */
+void
+metrics_hook_dropped(size_t n)
+{
+	hook_dropped += n;
+}
+
 void
 metrics_free(void)
 {
@@ -110,17 +167,60 @@ metrics_free(void)
 	nverbs = 0;
 }
 
+/* A histogram's samples; labels ("hook=\"input\"") may be "". */
+static void
+prom_buckets(struct buf *b, const char *name, const struct histogram *h,
+    const char *labels)
+{
+	const char *sep = *labels ? "," : "";
+
+	for (size_t i = 0; i < countof(bounds); i++)
+		buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %" PRIu64 "\n", name,
+		    labels, sep, bounds[i], h->counts[i]);
+	buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %" PRIu64 "\n", name, labels,
+	    sep, h->count);
+	if (*labels) {
+		buf_printf(b, "%s_sum{%s} %.6f\n%s_count{%s} %" PRIu64 "\n",
+		    name, labels, h->sum, name, labels, h->count);
+		return;
+	}
+	buf_printf(b, "%s_sum %.6f\n%s_count %" PRIu64 "\n", name, h->sum,
+	    name, h->count);
+}
+
 static void
 prom_histogram(struct buf *b, const struct histogram *h)
 {
 	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", h->name, h->help,
 	    h->name);
-	for (size_t i = 0; i < countof(bounds); i++)
-		buf_printf(b, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", h->name,
-		    bounds[i], h->counts[i]);
-	buf_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum %.6f\n"
-	    "%s_count %" PRIu64 "\n", h->name, h->count, h->name, h->sum,
-	    h->name, h->count);
+	prom_buckets(b, h->name, h, "");
+}
+
+/* The hooks' families: requests by hook and status, latency, drops. */
+static void
+prom_hooks(struct buf *b)
+{
+	char labels[32];
+
+	buf_adds(b, "# HELP livd_hook_requests_total Requests to the "
+	    "application's hooks, by hook and how they ended.\n"
+	    "# TYPE livd_hook_requests_total counter\n");
+	for (size_t k = 0; k < HOOK_KINDS; k++)
+		for (size_t i = 0; i < hooks[k].nstatus; i++)
+			buf_printf(b, "livd_hook_requests_total{hook=\"%s\","
+			    "status=\"%s\"} %" PRIu64 "\n", hook_names[k],
+			    hooks[k].status[i].label, hooks[k].status[i].count);
+	buf_adds(b, "# HELP livd_hook_seconds How long the application took "
+	    "to answer a hook.\n# TYPE livd_hook_seconds histogram\n");
+	for (size_t k = 0; k < HOOK_KINDS; k++) {
+		snprintf(labels, sizeof labels, "hook=\"%s\"", hook_names[k]);
+		prom_buckets(b, "livd_hook_seconds", &hooks[k].seconds, labels);
+	}
+	prom(b, "livd_hook_line_errors_total", "counter", "Control lines of "
+	    "input hook answers that failed.", (double)hook_line_errors);
+	prom(b, "livd_hook_dropped_total", "counter", "Presence events "
+	    "dropped: the queue was full or the application refused them.",
+	    (double)hook_dropped);
 }
 
 static void
@@ -176,6 +276,7 @@ metrics_text(void)
 	prom_histogram(&b, &fanout);
 	prom(&b, "livd_fanout_seconds_last", "gauge",
 	    "The last fan-out's time, as in livd_fanout_seconds.", fanout_last);
+	prom_hooks(&b);
 	return buf_steal(&b);
 }
 
@@ -184,6 +285,23 @@ histogram_json(const struct histogram *h)
 {
 	return json_pack("{s:I,s:f}", "count", (json_int_t)h->count, "sum",
 	    h->sum);
+}
+
+/* hooks.HOOK.requests and .failures, .line_errors, .dropped. */
+static json_t *
+hooks_json(void)
+{
+	json_t *o = json_object();
+
+	for (size_t k = 0; k < HOOK_KINDS; k++)
+		json_object_set_new(o, hook_names[k], json_pack("{s:I,s:I}",
+		    "requests", (json_int_t)hooks[k].requests,
+		    "failures", (json_int_t)hooks[k].failures));
+	json_object_set_new(o, "line_errors",
+	    json_integer((json_int_t)hook_line_errors));
+	json_object_set_new(o, "dropped",
+	    json_integer((json_int_t)hook_dropped));
+	return o;
 }
 
 /* The same figures as one JSON object, for livctl stats. */
@@ -216,5 +334,6 @@ metrics_json(void)
 	    "poll_wait_seconds", histogram_json(&poll_wait),
 	    "fanout_seconds", histogram_json(&fanout),
 	    "fanout_seconds_last", fanout_last);
+	json_object_set_new(o, "hooks", hooks_json());
 	return o;
 }

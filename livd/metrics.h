@@ -2,6 +2,7 @@
 #ifndef LIVD_METRICS_H
 #define LIVD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -10,10 +11,16 @@ enum reject_reason {
 	REJECT_TOO_LARGE, REJECT_RATE, REJECT_ORIGIN, REJECT_TOKEN
 };
 
+/* The application's hooks (hook.c), as /metrics labels them. */
+enum hook_kind { HOOK_CONNECT, HOOK_INPUT, HOOK_PRESENCE, HOOK_KINDS };
+
 void	 metrics_delivered(const char *, size_t);
 void	 metrics_rejected(enum reject_reason);
 void	 metrics_poll_wait(double);
 void	 metrics_fanout(double);
+void	 metrics_hook(enum hook_kind, const char *, bool, double);
+void	 metrics_hook_line_error(void);
+void	 metrics_hook_dropped(size_t);
 void	 metrics_free(void);
 char	*metrics_text(void);
 json_t	*metrics_json(void);

@@ -36,7 +36,9 @@ publish_check(struct msg_input *in, char *err, size_t errlen)
  * Send the event described by in. From the control socket the target is
  * given; from a browser (sender set) it follows the verb's scope, the
  * verb must allow it, and the arguments are HTML-escaped unless the verb
- * is raw. The checks run in the order the contract gives.
+ * is raw; a verb with forward: true passes the same checks and is left to
+ * the caller (PUBLISH_FORWARD). The checks run in the order the contract
+ * gives.
  */
 enum publish_status
 publish(struct msg_input *in, const struct target *given,
@@ -69,6 +71,9 @@ publish(struct msg_input *in, const struct target *given,
 		    (size_t)livd.cfg.max_event);
 		return PUBLISH_TOO_LARGE;
 	}
+	/* The application hears it as the browser sent it (hook.c). */
+	if (sender != NULL && v->forward)
+		return PUBLISH_FORWARD;
 	memset(escaped, 0, sizeof escaped);
 	if (sender != NULL && !v->raw)
 		for (size_t i = 0; i < v->nargs; i++)

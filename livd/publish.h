@@ -15,7 +15,8 @@ enum publish_status {
 	PUBLISH_UNKNOWN_VERB,
 	PUBLISH_INVALID,	/* a missing or extra argument */
 	PUBLISH_FORBIDDEN,	/* a browser may not send this verb */
-	PUBLISH_TOO_LARGE	/* over max_event */
+	PUBLISH_TOO_LARGE,	/* over max_event */
+	PUBLISH_FORWARD		/* a browser's, for hooks.input: not sent */
 };
 
 struct publish_result {

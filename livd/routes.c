@@ -9,6 +9,7 @@
 #include "util.h"
 #include "api.h"
 #include "connect.h"
+#include "hook.h"
 #include "http.h"
 #include "hub.h"
 #include "livd.h"
@@ -330,18 +331,14 @@ routes_free(void)
 	livepage_tag.blob = NULL;
 }
 
+/* The page's client is made: answer with who and where it is. */
 static void
-route_connect(struct conn *c, struct request *r)
+connect_answer(struct conn *c, struct client *client,
+    const struct connect_then *then)
 {
-	struct form f;
-	struct client *client;
-	struct connect_ask ask;
 	struct buf b;
 
-	if (parse_form(c, r, &f) != 0 ||
-	    connect_check(c, &f, NULL, &ask) != 0 ||
-	    (client = connect_client(c, r, &ask)) == NULL)
-		return;
+	(void)then;
 	buf_init(&b);
 	buf_printf(&b, "{\"uuid\":\"%s\",\"location\":", client->uuid);
 	buf_json_string(&b, client->location->name,
@@ -363,12 +360,29 @@ route_connect(struct conn *c, struct request *r)
 	buf_free(&b);
 }
 
+static void
+route_connect(struct conn *c, struct request *r)
+{
+	struct form f;
+	struct connect_ask ask;
+	struct connect_then then = { .done = connect_answer };
+
+	if (parse_form(c, r, &f) != 0 ||
+	    connect_check(c, &f, NULL, &ask) != 0)
+		return;
+	connect_page(c, r, &ask, &then);
+}
+
 /*
  * An input event from a page, by form (POST /input) or by frame (ws.c):
- * 200 when it went out, else the status, with why in err.
+ * 200 when it went out, else the status, with why in err. A verb with
+ * forward: true goes to the input hook instead: 0, and done is called
+ * with the application's answer (its call in *call, for the page to
+ * hold until then).
  */
 static int
-routes_input(struct client *client, const struct form *f, char *err,
+routes_input(struct client *client, const struct form *f,
+    hook_input_cb *done, void *arg, struct hook_call **call, char *err,
     size_t errlen)
 {
 	struct msg_input in;
@@ -417,6 +431,12 @@ routes_input(struct client *client, const struct form *f, char *err,
 		    strcmp(f->names[i], "location") != 0)
 			msg_input_add(&in, f->names[i], f->values[i]);
 	st = publish(&in, NULL, client, &res, err, errlen);
+	if (st == PUBLISH_FORWARD) {
+		if ((*call = hook_input(client, &in, done, arg)) != NULL)
+			return 0;
+		snprintf(err, errlen, "application unreachable");
+		return 502;
+	}
 	if (st != PUBLISH_OK) {
 		metrics_rejected(reasons[st]);
 		return codes[st];
@@ -424,20 +444,36 @@ routes_input(struct client *client, const struct form *f, char *err,
 	return 200;
 }
 
+/* The input hook answered (or could not): the held page hears. */
+static void
+input_hooked(void *arg, int status, const char *error)
+{
+	struct conn *c = arg;
+
+	if (status == 200)
+		http_reply(c, 200, NULL, NULL, NULL, 0);
+	else
+		http_error(c, status, "%s", error);
+}
+
 static void
 route_input(struct conn *c, struct request *r)
 {
 	struct form f;
+	struct hook_call *call;
 	char err[256];
 	int status;
 
 	if (parse_form(c, r, &f) != 0)
 		return;
-	if ((status = routes_input(r->client, &f, err, sizeof err)) != 200) {
+	status = routes_input(r->client, &f, input_hooked, c, &call, err,
+	    sizeof err);
+	if (status == 0)
+		hook_hold(c, call);
+	else if (status != 200)
 		http_error(c, status, "%s", err);
-		return;
-	}
-	http_reply(c, 200, NULL, NULL, NULL, 0);
+	else
+		http_reply(c, 200, NULL, NULL, NULL, 0);
 }
 
 /* A WebSocket from another origin is a cross-site POST: checked alike. */

@@ -23,33 +23,22 @@
 /* What a page that gives no principal is called, in open mode. */
 #define STREAM_ANONYMOUS	"anonymous"
 
-/*
- * The page is checked: make its client and stream to it, from the seq
- * it resumes after when resume is 0 (sse_resume).
- */
+/* The page's client is made: stream to it, from where it resumes. */
 static void
-stream_begin(struct conn *c, const struct request *r,
-    const struct connect_ask *ask, enum frame_format format, int resume,
-    uint64_t seq)
+stream_begin(struct conn *c, struct client *client,
+    const struct connect_then *then)
 {
-	struct client *client;
-
-	if (hub.waiting >= livd.cfg.max_polls) {
-		http_error(c, 503, "too many polls");
-		return;
-	}
-	if ((client = connect_client(c, r, ask)) == NULL)
-		return;
 	client->ephemeral = true;
-	if (resume == 0)
-		hub_rewind(client, seq);
-	sse_start(c, client, format);
+	if (then->rewind)
+		hub_rewind(client, then->since);
+	sse_start(c, client, (enum frame_format)then->format);
 }
 
 void
 stream_open(struct conn *c, struct request *r)
 {
 	struct connect_ask ask;
+	struct connect_then then = { .done = stream_begin };
 	struct form f;
 	const char *name, *err;
 	char *query, q[80];
@@ -73,12 +62,14 @@ stream_open(struct conn *c, struct request *r)
 	if ((resume = sse_resume(c, r, &seq)) < 0 ||
 	    connect_check(c, &f, STREAM_ANONYMOUS, &ask) != 0)
 		goto done;
-	/*
-	 * With auth: hook, the connect hook is asked here, between the
-	 * page's own checks and its client: it names the principal and the
-	 * locations, and stream_begin() goes on (hooks).
-	 */
-	stream_begin(c, r, &ask, (enum frame_format)format, resume, seq);
+	if (hub.waiting >= livd.cfg.max_polls) {
+		http_error(c, 503, "too many polls");
+		goto done;
+	}
+	then.since = seq;
+	then.format = (uint8_t)format;
+	then.rewind = resume == 0;
+	connect_page(c, r, &ask, &then);
 done:
 	free(query);
 }

@@ -421,3 +421,15 @@ socket_default(char *out, size_t size)
 		snprintf(out, size, "/tmp/livd-%u/livd.sock", (unsigned)getuid());
 	return out;
 }
+
+/*
+ * The next wait of an exponential backoff: first after no wait, then
+ * twice the last, never over cap.
+ */
+double
+backoff_next(double prev, double first, double cap)
+{
+	double next = prev <= 0 ? first : prev * 2;
+
+	return next > cap ? cap : next;
+}

@@ -67,6 +67,7 @@ bool	 utf8_valid(const char *, size_t);
 char	*html_escape(const char *);
 bool	 word_valid(const char *, size_t);
 int	 parse_seconds(const char *, double *);
+double	 backoff_next(double, double, double);
 void	 quote_for_error(char *, size_t, const char *);
 
 void	 hash_init(uint64_t);

@@ -53,6 +53,8 @@ static int	parse_summary(struct yamlfile *, struct verb *, yaml_node_t *,
 		    struct yamlerr *);
 static int	parse_turbo(struct yamlfile *, struct verb *, yaml_node_t *,
 		    struct yamlerr *);
+static int	parse_forward(struct yamlfile *, struct verb *, yaml_node_t *,
+		    struct yamlerr *);
 
 /* Every key a verb may have; anything else is an error. */
 static const struct verb_key verb_keys[] = {
@@ -60,6 +62,7 @@ static const struct verb_key verb_keys[] = {
 	{ "coalesce", parse_coalesce },
 	{ "dedupe", parse_dedupe },
 	{ "dom", parse_dom },
+	{ "forward", parse_forward },
 	{ "from_client", parse_from_client },
 	{ "raw", parse_raw },
 	{ "scope", parse_scope },
@@ -215,6 +218,14 @@ parse_coalesce(struct yamlfile *yf, struct verb *v, yaml_node_t *node,
 	return yamlfile_bool(yf, node, &v->coalesce, err);
 }
 
+/* A browser's event the application hears (parse_verb: from_client). */
+static int
+parse_forward(struct yamlfile *yf, struct verb *v, yaml_node_t *node,
+    struct yamlerr *err)
+{
+	return yamlfile_bool(yf, node, &v->forward, err);
+}
+
 static int
 parse_summary(struct yamlfile *yf, struct verb *v, yaml_node_t *node,
     struct yamlerr *err)
@@ -339,6 +350,7 @@ parse_verb(struct yamlfile *yf, struct verb *v, yaml_node_t *key,
 	v->id_arg = verb_arg(v, "id");
 	if (check_turbo(yf, v, turbo_node, err) != 0)
 		return -1;
+	v->from_client |= v->forward;
 	return check_dom(yf, v, dom_node, err);
 }
 
@@ -400,6 +412,8 @@ encode_json(struct verbs *vs)
 		    v->coalesce ? "true" : "false");
 		if (v->turbo != NULL)
 			buf_printf(&b, ",\"turbo\":\"%s\"", v->turbo);
+		if (v->forward)
+			buf_adds(&b, ",\"forward\":true");
 		if (v->summary != NULL) {
 			buf_adds(&b, ",\"summary\":");
 			buf_json_string(&b, v->summary, strlen(v->summary));
@@ -519,6 +533,21 @@ verbs_check_args(const struct verbs *vs, size_t max, struct yamlerr *err)
 			    "%zu arguments, more than max_args (%zu)", vs->path,
 			    vs->list[i].line, vs->list[i].name,
 			    vs->list[i].nargs, max);
+			return -1;
+		}
+	return 0;
+}
+
+/* A verb with forward: true needs hooks.input to go to. */
+int
+verbs_check_forward(const struct verbs *vs, bool input_hook,
+    struct yamlerr *err)
+{
+	for (size_t i = 0; i < vs->count && !input_hook; i++)
+		if (vs->list[i].forward) {
+			snprintf(err->text, err->size, "%s:%d: verb '%s' has "
+			    "forward: true, but hooks.input is not set",
+			    vs->path, vs->list[i].line, vs->list[i].name);
 			return -1;
 		}
 	return 0;

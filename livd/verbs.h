@@ -31,6 +31,7 @@ struct verb {
 	bool		 raw;
 	bool		 coalesce;
 	char		*turbo;		/* its Turbo Stream action, or NULL */
+	bool		 forward;	/* a browser's goes to hooks.input */
 	char		*summary;
 	int		 line;		/* where the verbs file names it */
 };
@@ -53,6 +54,8 @@ int			 verb_arg(const struct verb *, const char *);
 const char		*verbs_dom_name(enum verb_dom);
 bool			 verbs_reserved(const char *);
 int			 verbs_check_args(const struct verbs *, size_t,
+			    struct yamlerr *);
+int			 verbs_check_forward(const struct verbs *, bool,
 			    struct yamlerr *);
 
 #endif

@@ -16,12 +16,17 @@
  * again once wslay has taken every byte read and no message is half
  * received. Frames from livd carry no state from one to the next, so
  * they are all written with one shared context (ws_out).
+ *
+ * The page's frames are answered in order. An input the application
+ * hears first (a verb with forward: true) is answered when the input
+ * hook answers; what comes after it waits behind it, in ws_in.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -42,7 +47,16 @@
 #define WS_NORMAL	1000
 #define WS_UNSUPPORTED	1003
 
-/* wslay's state while frames come in. */
+/* An answer to the page, waiting for those before it. */
+struct ws_answer {
+	STAILQ_ENTRY(ws_answer)	 entry;
+	struct ws		*s;
+	struct hook_call	*call;		/* until the hook answers */
+	char			*text;
+	size_t			 len;
+};
+
+/* wslay's state while frames come in, or answers wait. */
 struct ws_in {
 	wslay_event_context_ptr	 ctx;
 	uint64_t		 fed;		/* bytes given to wslay */
@@ -51,6 +65,7 @@ struct ws_in {
 	bool			 message;	/* a fragmented message is open */
 	bool			 busy;		/* wslay is calling us */
 	bool			 gone;		/* the connection went meanwhile */
+	STAILQ_HEAD(, ws_answer) answers;
 };
 
 /* An open socket, kept in its connection. */
@@ -68,6 +83,7 @@ static void	ws_release(struct waiter *, struct client *);
 static void	ws_deadline(struct conn *, void *);
 static void	ws_closed(struct conn *, void *);
 static void	ws_readable(struct conn *, void *);
+static bool	ws_in_idle(const struct ws_in *);
 
 static const struct waiter_ops ws_ops = {
 	.name = "ws",
@@ -146,29 +162,86 @@ ws_send(struct conn *c, uint8_t opcode, const void *data, size_t len)
 
 /* {"error": "...", "status": N}: an input or a frame refused. */
 static void
-ws_refuse(struct conn *c, int status, const char *fmt, ...)
+ws_refusal(struct buf *b, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-ws_refuse(struct conn *c, int status, const char *fmt, ...)
+ws_refusal(struct buf *b, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_error(b, fmt, ap);
+	va_end(ap);
+	buf_printf(b, ",\"status\":%d}", status);
+}
+
+/* The answers whose turn has come go out. */
+static void
+ws_answers_flush(struct conn *c, struct ws *s)
+{
+	struct ws_answer *a;
+
+	while (s->in != NULL && (a = STAILQ_FIRST(&s->in->answers)) != NULL &&
+	    a->call == NULL) {
+		STAILQ_REMOVE_HEAD(&s->in->answers, entry);
+		ws_send(c, WSLAY_TEXT_FRAME, a->text, a->len);
+		free(a->text);
+		free(a);
+	}
+}
+
+/* Answer a frame of the page's: now, or after those still waiting. */
+static void
+ws_reply(struct conn *c, struct ws *s, const char *text, size_t len)
+{
+	struct ws_answer *a;
+
+	if (STAILQ_EMPTY(&s->in->answers)) {
+		ws_send(c, WSLAY_TEXT_FRAME, text, len);
+		return;
+	}
+	a = xcalloc(1, sizeof *a);
+	a->s = s;
+	a->text = xstrndup(text, len);
+	a->len = len;
+	STAILQ_INSERT_TAIL(&s->in->answers, a, entry);
+}
+
+static void
+ws_refuse(struct conn *c, struct ws *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+ws_refuse(struct conn *c, struct ws *s, int status, const char *fmt, ...)
 {
 	struct buf b;
 	va_list ap;
+	char msg[512];
 
-	buf_init(&b);
 	va_start(ap, fmt);
-	buf_error(&b, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	buf_printf(&b, ",\"status\":%d}", status);
-	ws_send(c, WSLAY_TEXT_FRAME, b.data, b.len);
+	buf_init(&b);
+	ws_refusal(&b, status, "%s", msg);
+	ws_reply(c, s, b.data, b.len);
 	buf_free(&b);
 }
 
 static void
 ws_in_free(struct ws *s)
 {
+	struct ws_answer *a;
+
 	if (s->in == NULL)
 		return;
+	while ((a = STAILQ_FIRST(&s->in->answers)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->in->answers, entry);
+		if (a->call != NULL)
+			hook_forget(a->call);
+		free(a->text);
+		free(a);
+	}
 	wslay_event_context_free(s->in->ctx);
 	free(s->in);
 	s->in = NULL;
@@ -259,13 +332,35 @@ ws_closed(struct conn *c, void *data)
 
 /* {"ack": SEQ}: acknowledge, as ?since= does. */
 static void
-ws_ack(struct conn *c, struct client *client, json_t *ack)
+ws_ack(struct conn *c, struct ws *s, json_t *ack)
 {
 	if (!json_is_integer(ack) || json_integer_value(ack) < 0) {
-		ws_refuse(c, 400, "invalid ack");
+		ws_refuse(c, s, 400, "invalid ack");
 		return;
 	}
-	hub_ack(client, (uint64_t)json_integer_value(ack));
+	hub_ack(s->waiter.client, (uint64_t)json_integer_value(ack));
+}
+
+/* The input hook answered a forwarded event: its turn may have come. */
+static void
+ws_hooked(void *arg, int status, const char *error)
+{
+	struct ws_answer *a = arg;
+	struct ws *s = a->s;
+	struct buf b;
+
+	a->call = NULL;
+	buf_init(&b);
+	if (status == 200)
+		buf_adds(&b, "{\"status\":200}");
+	else
+		ws_refusal(&b, status, "%s", error);
+	a->text = xstrndup(b.data, b.len);
+	a->len = b.len;
+	buf_free(&b);
+	ws_answers_flush(longpoll_conn(&s->waiter), s);
+	if (s->in != NULL && !s->in->busy && ws_in_idle(s->in))
+		ws_in_free(s);
 }
 
 /*
@@ -274,8 +369,9 @@ ws_ack(struct conn *c, struct client *client, json_t *ack)
  * or the refusal, in order, so that a page can tell which was which.
  */
 static void
-ws_event(struct conn *c, struct client *client, json_t *o)
+ws_event(struct conn *c, struct ws *s, json_t *o)
 {
+	struct ws_answer *a;
 	struct form f;
 	const char *name;
 	json_t *v;
@@ -286,41 +382,49 @@ ws_event(struct conn *c, struct client *client, json_t *o)
 	json_object_foreach(o, name, v) {
 		if (!json_is_string(v)) {
 			quote_for_error(q, sizeof q, name);
-			ws_refuse(c, 400, "field '%s' is not a string", q);
+			ws_refuse(c, s, 400, "field '%s' is not a string", q);
 			return;
 		}
 		if (f.count == FORM_MAX_FIELDS) {
-			ws_refuse(c, 400, "too many fields");
+			ws_refuse(c, s, 400, "too many fields");
 			return;
 		}
 		f.names[f.count] = name;
 		f.values[f.count++] = json_string_value(v);
 	}
-	if ((status = ws_input(client, &f, err, sizeof err)) != 200)
-		ws_refuse(c, status, "%s", err);
+	a = xcalloc(1, sizeof *a);
+	a->s = s;
+	status = ws_input(s->waiter.client, &f, ws_hooked, a, &a->call, err,
+	    sizeof err);
+	if (status == 0) {
+		STAILQ_INSERT_TAIL(&s->in->answers, a, entry);
+		return;
+	}
+	free(a);
+	if (status != 200)
+		ws_refuse(c, s, status, "%s", err);
 	else
-		ws_send(c, WSLAY_TEXT_FRAME, "{\"status\":200}", 14);
+		ws_reply(c, s, "{\"status\":200}", 14);
 }
 
 /* A whole text message from the page. */
 static void
 ws_message(struct conn *c, struct ws *s, const uint8_t *msg, size_t len)
 {
-	struct client *client = s->waiter.client;
 	json_t *o, *ack;
 	json_error_t e;
 
-	if (client == NULL)
+	if (s->waiter.client == NULL)
 		return;		/* released: the socket is closing */
 	o = json_loadb((const char *)msg, len, JSON_REJECT_DUPLICATES, &e);
 	if (o == NULL)
-		ws_refuse(c, 400, "invalid JSON: %s", e.text);
+		ws_refuse(c, s, 400, "invalid JSON: %s", e.text);
 	else if (!json_is_object(o))
-		ws_refuse(c, 400, "expected a JSON object");
+		ws_refuse(c, s, 400, "expected a JSON object");
 	else if ((ack = json_object_get(o, "ack")) != NULL)
-		ws_ack(c, client, ack);
+		ws_ack(c, s, ack);
 	else
-		ws_event(c, client, o);
+		ws_event(c, s, o);
 	json_decref(o);
 }
 
@@ -381,6 +485,7 @@ ws_in_new(struct ws *s)
 
 	if (wslay_event_context_server_init(&in->ctx, &cb, s) != 0)
 		fatalx("ws: out of memory");
+	STAILQ_INIT(&in->answers);
 	wslay_event_config_set_max_recv_msg_length(in->ctx,
 	    livd.cfg.max_body);
 	return in;
@@ -391,6 +496,7 @@ static bool
 ws_in_idle(const struct ws_in *in)
 {
 	return in->fed == in->used && !in->message &&
+	    STAILQ_EMPTY(&in->answers) &&
 	    wslay_event_get_queued_msg_count(in->ctx) == 0 &&
 	    wslay_event_want_read(in->ctx);
 }

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "hook.h"
+
 struct client;
 struct conn;
 struct form;
@@ -11,9 +13,11 @@ struct request;
 
 /*
  * An input event from the page (POST /client/UUID/input's fields): 200
- * when it went out, else the status, with why in the buffer.
+ * when it went out, else the status, with why in the buffer; 0 when it
+ * went to the input hook, whose call is set and will call back.
  */
-typedef int	(*ws_input_fn)(struct client *, const struct form *, char *,
+typedef int	(*ws_input_fn)(struct client *, const struct form *,
+		    hook_input_cb *, void *, struct hook_call **, char *,
 		    size_t);
 
 void	ws_upgrade(struct conn *, struct request *, ws_input_fn);

@@ -4,8 +4,9 @@
 usage:
   promcheck.py format FILE        check the text format: every sample line
                                   parses, every family has a TYPE, every
-                                  histogram has cumulative buckets ending in
-                                  le="+Inf" equal to its _count, and _sum
+                                  histogram series (per labels besides le)
+                                  has cumulative buckets ending in le="+Inf"
+                                  equal to its _count, and _sum
   promcheck.py get FILE SAMPLE    print a sample's value, e.g.
                                   'livd_deliveries_total{verb="append"}'
   promcheck.py type FILE NAME     print a family's TYPE
@@ -101,27 +102,35 @@ def check_format(path):
     for fam, t in types.items():
         if t != "histogram":
             continue
-        buckets = [(labels, value) for name, labels, value in order
-                   if name == fam + "_bucket"]
-        if not buckets:
+        # One series per set of labels besides le (hook="input"...).
+        series = {}
+        for name, labels, value in order:
+            if name == fam + "_bucket":
+                m = re.search(r'le="([^"]*)"', labels)
+                if not m:
+                    fail("%s: bucket without le: %s%s" % (path, fam, labels))
+                rest = re.sub(r',?le="[^"]*"', "", labels)
+                rest = "" if rest in ("{}", "{,}") else \
+                    rest.replace("{,", "{")
+                series.setdefault(rest, []).append((m.group(1), value))
+        if not series:
             fail("%s: histogram %s has no buckets" % (path, fam))
-        last_le, last = float("-inf"), -1.0
-        for labels, value in buckets:
-            m = re.search(r'le="([^"]*)"', labels)
-            if not m:
-                fail("%s: bucket without le: %s%s" % (path, fam, labels))
-            le = number(m.group(1))
-            if le <= last_le or value < last:
-                fail("%s: %s buckets not cumulative at le=%s" %
-                     (path, fam, m.group(1)))
-            last_le, last = le, value
-        if last_le != float("inf"):
-            fail("%s: %s has no le=\"+Inf\" bucket" % (path, fam))
-        if fam + "_count" not in samples or fam + "_sum" not in samples:
-            fail("%s: %s lacks _count or _sum" % (path, fam))
-        if samples[fam + "_count"] != last:
-            fail("%s: %s_count %r != +Inf bucket %r" %
-                 (path, fam, samples[fam + "_count"], last))
+        for rest, buckets in series.items():
+            last_le, last = float("-inf"), -1.0
+            for le_text, value in buckets:
+                le = number(le_text)
+                if le <= last_le or value < last:
+                    fail("%s: %s%s buckets not cumulative at le=%s" %
+                         (path, fam, rest, le_text))
+                last_le, last = le, value
+            if last_le != float("inf"):
+                fail("%s: %s%s has no le=\"+Inf\" bucket" % (path, fam, rest))
+            count, total = fam + "_count" + rest, fam + "_sum" + rest
+            if count not in samples or total not in samples:
+                fail("%s: %s%s lacks _count or _sum" % (path, fam, rest))
+            if samples[count] != last:
+                fail("%s: %s_count %r != +Inf bucket %r" %
+                     (path, fam + rest, samples[count], last))
 
 
 def show(v):

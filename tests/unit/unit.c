@@ -252,7 +252,7 @@ test_config(void)
 	CHECK(config_set(&cfg, "socket_mode", "0660", err, sizeof err) == 0);
 	CHECK(config_set(&cfg, "redis", "http://x", err, sizeof err) != 0);
 	CHECK(config_set(&cfg, "auth", "", err, sizeof err) != 0);
-	CHECK_STR(err, "auth must be open or token, not ''");
+	CHECK_STR(err, "auth must be open, token or hook, not ''");
 	{
 		struct config old;
 
