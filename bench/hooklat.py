@@ -13,7 +13,9 @@ process, answering at once) and measures, over one keep-alive connection:
 - PAGES pages (default 10,000) connecting in a burst through the connect
   hook, from 16 keep-alive connections at once: how long the connects
   take, when the last join reached the presence hook, and in how many
-  posts.
+  posts; then PAGES more connected at once through the control socket
+  (one write of PAGES connect lines), which times the presence hook
+  alone.
 
 livd runs on CPU 0 when taskset is there (this process may use any CPU);
 its log is in the temporary directory printed at the end when it fails.
@@ -26,6 +28,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -188,6 +191,33 @@ def burst(port):
     return joins["events"] == PAGES
 
 
+def burst_control():
+    """PAGES connects in one write to the control socket: joins alone."""
+    with lock:
+        joins.update(events=0, posts=0, batch=0)
+    lines = b"".join(b'{"cmd":"connect","location":"/ctl","principal":'
+                     b'"c%d"}\n' % i for i in range(PAGES))
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(tmp + "/sock")
+    t0 = time.monotonic()
+    s.sendall(lines)
+    got = 0
+    while got < PAGES:
+        chunk = s.recv(1 << 20)
+        assert chunk, "livd closed the control socket"
+        got += chunk.count(b"\n")
+    t1 = time.monotonic()
+    s.close()
+    while joins["events"] < PAGES and time.monotonic() - t1 < 60:
+        time.sleep(0.01)
+    print("%d pages connected through the control socket in %.2f s; %d of "
+          "%d joins at the presence hook %.2f s after the first, in %d "
+          "posts (the largest %d events)" %
+          (PAGES, t1 - t0, joins["events"], PAGES, joins["last"] - t0,
+           joins["posts"], joins["batch"]))
+    return joins["events"] == PAGES
+
+
 def main():
     app = Server(("127.0.0.1", 0), App)
     threading.Thread(target=app.serve_forever, daemon=True).start()
@@ -196,7 +226,7 @@ def main():
     try:
         proc, port = start_livd(app.server_address[1])
         roundtrips(port)
-        ok = burst(port)
+        ok = burst(port) and burst_control()
     finally:
         if proc is not None:
             proc.terminate()
