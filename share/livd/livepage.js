@@ -653,7 +653,7 @@
 		if (answer.status === 200)
 			p.resolve();
 		else
-			p.reject(refused(p.verb, answer.status, answer.error));
+			p.reject(inputError(p.verb, answer.status, answer.error));
 	}
 
 	/*
@@ -661,7 +661,7 @@
 	 * the Error carries the status and the reason as given, for the page
 	 * to show.
 	 */
-	function refused(verb, status, reason) {
+	function inputError(verb, status, reason) {
 		var e = new Error("livepage: " + verb + ": " +
 		    (reason || "HTTP " + status));
 
@@ -865,7 +865,7 @@
 				try {
 					why = (await r.json()).error;
 				} catch (e) {}
-				throw refused(verb, r.status, why);
+				throw inputError(verb, r.status, why);
 			}
 			return r;
 		},
