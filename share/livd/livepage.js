@@ -392,6 +392,10 @@
 			return r.json();
 		}).then(function (c) {
 			state.uuid = c.uuid;
+			/* livd's word, not the page's: with auth: token or hook
+			 * it is the token's or the application's. */
+			if (c.principal)
+				state.principal = c.principal;
 			if (c.locations)
 				state.locations = c.locations;
 			if (c.refresh > 0)
@@ -649,8 +653,21 @@
 		if (answer.status === 200)
 			p.resolve();
 		else
-			p.reject(new Error("livepage: " + p.verb + ": " +
-			    (answer.error || "HTTP " + answer.status)));
+			p.reject(inputError(p.verb, answer.status, answer.error));
+	}
+
+	/*
+	 * Input livd (or, for a forwarded verb, the application) refused:
+	 * the Error carries the status and the reason as given, for the page
+	 * to show.
+	 */
+	function inputError(verb, status, reason) {
+		var e = new Error("livepage: " + verb + ": " +
+		    (reason || "HTTP " + status));
+
+		e.status = status;
+		e.reason = reason || "HTTP " + status;
+		return e;
 	}
 
 	/* The socket went with input unanswered: it may not have arrived. */
@@ -814,6 +831,9 @@
 		/*
 		 * Send an event from this page: LivePage.send("append", id, html),
 		 * the arguments in the verbs file's order. livd checks them.
+		 * Settled when livd answers (for a verb with forward: true, when
+		 * the application has); a refusal rejects with an Error whose
+		 * status and reason are livd's or the application's.
 		 */
 		send: async function (verb) {
 			var args = Array.prototype.slice.call(arguments, 1);
@@ -841,11 +861,11 @@
 				await reconnect(uuid);
 			}
 			if (!r.ok) {
-				var why = "HTTP " + r.status;
+				var why = null;
 				try {
-					why = (await r.json()).error || why;
+					why = (await r.json()).error;
 				} catch (e) {}
-				throw new Error("livepage: " + verb + ": " + why);
+				throw inputError(verb, r.status, why);
 			}
 			return r;
 		},

@@ -4,6 +4,15 @@
 # presence hooks and checks every signature with Python's hmac.
 
 load helper
+load nodes
+
+# The cluster test adds redis and two nodes to the usual livd's teardown.
+teardown() {
+	if [ -n "$REDIS_PORT" ]; then
+		nodes_teardown
+	fi
+	helper_teardown
+}
 
 # app_start [PORT]: start hookapp.py; APP is its base URL.
 app_start() {
@@ -263,4 +272,33 @@ assert got == want, got
 	assert_contains "$output" '{"status":200}'
 	assert_contains "$output" '"html":"over ws"'
 	grep '"/input"' "$BATS_TEST_TMPDIR/app.log" | tail -1 | jassert 'd["sig"] and d["body"]["verb"] == "post" and d["body"]["text"] == "over ws" and d["body"]["uuid"] == "'"$a"'"'
+}
+
+@test "presence hook in a cluster: a page on node 2 has its join and leave posted once" {
+	SECRET="$BATS_TEST_TMPDIR/secret"
+	(umask 077 && head -c 32 /dev/urandom | base64 >"$SECRET")
+	app_start
+	redis_start
+	for n in 1 2; do
+		node_start "$n" "secret_file: $SECRET" \
+		    "hooks:" "  presence: $APP/presence"
+	done
+	read -r u _ < <(node_connect 2 /board carol)
+	curl -s -X POST "$(node_url 2)/client/$u/close" >/dev/null
+	# Both nodes know of carol (node 1 through Redis): only node 2 posts.
+	for ((i = 0; i < 100; i++)); do
+		[ "$(grep -c '"leave"' "$BATS_TEST_TMPDIR/app.log")" -ge 1 ] && break
+		sleep 0.05
+	done
+	sleep 1
+	grep -h '"/presence"' "$BATS_TEST_TMPDIR/app.log" | python3 -c '
+import json, sys
+ev = [(e["type"], e["principal"], e["location"], e["uuid"])
+      for l in sys.stdin for e in json.loads(l)["body"]["events"]]
+want = [("join", "carol", "/board", "'"$u"'"),
+        ("leave", "carol", "/board", "'"$u"'")]
+assert ev == want, ev
+'
+	run bash -c "grep -c '\"sig\": false' '$BATS_TEST_TMPDIR/app.log'"
+	assert_eq "$output" 0
 }

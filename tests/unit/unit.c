@@ -1,13 +1,15 @@
 /*
  * Unit tests for the pure parts: the verbs and config loaders, event
- * encoding and argument checks, SSE frames, the stdin line splitter and livctl's line
- * requests, HTTP head and form parsing, queues, the hub's queue and
- * acknowledgement logic, and the control command specs. Built with ASan
- * and UBSan by make check.
+ * encoding and argument checks, SSE frames, the stdin line splitter and
+ * livctl's line requests, HTTP head and form parsing, queues, the hub's
+ * queue and acknowledgement logic, the control command specs, hook
+ * signatures and the retry backoff. Built with ASan and UBSan by make
+ * check.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -1237,6 +1239,70 @@ test_ctlspec(void)
 	CHECK(ctlspec_lookup("", &ambiguous) == NULL);
 }
 
+/*
+ * A hook's signature against RFC 4231's HMAC-SHA256 vectors: code livd
+ * did not write made these digests.
+ */
+static void
+test_signature(void)
+{
+	unsigned char key1[20], key6[131];
+	char hex[65], path[] = "/tmp/livd-unit-secret.XXXXXX", err[128];
+	const char *data6 =
+	    "Test Using Larger Than Block-Size Key - Hash Key First";
+	FILE *f;
+	int fd;
+
+	memset(key1, 0x0b, sizeof key1);
+	memset(key6, 0xaa, sizeof key6);
+	auth_hmac_hex(key1, sizeof key1, "Hi There", 8, hex);
+	CHECK_STR(hex, "b0344c61d8db38535ca8afceaf0bf12b"
+	    "881dc200c9833da726e9376c2e32cff7");
+	/* Test case 2: a key shorter than the hash. */
+	auth_hmac_hex("Jefe", 4, "what do ya want for nothing?", 28, hex);
+	CHECK_STR(hex, "5bdcc146bf60754e6a042426089575c7"
+	    "5a003f089d2739839dec58b964ec3843");
+
+	/* auth_sign: no secret, no signature; then secret_file's bytes. */
+	auth_free();
+	CHECK(auth_sign("x", 1, hex) == -1);
+	if ((fd = mkstemp(path)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		CHECK(!"mkstemp");
+		return;
+	}
+	fwrite(key6, 1, sizeof key6, f);
+	fclose(f);
+	CHECK(auth_load(path, err, sizeof err) == 0);
+	CHECK(auth_sign(data6, strlen(data6), hex) == 0);
+	CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f"
+	    "8e0bc6213728c5140546040f0ee37f54");
+	/* One trailing newline is not part of the secret. */
+	f = fopen(path, "a");
+	fputc('\n', f);
+	fclose(f);
+	CHECK(auth_load(path, err, sizeof err) == 0);
+	CHECK(auth_sign(data6, strlen(data6), hex) == 0);
+	CHECK_STR(hex, "60e431591ee0b67f0d8a26aacbf5b77f"
+	    "8e0bc6213728c5140546040f0ee37f54");
+	unlink(path);
+	auth_free();
+}
+
+/* A failing presence hook is retried at 0.25, 0.5, 1 ... then 10 s. */
+static void
+test_backoff(void)
+{
+	static const double want[] = { 0.25, 0.5, 1, 2, 4, 8, 10, 10 };
+	double d = 0;
+
+	for (size_t i = 0; i < countof(want); i++) {
+		d = backoff_next(d, 0.25, 10);
+		CHECK(d == want[i]);
+	}
+	CHECK(backoff_next(-1, 0.25, 10) == 0.25);
+	CHECK(backoff_next(0, 20, 10) == 10);
+}
+
 int
 main(void)
 {
@@ -1251,6 +1317,8 @@ main(void)
 	test_etag();
 	test_lines();
 	test_tokens();
+	test_signature();
+	test_backoff();
 	test_hub();
 	test_ctlspec();
 	printf("%d checks, %d failed\n", checks, failures);
