@@ -1280,7 +1280,15 @@ static void
 on_disconnect_cb(const redisAsyncContext *ac, int status)
 {
 	(void)status;
-	if (cl.stopping || (ac != cl.cmd && ac != cl.sub))
+	if (cl.stopping) {
+		/* cluster_shutdown() waits for both to be gone. */
+		if (ac == cl.cmd)
+			cl.cmd = NULL;
+		if (ac == cl.sub)
+			cl.sub = NULL;
+		return;
+	}
+	if (ac != cl.cmd && ac != cl.sub)
 		return;
 	if (ac == cl.cmd)
 		cl.cmd = NULL;
@@ -1438,6 +1446,37 @@ cluster_init(char *err, size_t errlen)
 	return 0;
 }
 
+static void
+shutdown_late(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd; (void)what;
+	*(bool *)arg = true;
+}
+
+/*
+ * A link being disconnected is freed by hiredis once Redis has answered
+ * what was queued on it (the leave above): wait for that, a second at
+ * most, then free what is left.
+ */
+static void
+shutdown_wait(void)
+{
+	struct timeval tv = { 1, 0 };
+	struct event *timer;
+	bool late = false;
+
+	timer = evtimer_new(livd.base, shutdown_late, &late);
+	evtimer_add(timer, &tv);
+	while ((cl.cmd != NULL || cl.sub != NULL) && !late)
+		event_base_loop(livd.base, EVLOOP_ONCE);
+	event_free(timer);
+	if (cl.cmd != NULL)
+		redisAsyncFree(cl.cmd);
+	if (cl.sub != NULL)
+		redisAsyncFree(cl.sub);
+	cl.cmd = cl.sub = NULL;
+}
+
 void
 cluster_shutdown(void)
 {
@@ -1457,7 +1496,7 @@ cluster_shutdown(void)
 		redisAsyncDisconnect(cl.cmd);	/* sends what is queued */
 	if (cl.sub != NULL)
 		redisAsyncDisconnect(cl.sub);
-	event_base_loop(livd.base, EVLOOP_NONBLOCK);
+	shutdown_wait();
 	drop_held();
 	free(cl.held);
 	remote_sweep(true);
