@@ -26,13 +26,13 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/stream.c livd/connect.c livd/frame.c livd/ws.c \
 	livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
-	livd/util.c livd/verbs.c livd/yamlfile.c
+	livd/util.c livd/verbs.c livd/yamlfile.c livd/budget.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
 	livctl/stdin.c livd/ctlspec.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/frame.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
 	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livd/metrics.c \
-	livd/ctlspec.c livctl/line.c
+	livd/ctlspec.c livctl/line.c livd/budget.c
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -110,7 +110,7 @@ $(F)/fuzz_http: $(addprefix $(F)/obj/,fuzz/fuzz_http.o livd/httpparse.o livd/uti
 $(F)/fuzz_yaml: $(addprefix $(F)/obj/,fuzz/fuzz_yaml.o livd/verbs.o \
     livd/config.o livd/yamlfile.o livd/util.o livd/httpparse.o)
 	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
-$(F)/fuzz_stdin: $(addprefix $(F)/obj/,fuzz/fuzz_stdin.o livd/msg.o \
+$(F)/fuzz_stdin: $(addprefix $(F)/obj/,fuzz/fuzz_stdin.o livd/msg.o livd/budget.o \
     livd/verbs.o livd/yamlfile.o livd/util.o livctl/line.o)
 	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
 $(F)/fuzz_token: $(addprefix $(F)/obj/,fuzz/fuzz_token.o livd/auth.o \

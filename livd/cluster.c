@@ -742,8 +742,7 @@ static void	issue_send(struct sending *);
 static uint64_t
 send_locally(struct sending *s)
 {
-	struct msg *m = msg_new(s->msg->verb, s->msg->nargs, s->msg->names,
-	    s->msg->values, s->msg->coalesce_id, hub_next_seq());
+	struct msg *m = msg_reseq(s->msg, hub_next_seq());
 	uint64_t seq = m->seq;
 
 	if (s->target.kind == TARGET_CLIENT)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "budget.h"
 #include "connect.h"
 #include "hook.h"
 #include "http.h"
@@ -90,6 +91,20 @@ connect_check(struct conn *c, const struct form *f, const char *anonymous,
 	return 0;
 }
 
+/* Is err why the hub had no room (503), not what the page asked (400)? */
+static bool
+connect_busy(const char *err)
+{
+	static const char *const busy[] = {
+		"too many clients", "too many locations", BUDGET_REFUSED
+	};
+
+	for (size_t i = 0; i < countof(busy); i++)
+		if (strcmp(err, busy[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The client a page may have; NULL when there is none, answered. */
 static struct client *
 connect_client(struct conn *c, const struct http_addr *from,
@@ -105,8 +120,7 @@ connect_client(struct conn *c, const struct http_addr *from,
 	}
 	if ((client = hub_connect_at(locations, n, principal, presence, err,
 	    sizeof err)) == NULL) {
-		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
-		    "%s", err);
+		http_error(c, connect_busy(err) ? 503 : 400, "%s", err);
 		return NULL;
 	}
 	if (log_level >= LOG_LEVEL_DEBUG && from != NULL) {

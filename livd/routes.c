@@ -390,13 +390,14 @@ routes_input(struct client *client, const struct form *f,
 	static const int codes[] = {
 		[PUBLISH_OK] = 200, [PUBLISH_UNKNOWN_VERB] = 400,
 		[PUBLISH_INVALID] = 400, [PUBLISH_FORBIDDEN] = 403,
-		[PUBLISH_TOO_LARGE] = 413
+		[PUBLISH_TOO_LARGE] = 413, [PUBLISH_NO_MEMORY] = 503
 	};
 	static const enum reject_reason reasons[] = {
 		[PUBLISH_UNKNOWN_VERB] = REJECT_UNKNOWN_VERB,
 		[PUBLISH_INVALID] = REJECT_ARGUMENTS,
 		[PUBLISH_FORBIDDEN] = REJECT_FORBIDDEN,
-		[PUBLISH_TOO_LARGE] = REJECT_TOO_LARGE
+		[PUBLISH_TOO_LARGE] = REJECT_TOO_LARGE,
+		[PUBLISH_NO_MEMORY] = REJECT_MEMORY
 	};
 	enum publish_status st;
 	const char *verb, *at[2];
