@@ -26,7 +26,7 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/stream.c livd/connect.c livd/frame.c livd/ws.c \
 	livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
-	livd/util.c livd/verbs.c livd/yamlfile.c livd/budget.c
+	livd/util.c livd/verbs.c livd/yamlfile.c livd/budget.c livd/rate.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
 	livctl/stdin.c livd/ctlspec.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/frame.c livd/queue.c livd/verbs.c \

@@ -17,6 +17,7 @@
 #include "livd.h"
 #include "log.h"
 #include "metrics.h"
+#include "rate.h"
 
 /*
  * auth: token: the principal is the token's, and each location one its
@@ -112,10 +113,16 @@ connect_client(struct conn *c, const struct http_addr *from,
     bool presence)
 {
 	struct client *client;
+	enum rate_verdict rv;
 	char err[256], addr[HTTP_ADDR_MAX];
 
 	if (n == 0) {
 		http_error(c, 400, "missing field 'location'");
+		return NULL;
+	}
+	if ((rv = rate_take(from, principal)) != RATE_OK) {
+		metrics_rejected(REJECT_CONNECT_RATE);
+		http_error(c, 429, "%s", rate_message(rv, err, sizeof err));
 		return NULL;
 	}
 	if ((client = hub_connect_at(locations, n, principal, presence, err,
