@@ -44,7 +44,7 @@ FUZZ_SECONDS ?= 20
 F = build-fuzz
 
 .PHONY: all deps run check unit bats lint install uninstall clean asan \
-	fuzz fuzz-build bench check-valgrind
+	fuzz fuzz-build bench check-valgrind soak
 
 all: $(B)/livd $(B)/livctl
 
@@ -94,6 +94,12 @@ check-valgrind: all
 	@chmod +x build-valgrind/livd
 	@ln -sf ../build/livctl build-valgrind/livctl
 	LIVD_BUILD=build-valgrind bats tests/bats
+
+# The long flood of tests/stress/flood.py (make check runs a short one in
+# tests/bats/budget.bats): several sizes, open and token mode, one livd
+# and a cluster of two; minutes, so not in check.
+soak: all
+	tests/stress/flood-soak.sh
 
 # libFuzzer targets (clang). make check runs each briefly from the
 # committed corpus; make fuzz runs them longer (FUZZ_SECONDS each).

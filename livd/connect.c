@@ -97,7 +97,7 @@ static bool
 connect_busy(const char *err)
 {
 	static const char *const busy[] = {
-		"too many clients", "too many locations", BUDGET_REFUSED
+		"too many clients", "too many locations in all", BUDGET_REFUSED
 	};
 
 	for (size_t i = 0; i < countof(busy); i++)

@@ -510,7 +510,7 @@ hub_connect_at(const char *const *locations, size_t n, const char *principal,
 		return NULL;
 	}
 	if (!locations_room(at, n)) {
-		snprintf(err, errlen, "too many locations");
+		snprintf(err, errlen, "too many locations in all");
 		return NULL;
 	}
 	if (!budget_admit(sizeof(struct client) + 256)) {

@@ -187,9 +187,9 @@ PY
 	connect /a p >/dev/null
 	connect /b p >/dev/null
 	run http POST /connect -d location=/c -d principal=p
-	assert_lines 503 '{"error":"too many locations"}'
+	assert_lines 503 '{"error":"too many locations in all"}'
 	run http POST /connect -d location=/a -d location=/c -d principal=p
-	assert_lines 503 '{"error":"too many locations"}'
+	assert_lines 503 '{"error":"too many locations in all"}'
 	run http POST /connect -d location=/b -d principal=p
 	assert_contains "${lines[0]}" 200
 }

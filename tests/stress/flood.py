@@ -2,11 +2,11 @@
 """The flood of issue 15: can hostile input make livd hold unbounded memory?
 
 SENDERS pages connect at /flood0 (or spread over LOCATIONS of them,
-/flood0 to /floodN-1) and each posts EVENTS `append` events
-whose html is SIZE characters (of PAD, x by default), as fast as livd
-answers. Meanwhile HONEST pages keep long-polling with since=, half at /flood0 and half at
-/elsewhere, where one small event is sent by the control socket every
-0.1 s. A thread asks `livctl status` every 0.25 s throughout.
+/flood0 to /floodN-1) and each posts EVENTS `append` events whose html
+is SIZE characters (of PAD, x by default), as fast as livd answers.
+Meanwhile HONEST pages keep long-polling with since=, half at /flood0
+and half at /elsewhere, where one small event is sent by the control
+socket every 0.1 s. A thread asks `livctl status` every 0.25 s throughout.
 
 Each event's html starts with a marker "S.J:" (sender, number), so every
 honest page can check what it received against what livd accepted: a
@@ -22,7 +22,8 @@ to the first 503 (or 429), and how many honest pages got a reload. With
 
 usage: flood.py --port P[,P2...] --pid PID[,PID2...] --sock S --livctl L
        [--senders 50] [--events 20] [--size 60000] [--honest 10]
-       [--token JWT] [--linger 3] [--max-rss MIB] [--redis PORT]
+       [--locations 1] [--pad x] [--token JWT] [--linger 3]
+       [--max-rss MIB] [--redis PORT]
 Several ports and pids: a cluster; pages are spread over the nodes.
 """
 import argparse
@@ -244,14 +245,15 @@ def redis_info():
                         "memory"], capture_output=True, text=True)
     mem = [l for l in r.stdout.splitlines()
            if l.startswith("used_memory:")]
-    keys = subprocess.run(["redis-cli", "-p", str(args.redis), "--scan"],
+    keys = subprocess.run(["redis-cli", "-p", str(args.redis), "--scan",
+                           "--pattern", "livd:history:*"],
                           capture_output=True, text=True).stdout.split()
     ttls = []
     for k in keys:
         t = subprocess.run(["redis-cli", "-p", str(args.redis), "pttl", k],
                            capture_output=True, text=True).stdout.strip()
-        if k.endswith(":stream") or "stream" in k:
-            ttls.append("%s %s ms" % (k, t))
+        if k.startswith("livd:history:"):
+            ttls.append("%s expires in %s ms" % (k, t))
     return "redis %s; streams: %s" % (
         mem[0].split(":")[1] if mem else "?", "; ".join(ttls[:4]))
 
@@ -274,7 +276,7 @@ def main():
     p.add_argument("--locations", type=int, default=1,
                    help="senders spread over /flood0 ... /floodN-1")
     p.add_argument("--pad", default="x",
-                   help="the html filler (each < costs 3 bytes to post, 4 to keep)")
+                   help="the html's filler character")
     p.add_argument("--token")
     p.add_argument("--linger", type=float, default=3)
     p.add_argument("--max-rss", type=float)
