@@ -44,6 +44,7 @@ budget_sub(size_t n)
 	budget.used -= n;
 }
 
+void	 budget_make_room(size_t);
 bool	 budget_admit(size_t);
 
 #endif

@@ -1144,7 +1144,7 @@ hub_send(struct msg *m, const struct target *t)
 	hub.stats.deliveries += n;
 	metrics_delivered(m->verb, n);
 	/* From another node too: past the high mark, old history goes. */
-	budget_admit(0);
+	budget_make_room(0);
 	TAILQ_FOREACH_SAFE(o, &hub.observers, link, onext)
 		o->seen(o, m, t);
 	if (!TAILQ_EMPTY(&hub.ready) && hub.fanout_start == 0)
@@ -1385,23 +1385,31 @@ drop_through(uint64_t seq)
  * events, of every location and page alike, until want bytes are free
  * or nothing is left; pages that had not acknowledged them get a reload.
  * A walk over every location and client per step, at most 17 steps: the
- * slow path, taken only near the limit.
+ * slow path, taken only near the limit, and not again while no event has
+ * come since one that found nothing to drop (the memory is held by
+ * connections, say), so that requests then cost no walk.
  */
 static size_t
 hub_reclaim(size_t want)
 {
+	static uint64_t futile = UINT64_MAX;
 	size_t goal = budget.used > want ? budget.used - want : 0, dropped = 0;
-	uint64_t lo = oldest_held(), step, cut;
+	uint64_t lo, step, cut;
 
-	if (lo == 0)
+	if (futile == hub.seq)
 		return 0;
+	if ((lo = oldest_held()) == 0) {
+		futile = hub.seq;
+		return 0;
+	}
 	step = (hub.seq - lo) / 16 + 1;
 	for (cut = lo; budget.used > goal && cut - step <= hub.seq; cut += step)
 		dropped += drop_through(cut);
 	if (dropped > 0) {
 		log_warnx("memory budget: dropped the oldest %zu events", dropped);
 		schedule_flush();
-	}
+	} else
+		futile = hub.seq;
 	return dropped;
 }
 

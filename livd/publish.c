@@ -117,8 +117,7 @@ publish(struct msg_input *in, const struct target *given,
 		msg_unref(m);
 		return PUBLISH_TOO_LARGE;
 	}
-	if (budget.limit > 0 && budget.used > budget.limit) {
-		budget.refused++;
+	if (!budget_admit(0)) {		/* it came out larger than said */
 		snprintf(err, errlen, BUDGET_REFUSED);
 		msg_unref(m);
 		return PUBLISH_NO_MEMORY;

@@ -56,8 +56,8 @@ teardown() {
 	run livctl status
 	assert_status 0
 	assert_contains "$output" $'\nmax_memory: 8388608'
-	[[ "$output" =~ $'\n'memory:\ [0-9]+ ]]
 	run livctl stats
+	[[ "$output" =~ $'\n'memory\.bytes:\ [0-9]+ ]]
 	assert_contains "$output" $'\nmemory.limit_bytes: 8388608'
 	assert_contains "$output" $'\nmemory.refused: 0'
 	body=$(curl -s "$URL/metrics")
