@@ -26,13 +26,13 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/stream.c livd/connect.c livd/frame.c livd/ws.c \
 	livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
-	livd/util.c livd/verbs.c livd/yamlfile.c
+	livd/util.c livd/verbs.c livd/yamlfile.c livd/budget.c livd/rate.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
 	livctl/stdin.c livd/ctlspec.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/frame.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
 	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livd/metrics.c \
-	livd/ctlspec.c livctl/line.c
+	livd/ctlspec.c livctl/line.c livd/budget.c
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -44,7 +44,7 @@ FUZZ_SECONDS ?= 20
 F = build-fuzz
 
 .PHONY: all deps run check unit bats lint install uninstall clean asan \
-	fuzz fuzz-build bench check-valgrind
+	fuzz fuzz-build bench check-valgrind soak
 
 all: $(B)/livd $(B)/livctl
 
@@ -95,6 +95,12 @@ check-valgrind: all
 	@ln -sf ../build/livctl build-valgrind/livctl
 	LIVD_BUILD=build-valgrind bats tests/bats
 
+# The long flood of tests/stress/flood.py (make check runs a short one in
+# tests/bats/budget.bats): several sizes, open and token mode, one livd
+# and a cluster of two; minutes, so not in check.
+soak: all
+	tests/stress/flood-soak.sh
+
 # libFuzzer targets (clang). make check runs each briefly from the
 # committed corpus; make fuzz runs them longer (FUZZ_SECONDS each).
 fuzz-build:
@@ -110,7 +116,7 @@ $(F)/fuzz_http: $(addprefix $(F)/obj/,fuzz/fuzz_http.o livd/httpparse.o livd/uti
 $(F)/fuzz_yaml: $(addprefix $(F)/obj/,fuzz/fuzz_yaml.o livd/verbs.o \
     livd/config.o livd/yamlfile.o livd/util.o livd/httpparse.o)
 	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
-$(F)/fuzz_stdin: $(addprefix $(F)/obj/,fuzz/fuzz_stdin.o livd/msg.o \
+$(F)/fuzz_stdin: $(addprefix $(F)/obj/,fuzz/fuzz_stdin.o livd/msg.o livd/budget.o \
     livd/verbs.o livd/yamlfile.o livd/util.o livctl/line.o)
 	$(CC) $(FUZZ_LINK) -o $@ $^ $(PKG_LIBS)
 $(F)/fuzz_token: $(addprefix $(F)/obj/,fuzz/fuzz_token.o livd/auth.o \

@@ -143,6 +143,9 @@ fi
 make -s -C "$here" livbench floor >&2 || fail "cannot build livbench and floor"
 
 tmp=$(mktemp -d /tmp/livbench.XXXXXX) || fail "mktemp failed"
+# Every client of the benchmark connects from one address: connect_rate,
+# which limits what one address may do, is off.
+printf 'connect_rate: 0\n' >"$tmp/bench.yaml"
 trap 'rm -rf "$tmp"' EXIT
 
 # livd and livctl: --livd-bin DIR, else the working tree's build (make
@@ -334,8 +337,8 @@ start_cluster() {
 	node_plist=""
 	for i in 1 2; do
 		nport=$(free_port)
-		printf 'redis: redis://127.0.0.1:%s/0\nnode_id: n%s\n' \
-		    "$rport" "$i" >"$dir/n$i.yaml"
+		printf 'redis: redis://127.0.0.1:%s/0\nnode_id: n%s\n%s\n' \
+		    "$rport" "$i" 'connect_rate: 0' >"$dir/n$i.yaml"
 		$srv_pin "$livd" -c "$dir/n$i.yaml" -l "127.0.0.1:$nport" \
 		    -s "$dir/n$i.sock" -r 3600 2>"$dir/n$i.log" &
 		node_pids="$node_pids $!"
@@ -409,7 +412,7 @@ run_one() {	# KIND N ROUNDS RUN
 		stop_cluster
 		return
 	else
-		start_livd "$n-$k"
+		start_livd "$n-$k" -c "$tmp/bench.yaml"
 		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
 		    -P "$server_pid" -n "$n" -r "$r" -s "$sock")
 		rc=$?
@@ -458,7 +461,7 @@ awk -v n="$ingest_events" 'BEGIN { for (i = 1; i <= n; i++)
 for k in $(seq "$repeat"); do
 	for mode in repoll no-repoll; do
 		say "ingest ($k/$repeat, $mode): $ingest_events events through one livctl send -, $ingest_n clients held"
-		start_livd "ingest-$mode-$k"
+		start_livd "ingest-$mode-$k" -c "$tmp/bench.yaml"
 		flag=""
 		[ "$mode" = repoll ] || flag=--no-repoll
 		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
@@ -483,7 +486,7 @@ print(jwt.encode({"sub": "livbench", "livd": {"cmds": ["*"]},
     "exp": int(time.time()) + 86400}, s, algorithm="HS256"))' \
 	    "$tmp/secret" >"$tmp/token"
 ) || fail "cannot mint the API token"
-printf 'secret_file: %s\n' "$tmp/secret" >"$tmp/api.yaml"
+printf 'secret_file: %s\nconnect_rate: 0\n' "$tmp/secret" >"$tmp/api.yaml"
 no_api=0
 
 # KIND [livbench options]: a fresh server of KIND (floor, livd, nchan,

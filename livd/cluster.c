@@ -54,7 +54,6 @@
 #define KEY_WHO_VERSION	"livd:whoversion"	/* bumped by every who change */
 #define CHANNEL_EVENTS	"livd:events"
 #define CHANNEL_CONTROL	"livd:control"
-#define STREAM_TTL_MS	"604800000"	/* a week without events */
 #define BACKFILL_MAX	"1000"
 
 /* Take a seq, keep the event in its stream, publish it. */
@@ -736,14 +735,27 @@ struct sending {
 
 static char send_sha[41];	/* SHA-1 of send_script, for EVALSHA */
 
+/*
+ * How long a location's stream outlives its last event: history_ttl, by
+ * default the presence timeout (a page that stops polling is gone after
+ * it) plus five minutes, the history's reach: how long a page that lost
+ * its node may take to come back with its cursor.
+ */
+static double
+cluster_history_ttl(void)
+{
+	if (livd.cfg.history_ttl > 0)
+		return livd.cfg.history_ttl;
+	return hub_presence_timeout(NULL) + 300;
+}
+
 static void	issue_send(struct sending *);
 
 /* Send locally: the link is down, or went down with this send pending. */
 static uint64_t
 send_locally(struct sending *s)
 {
-	struct msg *m = msg_new(s->msg->verb, s->msg->nargs, s->msg->names,
-	    s->msg->values, s->msg->coalesce_id, hub_next_seq());
+	struct msg *m = msg_reseq(s->msg, hub_next_seq());
 	uint64_t seq = m->seq;
 
 	if (s->target.kind == TARGET_CLIENT)
@@ -832,7 +844,7 @@ issue_send(struct sending *s)
 	const struct target *t = &s->target;
 	const struct msg *m = s->msg;
 	const char *name = s->name;
-	char limit[32], now[32], *stream, *body;
+	char limit[32], now[32], ttl[32], *stream, *body;
 	struct buf header;
 	const char *argv[14];
 	size_t lens[14];
@@ -858,7 +870,8 @@ issue_send(struct sending *s)
 	argv[2] = "3";
 	argv[3] = KEY_SEQ; argv[4] = stream; argv[5] = KEY_NODES;
 	argv[6] = body; argv[7] = header.data; argv[8] = limit;
-	argv[9] = STREAM_TTL_MS; argv[10] = t->kind == TARGET_CLIENT ?
+	snprintf(ttl, sizeof ttl, "%.0f", cluster_history_ttl() * 1000);
+	argv[9] = ttl; argv[10] = t->kind == TARGET_CLIENT ?
 	    name : ""; argv[11] = now; argv[12] = CHANNEL_EVENTS;
 	for (int i = 0; i < 13; i++)
 		lens[i] = strlen(argv[i]);

@@ -8,6 +8,7 @@
 #include <event2/event.h>
 
 #include "util.h"
+#include "budget.h"
 #include "auth.h"
 #include "cluster.h"
 #include "control.h"
@@ -1016,6 +1017,9 @@ cmd_status(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 	    (json_int_t)(now_wall() - livd.started), "listen",
 	    livd.listen_name, "socket", livd.cfg.socket, "clients",
 	    (json_int_t)hub.count, "refresh", hub.refresh);
+	/* The memory budget; what it holds now is in stats, which change. */
+	json_object_set_new(answer, "max_memory", json_integer((json_int_t)
+	    budget.limit));
 	if (cluster_status() != NULL) {
 		json_object_set_new(answer, "redis",
 		    json_string(cluster_status()));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "httpparse.h"
@@ -71,7 +72,11 @@ static const struct config_key config_keys[] = {
 	    NULL, CONFIG_RESTART),
 	KEYC(auth,		"open",		auth_modes),
 	KEY(demo,		CONFIG_BOOL,	0, 0,		"true"),
+	KEY(connect_burst,	CONFIG_COUNT,	1, 1e6,		"1000"),
+	KEY(connect_rate,	CONFIG_SECONDS,	0, 1e6,		"100"),
+	KEY(history_bytes,	CONFIG_SIZE,	MIB(0.0625), MIB(65536), "16M"),
 	KEY(history_limit,	CONFIG_COUNT,	0, 1e6,		"100"),
+	KEY(history_ttl,	CONFIG_SECONDS,	0, 31622400,	"0"),
 	KEYS(hooks, connect,	CONFIG_STRING,	0, 0,		NULL, check_url),
 	KEYS(hooks, forward_headers, CONFIG_LIST, 0, 0, "Cookie Authorization",
 	    check_headers),
@@ -85,6 +90,7 @@ static const struct config_key config_keys[] = {
 	KEY(keepalive_timeout,	CONFIG_SECONDS,	0.1, 3600,	"75"),
 	KEYX(listen,		CONFIG_STRING,	0, 0,		"127.0.0.1:8088",
 	    NULL, CONFIG_RESTART),
+	KEY(location_limit,	CONFIG_COUNT,	1, 1e8,		"100000"),
 	KEYC(log_level,		"info",		log_levels),
 	KEY(max_api_body,	CONFIG_SIZE,	256, MIB(1024),	"1M"),
 	KEY(max_args,		CONFIG_COUNT,	1, 16,		"16"),
@@ -95,6 +101,8 @@ static const struct config_key config_keys[] = {
 	KEY(max_header,		CONFIG_SIZE,	1024, MIB(1),	"8K"),
 	KEY(max_line,		CONFIG_SIZE,	1024, MIB(1024), "1M"),
 	KEY(max_locations,	CONFIG_COUNT,	1, 30,		"16"),
+	/* NULL: config_defaults works it out from the machine's memory. */
+	KEY(max_memory,		CONFIG_SIZE,	MIB(1), MIB(1048576), NULL),
 	KEY(max_output,		CONFIG_SIZE,	4096, MIB(1024), "1M"),
 	KEY(max_polls,		CONFIG_COUNT,	1, 1e8,		"1000000"),
 	KEY(metrics,		CONFIG_BOOL,	0, 0,		"true"),
@@ -393,6 +401,22 @@ config_set(struct config *cfg, const char *name, const char *value,
 	return 0;
 }
 
+/*
+ * max_memory's default: a quarter of the machine's memory, at least 64M
+ * and at most 4G, so that livd on a shared host leaves room for the rest.
+ */
+static uint64_t
+memory_default(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	uint64_t quarter, lo = 64ULL << 20, hi = 4ULL << 30;
+
+	if (pages <= 0 || size <= 0)
+		return 1ULL << 30;
+	quarter = (uint64_t)pages * (uint64_t)size / 4;
+	return quarter < lo ? lo : quarter > hi ? hi : quarter;
+}
+
 void
 config_defaults(struct config *cfg)
 {
@@ -404,6 +428,7 @@ config_defaults(struct config *cfg)
 		    config_set(cfg, config_keys[i].name,
 		    config_keys[i].initial, err, sizeof err) != 0)
 			abort();
+	cfg->max_memory = memory_default();
 }
 
 /* Settings that depend on each other. */

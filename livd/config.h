@@ -52,6 +52,13 @@ struct config {
 	double		 hooks_timeout;
 	char		*hooks_forward_headers;	/* space-separated */
 	uint64_t	 hooks_queue_limit;
+	/* the memory budget and the limits on hostile load (budget.h) */
+	uint64_t	 max_memory;
+	uint64_t	 history_bytes;		/* of one location */
+	double		 history_ttl;		/* 0: presence timeout + 300 */
+	double		 connect_rate;		/* a source's, 0: any */
+	uint64_t	 connect_burst;
+	uint64_t	 location_limit;	/* at once, in open mode */
 };
 
 void	config_defaults(struct config *);

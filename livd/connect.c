@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "budget.h"
 #include "connect.h"
 #include "hook.h"
 #include "http.h"
@@ -16,6 +17,7 @@
 #include "livd.h"
 #include "log.h"
 #include "metrics.h"
+#include "rate.h"
 
 /*
  * auth: token: the principal is the token's, and each location one its
@@ -90,6 +92,20 @@ connect_check(struct conn *c, const struct form *f, const char *anonymous,
 	return 0;
 }
 
+/* Is err why the hub had no room (503), not what the page asked (400)? */
+static bool
+connect_busy(const char *err)
+{
+	static const char *const busy[] = {
+		"too many clients", "too many locations in all", BUDGET_REFUSED
+	};
+
+	for (size_t i = 0; i < countof(busy); i++)
+		if (strcmp(err, busy[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The client a page may have; NULL when there is none, answered. */
 static struct client *
 connect_client(struct conn *c, const struct http_addr *from,
@@ -97,16 +113,21 @@ connect_client(struct conn *c, const struct http_addr *from,
     bool presence)
 {
 	struct client *client;
+	enum rate_verdict rv;
 	char err[256], addr[HTTP_ADDR_MAX];
 
 	if (n == 0) {
 		http_error(c, 400, "missing field 'location'");
 		return NULL;
 	}
+	if ((rv = rate_take(from, principal)) != RATE_OK) {
+		metrics_rejected(REJECT_CONNECT_RATE);
+		http_error(c, 429, "%s", rate_message(rv, err, sizeof err));
+		return NULL;
+	}
 	if ((client = hub_connect_at(locations, n, principal, presence, err,
 	    sizeof err)) == NULL) {
-		http_error(c, strcmp(err, "too many clients") == 0 ? 503 : 400,
-		    "%s", err);
+		http_error(c, connect_busy(err) ? 503 : 400, "%s", err);
 		return NULL;
 	}
 	if (log_level >= LOG_LEVEL_DEBUG && from != NULL) {

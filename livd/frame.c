@@ -54,16 +54,6 @@ frame_format_name(enum frame_format f)
 	return kinds[f].name;
 }
 
-/* The value of m's argument called name, or NULL. */
-static const char *
-arg(const struct msg *m, const char *name)
-{
-	for (size_t i = 0; i < m->nargs; i++)
-		if (strcmp(m->names[i], name) == 0)
-			return m->values[i];
-	return NULL;
-}
-
 /*
  * Data lines: the SSE parser ends a line at CR, LF or CRLF, so each line
  * of s is a "data:" line of its own, and the page gets them joined by LF.
@@ -108,16 +98,17 @@ frame_json(const struct msg *m, const struct verb *v, struct buf *b)
 static bool
 frame_turbo(const struct msg *m, const struct verb *v, struct buf *b)
 {
-	const char *id, *html, *text;
-	char *esc = NULL;
+	char *id, *html, *text;
 	struct buf el;
 
 	if (v == NULL || v->turbo == NULL)
 		return false;
-	id = arg(m, "id");
-	html = arg(m, "html");
-	if (html == NULL && (text = arg(m, "text")) != NULL)
-		html = esc = html_escape(text);
+	id = msg_arg(m, "id");
+	html = msg_arg(m, "html");
+	if (html == NULL && (text = msg_arg(m, "text")) != NULL) {
+		html = html_escape(text);
+		free(text);
+	}
 	buf_init(&el);
 	buf_printf(&el, "<turbo-stream action=\"%s\"", v->turbo);
 	if (id != NULL) {
@@ -132,7 +123,8 @@ frame_turbo(const struct msg *m, const struct verb *v, struct buf *b)
 	buf_adds(&el, "</turbo-stream>");
 	add_data(b, el.data, el.len);
 	buf_free(&el);
-	free(esc);
+	free(id);
+	free(html);
 	return true;
 }
 
@@ -143,15 +135,18 @@ frame_turbo(const struct msg *m, const struct verb *v, struct buf *b)
 static bool
 frame_htmx(const struct msg *m, const struct verb *v, struct buf *b)
 {
-	const char *id = arg(m, "id"), *html = arg(m, "html");
+	char *id = msg_arg(m, "id"), *html = msg_arg(m, "html");
+	bool ok = id != NULL && html != NULL && *id != '\0' &&
+	    strpbrk(id, "\r\n") == NULL;
 
 	(void)v;
-	if (id == NULL || html == NULL || *id == '\0' ||
-	    strpbrk(id, "\r\n") != NULL)
-		return false;
-	buf_printf(b, "event: %s\n", id);
-	add_data(b, html, strlen(html));
-	return true;
+	if (ok) {
+		buf_printf(b, "event: %s\n", id);
+		add_data(b, html, strlen(html));
+	}
+	free(id);
+	free(html);
+	return ok;
 }
 
 /*
@@ -170,9 +165,9 @@ frame_get(struct msg *m, enum frame_format f, const struct verbs *vs)
 	buf_printf(&b, "id: %" PRIu64 "\n", m->seq);
 	if (kinds[f].make(m, verbs_find(vs, m->verb), &b)) {
 		buf_addc(&b, '\n');
-		m->frames[f] = blob_new(b.data, b.len);
+		msg_frame_kept(m, f, blob_new(b.data, b.len));
 	} else
-		m->frames[f] = blob_new(NULL, 0);
+		msg_frame_kept(m, f, blob_new(NULL, 0));
 	buf_free(&b);
 	return m->frames[f];
 }

@@ -26,6 +26,7 @@
 #include <event2/util.h>
 
 #include "util.h"
+#include "budget.h"
 #include "http.h"
 #include "livd.h"
 #include "log.h"
@@ -62,7 +63,7 @@ static struct {
 } timeouts[HTTP_MAX_TIMEOUTS];
 static size_t ntimeouts;
 
-static void	conn_cb(evutil_socket_t, short, void *);
+static void	conn_counted_cb(evutil_socket_t, short, void *);
 static void	conn_process(struct conn *);
 static void	conn_consume(struct conn *, size_t);
 
@@ -130,7 +131,7 @@ conn_arm(struct conn *c, short events, double seconds)
 		/* Reads are edge-triggered (conn_read drains the socket), so
 		 * epoll does not look at every waiting socket twice. */
 		event_assign(&c->ev, livd.base, c->fd, events | EV_PERSIST |
-		    (events & EV_READ ? EV_ET | EV_CLOSED : 0), conn_cb, c);
+		    (events & EV_READ ? EV_ET | EV_CLOSED : 0), conn_counted_cb, c);
 		c->armed = events;
 	}
 	event_add(&c->ev, tv);
@@ -159,10 +160,26 @@ conn_close(struct conn *c)
 	if (c->out != NULL)
 		evbuffer_free(c->out);
 	free(c->in);
+	budget_sub(c->counted);
 	free(c->origin);
 	TAILQ_REMOVE(&conns, c, link);
 	http_stats.open--;
 	free(c);
+}
+
+/*
+ * Count what the connection's buffers hold now in the memory budget: its
+ * input buffer and the output not yet written (blobs in it by reference
+ * count as if copied, the most they could cost).
+ */
+static void
+conn_count(struct conn *c)
+{
+	size_t now = c->incap + (c->out ? evbuffer_get_length(c->out) : 0);
+
+	budget_add(now);
+	budget_sub(c->counted);
+	c->counted = now;
 }
 
 /* Close on the next loop turn, outside whoever is calling us. */
@@ -252,6 +269,7 @@ conn_write(struct conn *c, const char *head, size_t headlen,
 		} else
 			evbuffer_add(c->out, body + skip, bodylen - skip);
 	}
+	conn_count(c);
 	if (c->state == CONN_STREAMING) {
 		/* A reader that stalls may not make livd hold its stream. */
 		if (evbuffer_get_length(c->out) > livd.cfg.max_output) {
@@ -870,6 +888,20 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 				conn_fail(c);
 		}
 	}
+}
+
+/* Every event on a connection, its buffers counted after. */
+static void
+conn_counted_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->state == CONN_CLOSING) {
+		conn_close(c);
+		return;
+	}
+	conn_cb(fd, what, arg);
+	conn_count(c);	/* freed only by conn_close, on a later turn */
 }
 
 /* The peer's address, as an http_addr. */

@@ -93,6 +93,7 @@ struct conn {
 	char			*origin;	/* CORS: the page answers go to */
 	struct http_addr	 peer;		/* the address it came from */
 	double			 request_at;	/* first byte of a partial request */
+	size_t			 counted;	/* its buffers, in the budget */
 	TAILQ_ENTRY(conn)	 link;
 };
 

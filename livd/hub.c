@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "util.h"
+#include "budget.h"
 #include "hub.h"
 #include "livd.h"
 #include "log.h"
@@ -27,6 +28,7 @@ struct hub hub;
 
 static void	hub_flush(evutil_socket_t, short, void *);
 static void	hub_tick(evutil_socket_t, short, void *);
+static size_t	hub_reclaim(size_t);
 
 /* Start with no clients; seq continues from first_seq. */
 void
@@ -44,6 +46,8 @@ hub_init(struct event_base *base, uint64_t first_seq, double refresh)
 	TAILQ_INIT(&hub.observers);
 	hub.seq = first_seq;
 	hub.refresh = refresh;
+	budget.limit = livd.cfg.max_memory;
+	budget.reclaim = hub_reclaim;
 	hub.flush_ev = event_new(base, -1, 0, hub_flush, NULL);
 	hub.sweep_ev = event_new(base, -1, EV_PERSIST, hub_tick, NULL);
 	event_add(hub.sweep_ev, &second);
@@ -71,13 +75,26 @@ hub_location_make(const char *name)
 	return loc;
 }
 
+/* Keep an answer made at loc for the next client at the same cursor. */
+static void
+location_cache(struct location *loc, struct blob *answer)
+{
+	if (loc->cache != NULL) {
+		budget_sub(sizeof *loc->cache + loc->cache->len);
+		blob_unref(loc->cache);
+	}
+	loc->cache = answer ? blob_ref(answer) : NULL;
+	if (answer != NULL)
+		budget_add(sizeof *answer + answer->len);
+}
+
 static void
 location_free(struct location *loc)
 {
 	hmap_del(&hub.locations, &loc->node);
 	TAILQ_REMOVE(&hub.all, loc, link);
 	queue_free(&loc->history);
-	blob_unref(loc->cache);
+	location_cache(loc, NULL);
 	hmap_free(&loc->members);
 	free(loc->name);
 	free(loc);
@@ -457,6 +474,23 @@ locations_valid(const char *const *locations, size_t n,
 }
 
 /*
+ * May n locations exist at once, those that do not yet included? Only
+ * open mode has a cap (location_limit): there anyone names locations;
+ * in the other modes the application does.
+ */
+static bool
+locations_room(const char *const *at, size_t n)
+{
+	size_t more = 0;
+
+	if (strcmp(livd.cfg.auth, "open") != 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		more += hub_location(at[i]) == NULL;
+	return more == 0 || hub.locations.count + more <= livd.cfg.location_limit;
+}
+
+/*
  * Register a client at n locations (repeats dropped); NULL with a message
  * in err when it cannot be.
  */
@@ -473,6 +507,14 @@ hub_connect_at(const char *const *locations, size_t n, const char *principal,
 		return NULL;
 	if (hub.count >= livd.cfg.max_clients) {
 		snprintf(err, errlen, "too many clients");
+		return NULL;
+	}
+	if (!locations_room(at, n)) {
+		snprintf(err, errlen, "too many locations in all");
+		return NULL;
+	}
+	if (!budget_admit(sizeof(struct client) + 256)) {
+		snprintf(err, errlen, BUDGET_REFUSED);
 		return NULL;
 	}
 	do {
@@ -989,8 +1031,7 @@ hub_answer(struct client *c, uint64_t *seq)
 	buf_free(&out);
 	hub.stats.answers++;
 	if (b->shareable) {
-		blob_unref(loc->cache);
-		loc->cache = blob_ref(body);
+		location_cache(loc, body);
 		loc->cache_from = c->cursor;
 		loc->cache_to = b->seq;
 		loc->cache_refresh = refresh;
@@ -1029,10 +1070,26 @@ wake_location(struct location *loc)
 		client_ready(g->client);
 }
 
+/*
+ * The most bytes of events one location or one page's own queue holds:
+ * history_bytes, and never over half the budget.
+ */
+static size_t
+history_max(void)
+{
+	uint64_t max = livd.cfg.history_bytes;
+
+	if (budget.limit > 0 && max > budget.limit / 2)
+		max = budget.limit / 2;
+	return (size_t)max;
+}
+
 static void
 push_location(struct location *loc, struct msg *m)
 {
 	queue_push(&loc->history, m, livd.cfg.queue_limit);
+	/* Pages that had not acknowledged what goes will get a reload. */
+	queue_trim(&loc->history, history_max(), 0);
 	/* With nobody here to acknowledge, keep only the history. */
 	if (loc->count == 0)
 		queue_drop(&loc->history, UINT64_MAX, livd.cfg.history_limit);
@@ -1043,6 +1100,7 @@ static void
 push_client(struct client *c, struct msg *m)
 {
 	queue_push(&c->own, m, livd.cfg.queue_limit);
+	queue_trim(&c->own, history_max(), 0);
 	client_ready(c);
 }
 
@@ -1085,6 +1143,8 @@ hub_send(struct msg *m, const struct target *t)
 	hub.stats.events++;
 	hub.stats.deliveries += n;
 	metrics_delivered(m->verb, n);
+	/* From another node too: past the high mark, old history goes. */
+	budget_make_room(0);
 	TAILQ_FOREACH_SAFE(o, &hub.observers, link, onext)
 		o->seen(o, m, t);
 	if (!TAILQ_EMPTY(&hub.ready) && hub.fanout_start == 0)
@@ -1273,6 +1333,84 @@ hub_sweep(void)
 		hub_at(loc, lowest_cursor, &acked);
 		queue_drop(&loc->history, acked, livd.cfg.history_limit);
 	}
+}
+
+/* The oldest seq any queue holds, or 0 when they are all empty. */
+static uint64_t
+oldest_held(void)
+{
+	struct location *loc;
+	struct hnode *node;
+	uint64_t lo = UINT64_MAX;
+	size_t i;
+
+	TAILQ_FOREACH(loc, &hub.all, link)
+		if (loc->history.len > 0 && queue_at(&loc->history, 0)->seq < lo)
+			lo = queue_at(&loc->history, 0)->seq;
+	HMAP_FOREACH(&hub.clients, node, i) {
+		struct client *c = container_of(node, struct client, node);
+
+		if (c->own.len > 0 && queue_at(&c->own, 0)->seq < lo)
+			lo = queue_at(&c->own, 0)->seq;
+	}
+	return lo == UINT64_MAX ? 0 : lo;
+}
+
+/* Drop every queued event at or below seq; returns how many went. */
+static size_t
+drop_through(uint64_t seq)
+{
+	struct location *loc;
+	struct hnode *node;
+	size_t i, n, dropped = 0;
+
+	TAILQ_FOREACH(loc, &hub.all, link)
+		if ((n = queue_trim(&loc->history, SIZE_MAX, seq)) > 0) {
+			dropped += n;
+			wake_location(loc);	/* to get their reload */
+		}
+	HMAP_FOREACH(&hub.clients, node, i) {
+		struct client *c = container_of(node, struct client, node);
+
+		if ((n = queue_trim(&c->own, SIZE_MAX, seq)) > 0) {
+			dropped += n;
+			client_ready(c);
+		}
+	}
+	return dropped;
+}
+
+/*
+ * budget.reclaim: the memory budget is nearly spent. Drop the oldest
+ * events, of every location and page alike, until want bytes are free
+ * or nothing is left; pages that had not acknowledged them get a reload.
+ * A walk over every location and client per step, at most 17 steps: the
+ * slow path, taken only near the limit, and not again while no event has
+ * come since one that found nothing to drop (the memory is held by
+ * connections, say), so that requests then cost no walk.
+ */
+static size_t
+hub_reclaim(size_t want)
+{
+	static uint64_t futile = UINT64_MAX;
+	size_t goal = budget.used > want ? budget.used - want : 0, dropped = 0;
+	uint64_t lo, step, cut;
+
+	if (futile == hub.seq)
+		return 0;
+	if ((lo = oldest_held()) == 0) {
+		futile = hub.seq;
+		return 0;
+	}
+	step = (hub.seq - lo) / 16 + 1;
+	for (cut = lo; budget.used > goal && cut - step <= hub.seq; cut += step)
+		dropped += drop_through(cut);
+	if (dropped > 0) {
+		log_warnx("memory budget: dropped the oldest %zu events", dropped);
+		schedule_flush();
+	} else
+		futile = hub.seq;
+	return dropped;
 }
 
 static void

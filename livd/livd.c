@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "util.h"
+#include "budget.h"
 #include "api.h"
 #include "auth.h"
 #include "cluster.h"
@@ -238,6 +239,7 @@ livd_reload(char *err, size_t errlen)
 		hub_set_refresh(NULL, cfg.refresh);
 	config_free(&livd.cfg);
 	livd.cfg = cfg;
+	budget.limit = livd.cfg.max_memory;
 	verbs_free(livd.verbs);
 	livd.verbs = verbs;
 	apply_log_level();

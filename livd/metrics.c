@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "budget.h"
 #include "util.h"
 #include "http.h"
 #include "hub.h"
@@ -75,6 +76,8 @@ static const char *reasons[] = {
 	[REJECT_RATE] = "rate",
 	[REJECT_ORIGIN] = "origin",
 	[REJECT_TOKEN] = "token",
+	[REJECT_MEMORY] = "memory",
+	[REJECT_CONNECT_RATE] = "connect_rate",
 };
 static uint64_t rejected[countof(reasons)];
 
@@ -268,6 +271,17 @@ metrics_text(void)
 	for (size_t i = 0; i < countof(reasons); i++)
 		buf_printf(&b, "livd_input_rejected_total{reason=\"%s\"} %"
 		    PRIu64 "\n", reasons[i], rejected[i]);
+	prom(&b, "livd_memory_bytes", "gauge",
+	    "Bytes livd holds for events, queues and connection buffers.",
+	    (double)budget.used);
+	prom(&b, "livd_memory_limit_bytes", "gauge", "max_memory.",
+	    (double)budget.limit);
+	prom(&b, "livd_memory_refused_total", "counter",
+	    "Inputs and connects refused for want of memory.",
+	    (double)budget.refused);
+	prom(&b, "livd_memory_dropped_total", "counter",
+	    "Events of history dropped to keep within max_memory.",
+	    (double)budget.reclaimed);
 	prom(&b, "livd_http_requests_total", "counter", "HTTP requests.",
 	    (double)http_stats.requests);
 	prom(&b, "livd_bytes_out_total", "counter", "Bytes written to browsers.",
@@ -335,5 +349,11 @@ metrics_json(void)
 	    "fanout_seconds", histogram_json(&fanout),
 	    "fanout_seconds_last", fanout_last);
 	json_object_set_new(o, "hooks", hooks_json());
+	json_object_set_new(o, "memory", json_pack("{s:I,s:I,s:I,s:I,s:I}",
+	    "bytes", (json_int_t)budget.used,
+	    "peak_bytes", (json_int_t)budget.peak,
+	    "limit_bytes", (json_int_t)budget.limit,
+	    "refused", (json_int_t)budget.refused,
+	    "dropped", (json_int_t)budget.reclaimed));
 	return o;
 }

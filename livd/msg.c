@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "budget.h"
 #include "msg.h"
 #include "util.h"
 
@@ -168,7 +169,8 @@ msg_split_line(char *line, struct msg_input *in, const struct verbs *vs,
 
 /*
  * Make an event from a verb name and its named values, encoding it once.
- * All of it lives in one allocation.
+ * All of it lives in one allocation: the JSON, where each value is found
+ * by its span, the verb and argument names, and the coalescing id.
  */
 struct msg *
 msg_new(const char *verb, size_t nargs, const char **names,
@@ -176,33 +178,38 @@ msg_new(const char *verb, size_t nargs, const char **names,
 {
 	struct buf json;
 	struct msg *m;
-	size_t size, *lens, verblen = strlen(verb);
+	size_t size, *spans, verblen = strlen(verb), idlen = 0;
 	char *p;
 
-	lens = xmalloc((2 * nargs + 1) * sizeof *lens);
+	spans = xmalloc((2 * nargs + 1) * sizeof *spans);
 	buf_init(&json);
 	buf_printf(&json, "{\"seq\":%" PRIu64 ",\"verb\":", seq);
 	buf_json_string(&json, verb, verblen);
-	size = sizeof *m + 2 * nargs * sizeof(char *) + verblen + 1;
+	size = sizeof *m + nargs * (sizeof(char *) + 2 * sizeof(size_t)) +
+	    verblen + 1;
 	for (size_t i = 0; i < nargs; i++) {
-		lens[2 * i] = strlen(names[i]);
-		lens[2 * i + 1] = strlen(values[i]);
-		size += lens[2 * i] + lens[2 * i + 1] + 2;
+		size += strlen(names[i]) + 1;
 		buf_addc(&json, ',');
-		buf_json_string(&json, names[i], lens[2 * i]);
+		buf_json_string(&json, names[i], strlen(names[i]));
 		buf_addc(&json, ':');
-		buf_json_string(&json, values[i], lens[2 * i + 1]);
+		spans[2 * i] = json.len + 1;
+		buf_json_string(&json, values[i], strlen(values[i]));
+		spans[2 * i + 1] = json.len - 1 - spans[2 * i];
 	}
 	buf_addc(&json, '}');
-	size += json.len + 1;
+	if (coalesce_id != NULL)
+		idlen = strlen(coalesce_id) + 1;
+	size += json.len + 1 + idlen;
 
 	m = xmalloc(size);
 	m->refs = 1;
 	m->seq = seq;
 	m->nargs = nargs;
+	m->size = size;
 	m->names = (const char **)(void *)(m + 1);
-	m->values = m->names + nargs;
-	p = (char *)(m->values + nargs);
+	m->spans = (const size_t *)(void *)(m->names + nargs);
+	memcpy((void *)(uintptr_t)m->spans, spans, 2 * nargs * sizeof *spans);
+	p = (char *)(m->spans + 2 * nargs);
 	memcpy(p, json.data, json.len + 1);
 	m->json = p;
 	m->jsonlen = json.len;
@@ -211,20 +218,72 @@ msg_new(const char *verb, size_t nargs, const char **names,
 	m->verb = p;
 	p += verblen + 1;
 	m->coalesce_id = NULL;
+	if (coalesce_id != NULL) {
+		memcpy(p, coalesce_id, idlen);
+		m->coalesce_id = p;
+		p += idlen;
+	}
 	memset(m->frames, 0, sizeof m->frames);
 	for (size_t i = 0; i < nargs; i++) {
-		memcpy(p, names[i], lens[2 * i] + 1);
+		size_t len = strlen(names[i]) + 1;
+
+		memcpy(p, names[i], len);
 		m->names[i] = p;
-		p += lens[2 * i] + 1;
-		memcpy(p, values[i], lens[2 * i + 1] + 1);
-		m->values[i] = p;
-		if (coalesce_id != NULL && coalesce_id == values[i])
-			m->coalesce_id = p;
-		p += lens[2 * i + 1] + 1;
+		p += len;
 	}
 	buf_free(&json);
-	free(lens);
+	free(spans);
+	budget_add(m->size);
 	return m;
+}
+
+/* The same event with another seq (cluster.c, sending locally). */
+struct msg *
+msg_reseq(const struct msg *m, uint64_t seq)
+{
+	const char *values[VERBS_MAX_ARGS];
+	struct buf text[VERBS_MAX_ARGS];
+	struct msg *r;
+
+	for (size_t i = 0; i < m->nargs; i++) {
+		buf_init(&text[i]);
+		msg_value(m, i, &text[i]);
+		values[i] = text[i].data;
+	}
+	r = msg_new(m->verb, m->nargs, m->names, values, m->coalesce_id, seq);
+	for (size_t i = 0; i < m->nargs; i++)
+		buf_free(&text[i]);
+	return r;
+}
+
+/* Append the text of m's i-th value to b. */
+void
+msg_value(const struct msg *m, size_t i, struct buf *b)
+{
+	buf_json_unescape(b, m->json + m->spans[2 * i], m->spans[2 * i + 1]);
+}
+
+/* The text of m's argument called name (to free), or NULL. */
+char *
+msg_arg(const struct msg *m, const char *name)
+{
+	struct buf b;
+
+	for (size_t i = 0; i < m->nargs; i++)
+		if (strcmp(m->names[i], name) == 0) {
+			buf_init(&b);
+			msg_value(m, i, &b);
+			return buf_steal(&b);
+		}
+	return NULL;
+}
+
+/* Keep frame f of m (frame.c), counted with m. */
+void
+msg_frame_kept(struct msg *m, size_t f, struct blob *frame)
+{
+	m->frames[f] = frame;
+	budget_add(sizeof *frame + frame->len + 1);
 }
 
 /* Make an event of verb v from values in the verb's argument order. */
@@ -252,7 +311,11 @@ msg_unref(struct msg *m)
 	if (m == NULL || --m->refs > 0)
 		return;
 	for (size_t i = 0; i < MSG_FRAMES; i++)
-		blob_unref(m->frames[i]);
+		if (m->frames[i] != NULL) {
+			budget_sub(sizeof *m->frames[i] + m->frames[i]->len + 1);
+			blob_unref(m->frames[i]);
+		}
+	budget_sub(m->size);
 	free(m);
 }
 
@@ -266,11 +329,11 @@ msg_text(const struct msg *m, struct buf *b)
 	buf_adds(b, m->verb);
 	for (size_t i = 0; i + 1 < m->nargs; i++) {
 		buf_addc(b, ' ');
-		buf_adds(b, m->values[i]);
+		msg_value(m, i, b);
 	}
 	if (m->nargs > 0) {
 		buf_addc(b, '\n');
-		buf_adds(b, m->values[m->nargs - 1]);
+		msg_value(m, m->nargs - 1, b);
 	}
 }
 

@@ -1,7 +1,9 @@
 /*
  * An event: a verb, its arguments and the seq livd gave it. It is encoded
  * to JSON once, when made, and shared by reference count among every
- * queue it lands in.
+ * queue it lands in. The JSON is the only copy of the values: an
+ * argument's text is decoded from it when a frame or the text form needs
+ * it (msg_value), so an event costs its JSON and little more.
  */
 #ifndef LIVD_MSG_H
 #define LIVD_MSG_H
@@ -25,9 +27,10 @@ struct msg {
 	const char	*coalesce_id;	/* set when the verb coalesces */
 	size_t		 nargs;
 	const char	**names;
-	const char	**values;
+	const size_t	*spans;		/* each value's offset, length in json */
 	const char	*json;		/* {"seq":..,"verb":..,args...} */
 	size_t		 jsonlen;
+	size_t		 size;		/* its allocation, frames aside */
 	struct blob	*frames[MSG_FRAMES];	/* as SSE messages (frame.c) */
 };
 
@@ -52,8 +55,12 @@ int		 msg_split_line(char *, struct msg_input *, const struct verbs *,
 struct msg	*msg_new(const char *, size_t, const char **, const char **,
 		    const char *, uint64_t);
 struct msg	*msg_make(const struct verb *, const char **, uint64_t);
+struct msg	*msg_reseq(const struct msg *, uint64_t);
 struct msg	*msg_ref(struct msg *);
 void		 msg_unref(struct msg *);
+void		 msg_value(const struct msg *, size_t, struct buf *);
+char		*msg_arg(const struct msg *, const char *);
+void		 msg_frame_kept(struct msg *, size_t, struct blob *);
 void		 msg_text(const struct msg *, struct buf *);
 struct json_t;
 struct msg	*msg_from_json(struct json_t *, const struct verbs *);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "budget.h"
 #include "cluster.h"
 #include "hub.h"
 #include "livd.h"
@@ -74,6 +75,11 @@ publish(struct msg_input *in, const struct target *given,
 	/* The application hears it as the browser sent it (hook.c). */
 	if (sender != NULL && v->forward)
 		return PUBLISH_FORWARD;
+	/* Near the budget the oldest history goes; past it, input does. */
+	if (!budget_admit(size + 256)) {
+		snprintf(err, errlen, BUDGET_REFUSED);
+		return PUBLISH_NO_MEMORY;
+	}
 	memset(escaped, 0, sizeof escaped);
 	if (sender != NULL && !v->raw)
 		for (size_t i = 0; i < v->nargs; i++)
@@ -110,6 +116,11 @@ publish(struct msg_input *in, const struct target *given,
 		    (size_t)livd.cfg.max_event);
 		msg_unref(m);
 		return PUBLISH_TOO_LARGE;
+	}
+	if (!budget_admit(0)) {		/* it came out larger than said */
+		snprintf(err, errlen, BUDGET_REFUSED);
+		msg_unref(m);
+		return PUBLISH_NO_MEMORY;
 	}
 	if (hub.cluster != NULL) {
 		res->deferred = true;

@@ -16,6 +16,7 @@ enum publish_status {
 	PUBLISH_INVALID,	/* a missing or extra argument */
 	PUBLISH_FORBIDDEN,	/* a browser may not send this verb */
 	PUBLISH_TOO_LARGE,	/* over max_event */
+	PUBLISH_NO_MEMORY,	/* over max_memory (budget.h) */
 	PUBLISH_FORWARD		/* a browser's, for hooks.input: not sent */
 };
 

@@ -1,6 +1,12 @@
-/* A queue of events in seq order: a ring of shared pointers. */
+/*
+ * A queue of events in seq order: a ring of shared pointers. It knows
+ * how many bytes its events take (each event's size, counted once in the
+ * budget however many queues hold it), for history_bytes, and counts its
+ * ring in the budget.
+ */
 #include <stdlib.h>
 
+#include "budget.h"
 #include "msg.h"
 #include "queue.h"
 #include "util.h"
@@ -9,8 +15,18 @@ void
 queue_init(struct queue *q, uint64_t floor)
 {
 	q->ring = NULL;
-	q->cap = q->head = q->len = 0;
+	q->cap = q->head = q->len = q->bytes = 0;
 	q->floor = floor;
+}
+
+/* Free the ring, counting it out of the budget. */
+static void
+queue_free_ring(struct queue *q)
+{
+	budget_sub(q->cap * sizeof *q->ring);
+	free(q->ring);
+	q->ring = NULL;
+	q->cap = q->head = 0;
 }
 
 void
@@ -18,9 +34,8 @@ queue_free(struct queue *q)
 {
 	for (size_t i = 0; i < q->len; i++)
 		msg_unref(queue_at(q, i));
-	free(q->ring);
-	q->ring = NULL;
-	q->cap = q->head = q->len = 0;
+	queue_free_ring(q);
+	q->len = q->bytes = 0;
 }
 
 struct msg *
@@ -43,6 +58,7 @@ queue_grow(struct queue *q)
 
 	for (size_t i = 0; i < q->len; i++)
 		ring[i] = queue_at(q, i);
+	budget_add((cap - q->cap) * sizeof *ring);
 	free(q->ring);
 	q->ring = ring;
 	q->cap = cap;
@@ -56,6 +72,7 @@ queue_pop(struct queue *q)
 	struct msg *m = queue_at(q, 0);
 
 	q->floor = m->seq;
+	q->bytes -= m->size;
 	msg_unref(m);
 	q->head = (q->head + 1) & (q->cap - 1);
 	q->len--;
@@ -74,6 +91,25 @@ queue_push(struct queue *q, struct msg *m, size_t limit)
 		queue_grow(q);
 	q->ring[(q->head + q->len) & (q->cap - 1)] = msg_ref(m);
 	q->len++;
+	q->bytes += m->size;
+}
+
+/*
+ * Drop the oldest events while the queue holds more than max bytes (but
+ * never the newest) or any at or below seq; returns how many went.
+ * Readers that had not acknowledged them will be told to resync.
+ */
+size_t
+queue_trim(struct queue *q, size_t max, uint64_t seq)
+{
+	size_t n = 0;
+
+	while (q->len > 0 && ((q->len > 1 && q->bytes > max) ||
+	    queue_at(q, 0)->seq <= seq)) {
+		queue_pop(q);
+		n++;
+	}
+	return n;
 }
 
 /* The index of the first event with a seq above seq (len if none). */
@@ -101,11 +137,8 @@ queue_drop(struct queue *q, uint64_t seq, size_t keep)
 {
 	while (q->len > keep && queue_at(q, 0)->seq <= seq)
 		queue_pop(q);
-	if (q->len == 0 && q->ring != NULL && q->cap > 4) {
-		free(q->ring);
-		q->ring = NULL;
-		q->cap = q->head = 0;
-	}
+	if (q->len == 0 && q->ring != NULL && q->cap > 4)
+		queue_free_ring(q);
 }
 
 /* Forget everything; the history is known from floor on. */
@@ -129,8 +162,11 @@ queue_prepend(struct queue *q, struct msg **msgs, size_t n, uint64_t floor)
 	while (cap < q->len + n)
 		cap *= 2;
 	ring = xmalloc(cap * sizeof *ring);
-	for (size_t i = 0; i < n; i++)
+	budget_add((cap - q->cap) * sizeof *ring);
+	for (size_t i = 0; i < n; i++) {
 		ring[i] = msg_ref(msgs[i]);
+		q->bytes += msgs[i]->size;
+	}
 	for (size_t i = 0; i < q->len; i++)
 		ring[n + i] = queue_at(q, i);
 	free(q->ring);

@@ -17,6 +17,7 @@ struct queue {
 	size_t		  cap;
 	size_t		  head;
 	size_t		  len;
+	size_t		  bytes;	/* of the events it holds */
 	uint64_t	  floor;
 };
 
@@ -27,6 +28,7 @@ struct msg	*queue_at(const struct queue *, size_t);
 struct msg	*queue_last(const struct queue *);
 size_t		 queue_after(const struct queue *, uint64_t);
 void		 queue_drop(struct queue *, uint64_t, size_t);
+size_t		 queue_trim(struct queue *, size_t, uint64_t);
 void		 queue_clear(struct queue *, uint64_t);
 void		 queue_prepend(struct queue *, struct msg **, size_t, uint64_t);
 

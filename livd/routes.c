@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "publish.h"
+#include "rate.h"
 #include "routes.h"
 #include "sse.h"
 #include "stream.h"
@@ -327,6 +328,7 @@ routes_free(void)
 	buf_free(&form_copy);
 	api_free();
 	ws_free();
+	rate_free();
 	blob_unref(livepage_tag.blob);
 	livepage_tag.blob = NULL;
 }
@@ -390,15 +392,17 @@ routes_input(struct client *client, const struct form *f,
 	static const int codes[] = {
 		[PUBLISH_OK] = 200, [PUBLISH_UNKNOWN_VERB] = 400,
 		[PUBLISH_INVALID] = 400, [PUBLISH_FORBIDDEN] = 403,
-		[PUBLISH_TOO_LARGE] = 413
+		[PUBLISH_TOO_LARGE] = 413, [PUBLISH_NO_MEMORY] = 503
 	};
 	static const enum reject_reason reasons[] = {
 		[PUBLISH_UNKNOWN_VERB] = REJECT_UNKNOWN_VERB,
 		[PUBLISH_INVALID] = REJECT_ARGUMENTS,
 		[PUBLISH_FORBIDDEN] = REJECT_FORBIDDEN,
-		[PUBLISH_TOO_LARGE] = REJECT_TOO_LARGE
+		[PUBLISH_TOO_LARGE] = REJECT_TOO_LARGE,
+		[PUBLISH_NO_MEMORY] = REJECT_MEMORY
 	};
 	enum publish_status st;
+	enum rate_verdict rv;
 	const char *verb, *at[2];
 	size_t nat;
 
@@ -406,6 +410,11 @@ routes_input(struct client *client, const struct form *f,
 		metrics_rejected(REJECT_RATE);
 		snprintf(err, errlen, "too many events: at most %g a second",
 		    livd.cfg.input_rate);
+		return 429;
+	}
+	if ((rv = rate_take(NULL, client->principal->name)) != RATE_OK) {
+		metrics_rejected(REJECT_CONNECT_RATE);
+		rate_message(rv, err, errlen);
 		return 429;
 	}
 	memset(&res, 0, sizeof res);
@@ -464,8 +473,16 @@ route_input(struct conn *c, struct request *r)
 	char err[256];
 	int status;
 
+	enum rate_verdict rv;
+
 	if (parse_form(c, r, &f) != 0)
 		return;
+	/* The principal's share is taken in routes_input, for both ways. */
+	if ((rv = rate_take(&r->addr, NULL)) != RATE_OK) {
+		metrics_rejected(REJECT_CONNECT_RATE);
+		http_error(c, 429, "%s", rate_message(rv, err, sizeof err));
+		return;
+	}
 	status = routes_input(r->client, &f, input_hooked, c, &call, err,
 	    sizeof err);
 	if (status == 0)

@@ -195,6 +195,102 @@ buf_json_string(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 }
 
+/* Append UTF-8 for code point cp. */
+static void
+buf_utf8(struct buf *b, unsigned long cp)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		u[0] = (char)(0xf0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	buf_add(b, u, n);
+}
+
+/* Four hex digits at s, or -1. */
+static long
+hex4(const char *s, const char *end)
+{
+	long v = 0;
+
+	if (end - s < 4)
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			v |= (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * Append the text of a JSON string's contents (between its quotes), as
+ * buf_json_string wrote them: its inverse. A bad escape is kept as is.
+ */
+void
+buf_json_unescape(struct buf *b, const char *s, size_t n)
+{
+	static const char plain[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+	const char *end = s + n, *bs, *p;
+	long cp, lo;
+
+	buf_reserve(b, n);
+	while (s < end) {
+		if ((bs = memchr(s, '\\', (size_t)(end - s))) == NULL)
+			bs = end;
+		buf_add(b, s, (size_t)(bs - s));
+		if ((s = bs) == end || s + 1 == end)
+			break;
+		if (s[1] != 'u') {
+			for (p = plain; *p != '\0' && *p != s[1]; p += 2)
+				;
+			if (*p != '\0')
+				buf_addc(b, p[1]);
+			else
+				buf_add(b, s, 2);
+			s += 2;
+			continue;
+		}
+		if ((cp = hex4(s + 2, end)) < 0) {
+			buf_add(b, s, 2);
+			s += 2;
+			continue;
+		}
+		s += 6;
+		if (cp >= 0xd800 && cp < 0xdc00 && end - s >= 6 && s[0] == '\\' &&
+		    s[1] == 'u' && (lo = hex4(s + 2, end)) >= 0xdc00 &&
+		    lo < 0xe000) {
+			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			s += 6;
+		}
+		buf_utf8(b, (unsigned long)cp);
+	}
+	buf_add(b, "", 0);	/* NUL-terminated even when empty */
+}
+
 /* Hand the buffer's memory to the caller. */
 char *
 buf_steal(struct buf *b)

@@ -17,6 +17,7 @@
 #include <openssl/hmac.h>
 
 #include "../../livd/util.h"
+#include "../../livd/budget.h"
 #include "../../livd/auth.h"
 #include "../../livd/config.h"
 #include "../../livd/frame.h"
@@ -402,6 +403,86 @@ test_queue(void)
 	queue_drop(&q, 1000, 3);
 	CHECK(q.len == 3 && queue_at(&q, 0)->seq == 80);
 	queue_free(&q);
+}
+
+/*
+ * The memory budget's parts: a queue knows its bytes, queue_trim keeps it
+ * under a byte cap (never dropping the newest) or drops through a seq,
+ * and the budget counts an event once, however many queues hold it.
+ */
+static void
+test_budget(void)
+{
+	struct queue a, b;
+	struct msg *m;
+	size_t base = budget.used, one;
+
+	queue_init(&a, 0);
+	queue_init(&b, 0);
+	m = plain(1);
+	one = m->size;
+	CHECK(budget.used == base + one);
+	queue_push(&a, m, 0);
+	queue_push(&b, m, 0);
+	msg_unref(m);
+	CHECK(a.bytes == one && b.bytes == one);
+	CHECK(budget.used > base + one && budget.used < base + 2 * one);
+	for (uint64_t s = 2; s <= 5; s++) {
+		m = plain(s);
+		queue_push(&a, m, 0);
+		msg_unref(m);
+	}
+	CHECK(a.bytes == 5 * one);
+	CHECK(queue_trim(&a, 3 * one, 0) == 2 && a.floor == 2 && a.len == 3);
+	CHECK(queue_trim(&a, 0, 0) == 2 && a.len == 1 && a.bytes == one);
+	CHECK(queue_trim(&a, SIZE_MAX, 5) == 1 && a.len == 0 && a.floor == 5);
+	queue_free(&a);
+	queue_free(&b);
+	CHECK(budget.used == base);
+	budget.limit = 0;
+	CHECK(budget_admit(SIZE_MAX / 2));
+	budget.limit = base + 1000;
+	CHECK(budget_admit(500) && !budget_admit(2000));
+	budget.limit = 0;
+}
+
+/* An event keeps its JSON only: its values are decoded from it. */
+static void
+test_msg_values(void)
+{
+	const char *names[] = { "id", "html" };
+	const char *values[] = {
+		"a\"b", "<p>\"q\"\\\n\t\x01\xc3\xa9\xf0\x9f\x98\x80</p>"
+	};
+	struct msg *m = msg_new("append", 2, names, values, NULL, 9), *r;
+	struct buf b;
+	char *v;
+
+	buf_init(&b);
+	msg_value(m, 1, &b);
+	CHECK_STR(b.data, values[1]);
+	buf_free(&b);
+	CHECK_STR((v = msg_arg(m, "id")), values[0]);
+	free(v);
+	CHECK(msg_arg(m, "text") == NULL);
+	r = msg_reseq(m, 12345);
+	CHECK_STR(r->json, "{\"seq\":12345,\"verb\":\"append\","
+	    "\"id\":\"a\\\"b\",\"html\":\"<p>\\\"q\\\"\\\\\\n\\t\\u0001"
+	    "\xc3\xa9\xf0\x9f\x98\x80</p>\"}");
+	CHECK_STR((v = msg_arg(r, "html")), values[1]);
+	free(v);
+	msg_unref(r);
+	msg_unref(m);
+	/* The escapes JSON has that livd never writes decode too. */
+	buf_init(&b);
+	v = "\\/\\b\\f\\u00e9\\ud83d\\ude00\\x";
+	buf_json_unescape(&b, v, strlen(v));
+	CHECK_STR(b.data, "/\b\f\xc3\xa9\xf0\x9f\x98\x80\\x");
+	buf_free(&b);
+	buf_init(&b);
+	buf_json_unescape(&b, "", 0);
+	CHECK(b.data != NULL && b.len == 0);
+	buf_free(&b);
 }
 
 /* A span of the parsed head, as a string to compare. */
@@ -1312,6 +1393,8 @@ main(void)
 	test_config();
 	test_msg();
 	test_queue();
+	test_budget();
+	test_msg_values();
 	test_http();
 	test_addr();
 	test_etag();
