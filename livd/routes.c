@@ -35,6 +35,9 @@ struct route {
 	const char		*path;
 	enum route_match	 match;
 	void			(*handler)(struct conn *, struct request *);
+	/* A GET that holds or streams: what answers its HEAD instead (the
+	 * others' HEAD is their GET without the body). */
+	void			(*head)(struct conn *, struct request *);
 };
 
 static void	route_connect(struct conn *, struct request *);
@@ -48,6 +51,9 @@ static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
 static void	route_preflight(struct conn *, struct request *);
+static void	head_poll(struct conn *, struct request *);
+static void	head_stream(struct conn *, struct request *);
+static void	head_ws(struct conn *, struct request *);
 static void	routes_dispatch(struct conn *, struct request *);
 static bool	routes_admit(struct conn *, struct request *);
 static void	routes_free(void);
@@ -62,20 +68,23 @@ const struct http_handler routes_handler = {
 
 /* The busiest first: a page polls far more often than it does the rest. */
 static const struct route routes[] = {
-	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output },
-	{ "GET",  "events",		MATCH_CLIENT,	sse_events },
-	{ "GET",  "ws",			MATCH_CLIENT,	route_ws },
-	{ "POST", "input",		MATCH_CLIENT,	route_input },
-	{ "POST", "close",		MATCH_CLIENT,	route_close },
-	{ "GET",  "who",		MATCH_CLIENT,	route_who },
-	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
-	{ "GET",  "/stream",		MATCH_EXACT,	stream_open },
-	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
-	{ "GET",  "/examples/",		MATCH_PREFIX,	route_example },
-	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
-	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
-	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
-	{ "POST", "/api",		MATCH_EXACT,	api_serve },
+	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output,
+	    head_poll },
+	{ "GET",  "events",		MATCH_CLIENT,	sse_events,
+	    head_stream },
+	{ "GET",  "ws",			MATCH_CLIENT,	route_ws, head_ws },
+	{ "POST", "input",		MATCH_CLIENT,	route_input, NULL },
+	{ "POST", "close",		MATCH_CLIENT,	route_close, NULL },
+	{ "GET",  "who",		MATCH_CLIENT,	route_who, NULL },
+	{ "POST", "/connect",		MATCH_EXACT,	route_connect, NULL },
+	{ "GET",  "/stream",		MATCH_EXACT,	stream_open,
+	    head_stream },
+	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo, NULL },
+	{ "GET",  "/examples/",		MATCH_PREFIX,	route_example, NULL },
+	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage, NULL },
+	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs, NULL },
+	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics, NULL },
+	{ "POST", "/api",		MATCH_EXACT,	api_serve, NULL },
 };
 
 /* Routes that livd.yaml can turn off: off, they are not there. */
@@ -116,10 +125,10 @@ route_guarded(const struct route *rt)
 
 /* Where a browser asks first for a page of another origin (CORS). */
 static const struct route preflights[] = {
-	{ "OPTIONS", "/client/",	MATCH_PREFIX,	route_preflight },
-	{ "OPTIONS", "/connect",	MATCH_EXACT,	route_preflight },
-	{ "OPTIONS", "/stream",		MATCH_EXACT,	route_preflight },
-	{ "OPTIONS", "/api",		MATCH_EXACT,	route_preflight },
+	{ "OPTIONS", "/client/",	MATCH_PREFIX,	route_preflight, NULL },
+	{ "OPTIONS", "/connect",	MATCH_EXACT,	route_preflight, NULL },
+	{ "OPTIONS", "/stream",		MATCH_EXACT,	route_preflight, NULL },
+	{ "OPTIONS", "/api",		MATCH_EXACT,	route_preflight, NULL },
 };
 
 /*
@@ -266,7 +275,10 @@ routes_dispatch(struct conn *c, struct request *r)
 			http_error(c, 403, "origin not allowed");
 			return;
 		}
-		rt->handler(c, r);
+		if (head && rt->head != NULL)
+			rt->head(c, r);
+		else
+			rt->handler(c, r);
 		return;
 	}
 	if (*allow != '\0') {
@@ -278,6 +290,33 @@ routes_dispatch(struct conn *c, struct request *r)
 		return;
 	}
 	http_error(c, 404, "not found");
+}
+
+/*
+ * HEAD of a poll or a stream: the head its GET would start with, at
+ * once. It is not a poll: it holds nothing, acknowledges nothing, takes
+ * no events and connects no page.
+ */
+static void
+head_poll(struct conn *c, struct request *r)
+{
+	(void)r;
+	http_reply(c, 200, "application/json", NULL, NULL, HTTP_NO_LENGTH);
+}
+
+static void
+head_stream(struct conn *c, struct request *r)
+{
+	(void)r;
+	http_reply(c, 200, "text/event-stream", NULL, NULL, HTTP_NO_LENGTH);
+}
+
+/* A handshake is a GET (RFC 6455, 4.1): a HEAD is told to upgrade. */
+static void
+head_ws(struct conn *c, struct request *r)
+{
+	(void)r;
+	ws_upgrade_required(c);
 }
 
 /*

@@ -495,3 +495,66 @@ for blank in (b"\r\n" * 5000, b"\n" * 8193, b"\r\n" * 100000):
     assert (st, json.loads(b)) == (400, {"error": "too many empty lines before the request"}), (len(blank), st, b)
 EOF
 }
+
+@test "bad input: HEAD of a poll or a stream (output, events, ws, /stream): the head alone, at once; nothing held, acknowledged or connected" {
+	livd_start -r 1
+	u=$(connect /head uwe)
+	connect /head vic >/dev/null
+	livctl send -l /head append log one
+	last=$(livctl -j send -l /head append log two | jget "d['seq']")
+	UUID=$u LAST=$last py <<'EOF'
+import socket, time
+from rawhttp import *
+port, uuid = int(os.environ["PORT"]), os.environ["UUID"]
+last = int(os.environ["LAST"])
+
+def read_head(s):
+    """The head alone: status and headers; then nothing more may come."""
+    data = b""
+    while not data.endswith(b"\r\n\r\n"):
+        c = s.recv(1)
+        assert c, "closed after %r" % data
+        data += c
+    lines = data.decode().split("\r\n")
+    h = dict((l.split(":", 1)[0].lower(), l.split(":", 1)[1].strip())
+             for l in lines[1:] if l)
+    return int(lines[0].split()[1]), h
+
+s = dial(port)
+c = "/client/" + uuid
+for target, status, ctype, extra in [
+        (c + "/output?since=%d" % last, 200, "application/json", ""),
+        (c + "/output", 200, "application/json", ""),
+        (c + "/events?since=%d" % last, 200, "text/event-stream", ""),
+        (c + "/events", 200, "text/event-stream", ""),
+        (c + "/ws", 426, "application/json",
+         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Version: 13\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"),
+        ("/stream?location=/head&principal=wes", 200, "text/event-stream",
+         "")]:
+    t0 = time.time()
+    s.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (target, extra))
+              .encode())
+    st, h = read_head(s)
+    assert (st, h.get("content-type")) == (status, ctype), (target, st, h)
+    assert time.time() - t0 < 0.5, (target, time.time() - t0)
+    s.settimeout(0.3)
+    try:
+        more = s.recv(100)
+    except socket.timeout:
+        more = b"none"
+    s.settimeout(TIMEOUT)
+    assert more == b"none", (target, more)
+# The connection still serves, and the events are all still there.
+d = poll(s, uuid, 0)
+assert [e["html"] for e in d["events"]] == ["one", "two"], d
+EOF
+	# No page was connected by the HEAD of /stream.
+	run livctl clients /head
+	assert_status 0
+	[ "$(grep -c . <<<"$output")" = 2 ] && ! grep -q wes <<<"$output" || {
+		echo "clients: $output"
+		return 1
+	}
+}
