@@ -909,9 +909,10 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 			event_active(&c->ev, EV_READ, 0);
 		/* The peer is done sending and every whole request it sent is
 		 * answered (one being written closes after it, through
-		 * conn_replied); a poll or stream it left behind is dropped. */
-		if (c->eof && c->state != CONN_CLOSING &&
-		    c->state != CONN_WRITING)
+		 * conn_replied); a poll or stream it left behind is dropped,
+		 * even with input unread behind it. */
+		if ((c->eof || (c->rdhup && c->state != CONN_READING)) &&
+		    c->state != CONN_CLOSING && c->state != CONN_WRITING)
 			conn_fail(c);
 	}
 }

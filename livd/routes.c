@@ -35,9 +35,6 @@ struct route {
 	const char		*path;
 	enum route_match	 match;
 	void			(*handler)(struct conn *, struct request *);
-	/* A GET that holds or streams: what answers its HEAD instead (the
-	 * others' HEAD is their GET without the body). */
-	void			(*head)(struct conn *, struct request *);
 };
 
 static void	route_connect(struct conn *, struct request *);
@@ -68,23 +65,20 @@ const struct http_handler routes_handler = {
 
 /* The busiest first: a page polls far more often than it does the rest. */
 static const struct route routes[] = {
-	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output,
-	    head_poll },
-	{ "GET",  "events",		MATCH_CLIENT,	sse_events,
-	    head_stream },
-	{ "GET",  "ws",			MATCH_CLIENT,	route_ws, head_ws },
-	{ "POST", "input",		MATCH_CLIENT,	route_input, NULL },
-	{ "POST", "close",		MATCH_CLIENT,	route_close, NULL },
-	{ "GET",  "who",		MATCH_CLIENT,	route_who, NULL },
-	{ "POST", "/connect",		MATCH_EXACT,	route_connect, NULL },
-	{ "GET",  "/stream",		MATCH_EXACT,	stream_open,
-	    head_stream },
-	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo, NULL },
-	{ "GET",  "/examples/",		MATCH_PREFIX,	route_example, NULL },
-	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage, NULL },
-	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs, NULL },
-	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics, NULL },
-	{ "POST", "/api",		MATCH_EXACT,	api_serve, NULL },
+	{ "GET",  "output",		MATCH_CLIENT,	longpoll_output },
+	{ "GET",  "events",		MATCH_CLIENT,	sse_events },
+	{ "GET",  "ws",			MATCH_CLIENT,	route_ws },
+	{ "POST", "input",		MATCH_CLIENT,	route_input },
+	{ "POST", "close",		MATCH_CLIENT,	route_close },
+	{ "GET",  "who",		MATCH_CLIENT,	route_who },
+	{ "POST", "/connect",		MATCH_EXACT,	route_connect },
+	{ "GET",  "/stream",		MATCH_EXACT,	stream_open },
+	{ "GET",  "/demo/",		MATCH_PREFIX,	route_demo },
+	{ "GET",  "/examples/",		MATCH_PREFIX,	route_example },
+	{ "GET",  "/livepage.js",	MATCH_EXACT,	route_livepage },
+	{ "GET",  "/verbs.json",	MATCH_EXACT,	route_verbs },
+	{ "GET",  "/metrics",		MATCH_EXACT,	route_metrics },
+	{ "POST", "/api",		MATCH_EXACT,	api_serve },
 };
 
 /* Routes that livd.yaml can turn off: off, they are not there. */
@@ -106,6 +100,32 @@ route_on(const struct route *rt)
 	return true;
 }
 
+/*
+ * GETs that hold or stream, and what answers their HEAD instead; the
+ * other routes' HEAD is their GET without the body.
+ */
+static const struct {
+	void		(*handler)(struct conn *, struct request *);
+	void		(*head)(struct conn *, struct request *);
+} heads[] = {
+	{ longpoll_output,	head_poll },
+	{ sse_events,		head_stream },
+	{ route_ws,		head_ws },
+	{ stream_open,		head_stream },
+};
+
+/* Answer a HEAD of the route. */
+static void
+route_head(const struct route *rt, struct conn *c, struct request *r)
+{
+	for (size_t i = 0; i < countof(heads); i++)
+		if (heads[i].handler == rt->handler) {
+			heads[i].head(c, r);
+			return;
+		}
+	rt->handler(c, r);
+}
+
 /* GETs that connect a page: only allowed origins, as for a POST. */
 static void (*const connecting[])(struct conn *, struct request *) = {
 	stream_open,
@@ -125,10 +145,10 @@ route_guarded(const struct route *rt)
 
 /* Where a browser asks first for a page of another origin (CORS). */
 static const struct route preflights[] = {
-	{ "OPTIONS", "/client/",	MATCH_PREFIX,	route_preflight, NULL },
-	{ "OPTIONS", "/connect",	MATCH_EXACT,	route_preflight, NULL },
-	{ "OPTIONS", "/stream",		MATCH_EXACT,	route_preflight, NULL },
-	{ "OPTIONS", "/api",		MATCH_EXACT,	route_preflight, NULL },
+	{ "OPTIONS", "/client/",	MATCH_PREFIX,	route_preflight },
+	{ "OPTIONS", "/connect",	MATCH_EXACT,	route_preflight },
+	{ "OPTIONS", "/stream",		MATCH_EXACT,	route_preflight },
+	{ "OPTIONS", "/api",		MATCH_EXACT,	route_preflight },
 };
 
 /*
@@ -275,8 +295,8 @@ routes_dispatch(struct conn *c, struct request *r)
 			http_error(c, 403, "origin not allowed");
 			return;
 		}
-		if (head && rt->head != NULL)
-			rt->head(c, r);
+		if (head)
+			route_head(rt, c, r);
 		else
 			rt->handler(c, r);
 		return;

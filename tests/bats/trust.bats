@@ -469,11 +469,7 @@ while True:
 EOF
 	) &
 	bg_track $!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -e "$1.ready" ] && break
-		sleep 0.05
-	done
+	wait_until -e "$1.ready"
 	[ -z "${2:-}" ] || chown "$2" "$1"
 }
 
