@@ -36,15 +36,20 @@ UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/frame.c livd/queue.c livd/verbs.c 
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+# clang's UBSan checks what GCC's does not, float-cast-overflow first (a
+# double out of an integer's range converted to it is undefined).
+CLANG_SAN = -fsanitize=address,undefined,float-cast-overflow \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all
 
-FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_LINK = -fsanitize=fuzzer,address,undefined
+FUZZ_SAN = -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow \
+	-fno-sanitize-recover=all
+FUZZ_LINK = -fsanitize=fuzzer,address,undefined,float-cast-overflow
 FUZZ_TARGETS = control http stdin token yaml
 FUZZ_SECONDS ?= 20
 F = build-fuzz
 
 .PHONY: all deps run check unit bats lint install uninstall clean asan \
-	fuzz fuzz-build bench check-valgrind soak
+	fuzz fuzz-build bench check-valgrind soak clang-unit
 
 all: $(B)/livd $(B)/livctl
 
@@ -69,14 +74,16 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@tools/run.sh
 
-# The same set-up, then every test: unit tests under ASan and UBSan,
-# the bats suites against the normal build and against the ASan build.
+# The same set-up, then every test: unit tests under ASan and UBSan (GCC's
+# and clang's), the bats suites against the normal build and against the
+# ASan build.
 check:
 	@tools/deps.sh check
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory B=build-asan CFLAGS="-O1 -g $(SAN)" \
 	    LDFLAGS="$(SAN)" build-asan/livd build-asan/livctl build-asan/unit
 	build-asan/unit
+	@$(MAKE) --no-print-directory clang-unit
 	@$(MAKE) --no-print-directory lint
 	bats tests/bats
 	LIVD_BUILD=build-asan bats tests/bats
@@ -84,6 +91,12 @@ check:
 	@$(MAKE) --no-print-directory fuzz-build
 	tools/fuzz.sh 15 $(FUZZ_TARGETS)
 	bench/run.sh --tiny
+
+# The unit tests built with clang, under its ASan and UBSan.
+clang-unit:
+	@$(MAKE) --no-print-directory B=build-clang CC=clang \
+	    CFLAGS="-O1 -g $(CLANG_SAN)" LDFLAGS="$(CLANG_SAN)" build-clang/unit
+	build-clang/unit
 
 # The bats suites with livd under valgrind: any error or leak makes livd
 # exit 99, which each test's teardown catches. Slow, so not in check.

@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -114,17 +116,59 @@ usage(FILE *f)
 		fprintf(f, "  %-9s %s\n", all[i].name, all[i].summary);
 }
 
+/*
+ * Was the socket put there by someone livctl may talk to? Like tmux,
+ * livctl sends nothing to a socket another user could have made: it must
+ * be ours or root's, or its directory's owner's when root gave them that
+ * directory (its parent root's and writable by no one else, as systemd
+ * makes /run/livd for a service's user). NULL, or why not, in why.
+ */
+static const char *
+socket_untrusted(const char *path, char *why, size_t size)
+{
+	char dir[sizeof ((struct sockaddr_un *)0)->sun_path + 3], *slash;
+	struct stat st, d, up;
+	struct passwd *pw;
+
+	if (lstat(path, &st) != 0 || st.st_uid == getuid() || st.st_uid == 0)
+		return NULL;	/* connect says what is missing */
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		slash[slash == dir] = '\0';
+	if (stat(dir, &d) == 0 && d.st_uid == st.st_uid &&
+	    (d.st_mode & 022) == 0) {
+		strcat(dir, "/..");	/* room was made for it */
+		if (stat(dir, &up) == 0 && up.st_uid == 0 &&
+		    (up.st_mode & 022) == 0)
+			return NULL;
+	}
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(why, size, "it belongs to %s, not to you or root",
+		    pw->pw_name);
+	else
+		snprintf(why, size, "it belongs to uid %u, not to you or root",
+		    (unsigned)st.st_uid);
+	return why;
+}
+
 /* Connect to the control socket; -1 (said) when livd is not there. */
 int
 connect_socket(void)
 {
 	struct sockaddr_un sun;
+	char why[128];
 	int fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(socket_path) >= sizeof sun.sun_path) {
 		complain(3, "cannot connect to %s: path too long", socket_path);
+		return -1;
+	}
+	if (socket_untrusted(socket_path, why, sizeof why) != NULL) {
+		complain(3, "cannot connect to %s: %s", socket_path, why);
 		return -1;
 	}
 	memcpy(sun.sun_path, socket_path, strlen(socket_path) + 1);

@@ -964,18 +964,46 @@ poll_cancel(void *arg)
 	poll_free(arg);
 }
 
+/*
+ * A seq from JSON: a whole number from 0 to 2^64 - 1, written as an
+ * integer or not (livctl sends 1e3 as a real). The range is checked
+ * before the conversion, which out of range is undefined.
+ */
+static bool
+json_seq(const json_t *v, uint64_t *seq)
+{
+	double d;
+
+	if (json_is_integer(v)) {
+		if (json_integer_value(v) < 0)
+			return false;
+		*seq = (uint64_t)json_integer_value(v);
+		return true;
+	}
+	d = json_number_value(v);
+	if (!(d >= 0 && d < 18446744073709551616.0))
+		return false;
+	*seq = (uint64_t)d;
+	return (double)*seq == d;
+}
+
 /* ack: acknowledge a client's events up to seq, as since= does. */
 static void
 cmd_ack(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 {
 	json_t *seq = json_object_get(req, "seq");
+	uint64_t n;
 
-	if (call->client == NULL || seq == NULL ||
-	    json_number_value(seq) < 0) {
+	if (call->client == NULL || seq == NULL) {
 		ctl_error(c, "ack needs a client and a seq");
 		return;
 	}
-	hub_ack(call->client, (uint64_t)json_number_value(seq));
+	if (!json_seq(seq, &n)) {
+		ctl_error(c, "'seq' must be a whole number from 0 to "
+		    "18446744073709551615");
+		return;
+	}
+	hub_ack(call->client, n);
 	ctl_ok(c, NULL);
 }
 

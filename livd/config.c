@@ -112,8 +112,8 @@ static const struct config_key config_keys[] = {
 	KEY(queue_limit,	CONFIG_COUNT,	1, 1e7,		"1000"),
 	KEYX(redis,		CONFIG_STRING,	0, 0,		NULL,
 	    check_redis, CONFIG_RESTART),
-	KEYX(refresh,		CONFIG_SECONDS,	0, HUB_REFRESH_MAX, "25",
-	    check_refresh, 0),
+	KEYX(refresh,		CONFIG_SECONDS,	HUB_REFRESH_MIN, HUB_REFRESH_MAX,
+	    "25", check_refresh, 0),
 	KEY(secret_file,	CONFIG_STRING,	0, 0,		NULL),
 	KEY(share,		CONFIG_STRING,	0, 0,		NULL),
 	KEYX(socket,		CONFIG_STRING,	0, 0,		NULL,
@@ -244,7 +244,7 @@ check_redis(const struct config_key *k, const char *value, double v,
 	return -1;
 }
 
-/* Its minimum is not a value it takes: more than 0. */
+/* Less than its minimum (a millisecond) counts as 0: more than 0. */
 static int
 check_refresh(const struct config_key *k, const char *value, double v,
     char *err, size_t errlen)
@@ -252,7 +252,7 @@ check_refresh(const struct config_key *k, const char *value, double v,
 	char hi[32];
 
 	(void)value;
-	if (v > k->min && v <= k->max)
+	if (v >= k->min && v <= k->max)
 		return 0;
 	format_bound(hi, sizeof hi, k->type, k->max);
 	snprintf(err, errlen, "%s must be more than 0 and at most %s", k->name,

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -601,10 +602,73 @@ make_dirs(char *dir)
 }
 
 /*
- * The socket's directory must be one only its owner can write, or another
- * user could put a socket of their own in its place. livd makes a missing
- * directory (and any missing parents) 0700. An existing one that others can write is refused, but
- * for a sticky one such as /tmp, where others cannot replace our socket.
+ * Why another user could replace what st's directory holds, or NULL.
+ * The socket's own directory (top) must be ours and writable by no one
+ * else, or sticky (root's /tmp, for a livd run as root), where no one
+ * else may remove what is ours. A directory above it must be ours or
+ * root's, and writable by others only when sticky, so that no one else
+ * can move the directories below it away.
+ */
+static const char *
+socket_dir_unsafe(const struct stat *st, bool top)
+{
+	if (st->st_uid != geteuid() && (top || st->st_uid != 0))
+		return "belongs to another user";
+	if ((st->st_mode & 022) != 0 && (st->st_mode & S_ISVTX) == 0)
+		return "can be written by others";
+	return NULL;
+}
+
+/*
+ * May the control socket go in dir? Each directory from dir up to / is
+ * looked at (symbolic links resolved first); below one that others may
+ * write (such as /tmp), the directory must be ours alone, mode 0700, as
+ * tmux has /tmp/tmux-UID.
+ */
+static int
+socket_dir_safe(const char *dir)
+{
+	char path[PATH_MAX], child[PATH_MAX], *slash;
+	struct stat st, below;
+	const char *why;
+	bool top = true;
+
+	if (realpath(dir, path) == NULL) {
+		log_warn("cannot resolve %s", dir);
+		return -1;
+	}
+	for (;;) {
+		if (stat(path, &st) != 0) {
+			log_warn("cannot stat %s", path);
+			return -1;
+		}
+		if ((why = socket_dir_unsafe(&st, top)) != NULL) {
+			log_warnx("%s %s: not putting the control socket "
+			    "there", path, why);
+			return -1;
+		}
+		if (!top && (st.st_mode & 022) != 0 &&
+		    (below.st_mode & 077) != 0) {
+			log_warnx("%s must be mode 0700 in %s, which others "
+			    "can write: not putting the control socket there",
+			    child, path);
+			return -1;
+		}
+		if (strcmp(path, "/") == 0)
+			return 0;
+		memcpy(child, path, sizeof child);
+		below = st;
+		top = false;
+		slash = strrchr(path, '/');
+		slash[slash == path] = '\0';	/* "/a" -> "/", "/a/b" -> "/a" */
+	}
+}
+
+/*
+ * The socket's directory must be one no other user can write, or another
+ * user could put a socket of their own in its place and take the next
+ * livctl's requests. livd makes a missing directory (and any missing
+ * parents) 0700, then checks it and every one above it.
  */
 static int
 make_socket_dir(const char *path)
@@ -620,25 +684,11 @@ make_socket_dir(const char *path)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
-	if (stat(dir, &st) != 0) {
-		if (errno != ENOENT || make_dirs(dir) != 0) {
-			log_warn("cannot make %s", dir);
-			return -1;
-		}
-		return 0;
-	}
-	if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
-		log_warnx("%s can be written by others: not putting the "
-		    "control socket there", dir);
+	if (stat(dir, &st) != 0 && (errno != ENOENT || make_dirs(dir) != 0)) {
+		log_warn("cannot make %s", dir);
 		return -1;
 	}
-	if (st.st_uid != getuid() && st.st_uid != 0 &&
-	    (st.st_mode & S_ISVTX) == 0) {
-		log_warnx("%s belongs to another user: not putting the "
-		    "control socket there", dir);
-		return -1;
-	}
-	return 0;
+	return socket_dir_safe(dir);
 }
 
 /* Set the socket's mode and group from the config (default 0600). */

@@ -205,8 +205,10 @@ conn_replied(struct conn *c)
 	c->state = CONN_READING;
 	c->continued = false;
 	conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
-	if (c->inlen > 0)
-		event_active(&c->ev, EV_READ, 0);	/* pipelined requests */
+	/* Pipelined requests, buffered or still in the socket, or the
+	 * peer's close, which came while the reply was pending. */
+	if (c->inlen > 0 || c->more || c->eof)
+		event_active(&c->ev, EV_READ, 0);
 }
 
 static void
@@ -705,16 +707,28 @@ conn_request(struct conn *c, char *buf, size_t len)
 		[HTTP_PARSE_BAD] = 400, [HTTP_PARSE_TOO_LARGE] = 431,
 		[HTTP_PARSE_VERSION] = 505
 	};
-	size_t max = livd.cfg.max_header, need;
+	size_t max = livd.cfg.max_header, need, blank = 0;
 	struct request r;
 	enum http_parse rc;
 	const char *err;
 
-	/* The head is looked for in its first max bytes, read in place. */
-	rc = http_parse_head(buf, len < max ? len : max, max, &r.head, &err);
+	c->head_only = false;
+	/* Empty lines before a request are ignored (RFC 9112, 2.2), up to
+	 * max_header bytes of them: past that, no client is talking HTTP. */
+	while (blank < len && blank <= max &&
+	    (buf[blank] == '\r' || buf[blank] == '\n'))
+		blank++;
+	if (blank > max) {
+		conn_cors(c, (struct http_span){ NULL, 0 });
+		conn_reject(c, 400, "too many empty lines before the request");
+		return 0;
+	}
+	/* The head is looked for in its first max bytes after them, read
+	 * in place. */
+	rc = http_parse_head(buf, len < blank + max ? len : blank + max, max,
+	    &r.head, &err);
 	if (rc == HTTP_PARSE_INCOMPLETE)
 		return 0;
-	c->head_only = false;
 	if (rc != HTTP_PARSE_OK) {
 		conn_cors(c, (struct http_span){ NULL, 0 });
 		conn_reject(c, statuses[rc], err);
@@ -787,40 +801,64 @@ conn_process(struct conn *c)
 		event_active(&c->ev, EV_READ, 0);
 }
 
+/* The most input held for a connection: room for one whole request. */
+static size_t
+conn_input_limit(void)
+{
+	return livd.cfg.max_header + (livd.cfg.max_body >
+	    livd.cfg.max_api_body ? livd.cfg.max_body :
+	    livd.cfg.max_api_body) + 4096;
+}
+
 /*
- * Read all the socket has (reads are edge-triggered) into one buffer
+ * Read what the socket has (reads are edge-triggered) into one buffer
  * shared by all connections, then keep it in c->in, sized to fit: a
- * connection that is only waiting holds no input buffer at all. -1 when
- * the connection is gone or sent more than any request may be.
+ * connection that is only waiting holds no input buffer at all.
+ *
+ * Input is read up to room for one whole request, no more: the rest
+ * waits in the socket (c->more, and TCP slows the client) until the
+ * requests before it are answered, so pipelining any number of requests
+ * is back-pressure, not an error. Once the peer has closed its side, the
+ * socket is read to its end (c->eof), so that a complete request before
+ * the close is answered rather than taken for a lost one. -1 when the
+ * connection failed.
  */
 static int
 conn_read(struct conn *c)
 {
 	static char chunk[HTTP_READ_CHUNK];
-	size_t limit = livd.cfg.max_header + (livd.cfg.max_body >
-	    livd.cfg.max_api_body ? livd.cfg.max_body :
-	    livd.cfg.max_api_body) + 4096;
+	size_t limit = conn_input_limit(), want;
 	ssize_t n;
 
-	for (;;) {
-		n = recv(c->fd, chunk, sizeof chunk, 0);
+	c->more = false;
+	while (!c->eof) {
+		if (c->inlen >= limit) {
+			c->more = true;
+			return 0;
+		}
+		want = limit - c->inlen < sizeof chunk ? limit - c->inlen :
+		    sizeof chunk;
+		n = recv(c->fd, chunk, want, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
-		if (n <= 0)
+		if (n < 0)
 			return -1;
-		if (c->inlen + (size_t)n > limit)
-			return -1;
+		if (n == 0) {
+			c->eof = true;
+			return 0;
+		}
 		if (c->incap < c->inlen + (size_t)n) {
 			c->incap = c->inlen + (size_t)n;
 			c->in = xrealloc(c->in, c->incap);
 		}
 		memcpy(c->in + c->inlen, chunk, (size_t)n);
 		c->inlen += (size_t)n;
-		if ((size_t)n < sizeof chunk)
+		if ((size_t)n < want && !c->rdhup)
 			return 0;	/* drained: the next read would block */
 	}
+	return 0;
 }
 
 /*
@@ -871,6 +909,8 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 			c->owner->input(c, c->owner_data);
 			return;
 		}
+		if (what & EV_CLOSED)
+			c->rdhup = true;
 		if (conn_read(c) != 0) {
 			conn_fail(c);
 			return;
@@ -880,13 +920,18 @@ conn_cb(evutil_socket_t fd, short what, void *arg)
 		if (c->state == CONN_READING && c->inlen > 0 &&
 		    request_too_slow(c))
 			conn_reject(c, 408, "request timeout");
-		/* The peer is done sending: what it asked is answered (or
-		 * being written); a poll it left behind is dropped. */
-		if ((what & EV_CLOSED) && c->state != CONN_CLOSING) {
-			c->keep_alive = false;
-			if (c->state != CONN_WRITING)
-				conn_fail(c);
-		}
+		/* Room again for input left in the socket: read on, on a
+		 * later turn so other connections get theirs. */
+		if (c->state == CONN_READING && c->more &&
+		    c->inlen < conn_input_limit())
+			event_active(&c->ev, EV_READ, 0);
+		/* The peer is done sending and every whole request it sent is
+		 * answered (one being written closes after it, through
+		 * conn_replied); a poll or stream it left behind is dropped,
+		 * even with input unread behind it. */
+		if ((c->eof || (c->rdhup && c->state != CONN_READING)) &&
+		    c->state != CONN_CLOSING && c->state != CONN_WRITING)
+			conn_fail(c);
 	}
 }
 

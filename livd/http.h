@@ -80,6 +80,9 @@ struct conn {
 	bool			 head_only:1;	/* a HEAD request */
 	bool			 continued:1;	/* 100 Continue was sent */
 	bool			 http10:1;	/* the request was HTTP/1.0 */
+	bool			 more:1;	/* input waits unread in the socket */
+	bool			 rdhup:1;	/* the peer has closed its side */
+	bool			 eof:1;		/* ... and all it sent is read */
 	short			 armed;		/* the events ev waits for */
 	float			 hold;		/* a stream's heartbeat */
 	struct event		 ev;

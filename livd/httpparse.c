@@ -706,11 +706,12 @@ void
 http_forwarded(struct http_span xff, const struct http_net *trusted,
     size_t ntrusted, struct http_addr *addr)
 {
-	const char *end = xff.p + xff.len, *start;
+	const char *end, *start;
 	struct http_addr a;
 
 	if (xff.p == NULL)
-		return;
+		return;		/* NULL + 0 is undefined too */
+	end = xff.p + xff.len;
 	while (end > xff.p) {
 		for (start = end; start > xff.p && start[-1] != ','; start--)
 			;

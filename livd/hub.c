@@ -133,11 +133,12 @@ hub_refresh(const struct location *loc)
 	return hub.refresh;
 }
 
-/* Is seconds an interval livd takes: more than 0, at most the limit? */
+/* Is seconds an interval livd takes: a millisecond at least (NaN is
+ * not), at most the limit? */
 bool
 hub_refresh_valid(double seconds)
 {
-	return seconds > 0 && seconds <= HUB_REFRESH_MAX;
+	return seconds >= HUB_REFRESH_MIN && seconds <= HUB_REFRESH_MAX;
 }
 
 /*

@@ -173,7 +173,12 @@ struct hub_stats {
 #define HUB_LOCATION_MAX	1024
 #define HUB_PRINCIPAL_MAX	256
 
-/* The longest refresh interval, in seconds (config, livctl, cluster). */
+/*
+ * The refresh intervals livd takes, in seconds (config, livctl, cluster):
+ * under a millisecond counts as 0, which would answer every held poll
+ * at once and have the pages poll in a loop.
+ */
+#define HUB_REFRESH_MIN		0.001
 #define HUB_REFRESH_MAX		3600
 
 /* Locations of one client at most (max_locations is checked too). */

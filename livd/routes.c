@@ -49,6 +49,9 @@ static void	route_close(struct conn *, struct request *);
 static void	route_who(struct conn *, struct request *);
 static void	route_metrics(struct conn *, struct request *);
 static void	route_preflight(struct conn *, struct request *);
+static void	head_poll(struct conn *, struct request *);
+static void	head_stream(struct conn *, struct request *);
+static void	head_ws(struct conn *, struct request *);
 static void	routes_dispatch(struct conn *, struct request *);
 static bool	routes_admit(struct conn *, struct request *);
 static void	routes_free(void);
@@ -96,6 +99,32 @@ route_on(const struct route *rt)
 		if (switches[i].handler == rt->handler)
 			return *switches[i].on;
 	return true;
+}
+
+/*
+ * GETs that hold or stream, and what answers their HEAD instead; the
+ * other routes' HEAD is their GET without the body.
+ */
+static const struct {
+	void		(*handler)(struct conn *, struct request *);
+	void		(*head)(struct conn *, struct request *);
+} heads[] = {
+	{ longpoll_output,	head_poll },
+	{ sse_events,		head_stream },
+	{ route_ws,		head_ws },
+	{ stream_open,		head_stream },
+};
+
+/* Answer a HEAD of the route. */
+static void
+route_head(const struct route *rt, struct conn *c, struct request *r)
+{
+	for (size_t i = 0; i < countof(heads); i++)
+		if (heads[i].handler == rt->handler) {
+			heads[i].head(c, r);
+			return;
+		}
+	rt->handler(c, r);
 }
 
 /* GETs that connect a page: only allowed origins, as for a POST. */
@@ -267,7 +296,10 @@ routes_dispatch(struct conn *c, struct request *r)
 			http_error(c, 403, "origin not allowed");
 			return;
 		}
-		rt->handler(c, r);
+		if (head)
+			route_head(rt, c, r);
+		else
+			rt->handler(c, r);
 		return;
 	}
 	if (*allow != '\0') {
@@ -279,6 +311,33 @@ routes_dispatch(struct conn *c, struct request *r)
 		return;
 	}
 	http_error(c, 404, "not found");
+}
+
+/*
+ * HEAD of a poll or a stream: the head its GET would start with, at
+ * once. It is not a poll: it holds nothing, acknowledges nothing, takes
+ * no events and connects no page.
+ */
+static void
+head_poll(struct conn *c, struct request *r)
+{
+	(void)r;
+	http_reply(c, 200, "application/json", NULL, NULL, HTTP_NO_LENGTH);
+}
+
+static void
+head_stream(struct conn *c, struct request *r)
+{
+	(void)r;
+	http_reply(c, 200, "text/event-stream", NULL, NULL, HTTP_NO_LENGTH);
+}
+
+/* A handshake is a GET (RFC 6455, 4.1): a HEAD is told to upgrade. */
+static void
+head_ws(struct conn *c, struct request *r)
+{
+	(void)r;
+	ws_upgrade_required(c);
 }
 
 /*

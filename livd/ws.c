@@ -563,6 +563,15 @@ ws_accept(struct http_span key, char *out)
 	EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
 }
 
+/* The answer to a request for the WebSocket that is not a handshake. */
+void
+ws_upgrade_required(struct conn *c)
+{
+	http_reply(c, 426, "application/json", "Upgrade: websocket\r\n"
+	    "Connection: Upgrade\r\n",
+	    "{\"error\":\"WebSocket upgrade required\"}", 38);
+}
+
 /* Is this a WebSocket handshake livd takes? Answered when not. */
 static bool
 ws_handshake_valid(struct conn *c, const struct http_head *h)
@@ -572,9 +581,7 @@ ws_handshake_valid(struct conn *c, const struct http_head *h)
 		return false;
 	}
 	if (!h->upgrade || !http_has_token(h->upgrade_to, "websocket")) {
-		http_reply(c, 426, "application/json", "Upgrade: websocket\r\n"
-		    "Connection: Upgrade\r\n",
-		    "{\"error\":\"WebSocket upgrade required\"}", 38);
+		ws_upgrade_required(c);
 		return false;
 	}
 	if (h->ws_version.p == NULL) {

@@ -21,6 +21,7 @@ typedef int	(*ws_input_fn)(struct client *, const struct form *,
 		    size_t);
 
 void	ws_upgrade(struct conn *, struct request *, ws_input_fn);
+void	ws_upgrade_required(struct conn *);
 void	ws_free(void);
 
 #endif

@@ -391,3 +391,170 @@ EOF
 	assert_status 0
 	assert_contains "$output" $'\nclients: 1'
 }
+
+@test "bad input: 3,000 pipelined requests (111 KB) are all answered, in order: livd reads no faster than it answers" {
+	# What livd holds for a connection is room for one request: here,
+	# as when the review found it, 8K + 64K + 4K (76 KB).
+	printf 'max_api_body: 64K\n' >"$BATS_TEST_TMPDIR/livd.yaml"
+	livd_start -r 1 -c "$BATS_TEST_TMPDIR/livd.yaml"
+	py <<'EOF'
+import threading
+from rawhttp import *
+port = int(os.environ["PORT"])
+s = dial(port, timeout=30)
+st, h, _ = request(s, "GET", "/verbs.json")
+assert st == 200, st
+etag = h["etag"].encode()
+# Every seventh a revalidation (304), the others unknown paths (404):
+# the statuses show the order.
+reqs, want = [], []
+for i in range(3000):
+    if i % 7 == 0:
+        reqs.append(b"GET /verbs.json HTTP/1.1\r\nHost: x\r\n"
+                    b"If-None-Match: " + etag + b"\r\n\r\n")
+        want.append(304)
+    else:
+        reqs.append(b"GET /nowhere/%04d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+        want.append(404)
+raw = b"".join(reqs)
+assert len(raw) > 111000, len(raw)
+# Written beside the reading: livd stops reading while answers wait.
+sender = threading.Thread(target=s.sendall, args=(raw,))
+sender.start()
+buf, got = b"", []
+while len(got) < len(want):
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        assert chunk, "closed after %d answers" % len(got)
+        buf += chunk
+    head, _, buf = buf.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    n = 0
+    for line in lines[1:]:
+        if line.lower().startswith("content-length:"):
+            n = int(line.split(":")[1])
+    while len(buf) < n:
+        chunk = s.recv(65536)
+        assert chunk, "closed in answer %d" % len(got)
+        buf += chunk
+    buf = buf[n:]
+    got.append(int(lines[0].split()[1]))
+sender.join()
+assert got == want, [(i, a, b) for i, (a, b) in enumerate(zip(got, want)) if a != b][:5]
+# The connection still serves.
+st, _, _ = request(s, "GET", "/verbs.json")
+assert st == 200, st
+EOF
+}
+
+@test "bad input: a whole request of exactly 16,384 or 32,768 bytes, then a half-close, is answered" {
+	livd_start -r 1
+	u=$(connect /exact uwe)
+	UUID=$u py <<'EOF'
+import socket
+from rawhttp import *
+port, uuid = int(os.environ["PORT"]), os.environ["UUID"]
+for size in (16383, 16384, 16385, 32767, 32768, 65536):
+    head = ("POST /client/%s/input HTTP/1.1\r\nHost: x\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: %%5d\r\n\r\n" % uuid)
+    start = "verb=append&id=log&html=%d:" % size
+    body = start + "x" * (size - len(head % 0) - len(start))
+    raw = ((head % len(body)) + body).encode()
+    assert len(raw) == size, (len(raw), size)
+    s = dial(port)
+    s.sendall(raw)
+    s.shutdown(socket.SHUT_WR)
+    st, h, b = read_answer(s)
+    assert st == 200, (size, st, b)
+    assert drain(s) == b"", size
+    s.close()
+EOF
+	output "$u" | jassert '[e["html"].split(":")[0] for e in d["events"]] == ["16383", "16384", "16385", "32767", "32768", "65536"]'
+}
+
+@test "bad input: empty lines before a request are skipped up to max_header bytes of them, then 400" {
+	printf 'keepalive_timeout: 2\n' >"$BATS_TEST_TMPDIR/livd.yaml"
+	livd_start -r 1 -c "$BATS_TEST_TMPDIR/livd.yaml"
+	py <<'EOF'
+import json
+from rawhttp import *
+port = int(os.environ["PORT"])
+get = b"GET /verbs.json HTTP/1.1\r\nHost: x\r\n\r\n"
+for blank in (b"\r\n", b"\n", b"\r\n" * 4096, b"\n" * 8192):
+    st, h, b = send_raw(port, blank + get)
+    assert st == 200, (len(blank), st, b)
+# Between pipelined requests too (both answers may come in one read).
+s = dial(port)
+s.sendall(get + b"\r\n" * 3000 + get.replace(b"\r\n\r\n",
+          b"\r\nConnection: close\r\n\r\n"))
+data = drain(s)
+assert data.count(b"HTTP/1.1 200 OK\r\n") == 2, data[:300]
+for blank in (b"\r\n" * 5000, b"\n" * 8193, b"\r\n" * 100000):
+    st, h, b = send_raw(port, blank + get)
+    assert (st, json.loads(b)) == (400, {"error": "too many empty lines before the request"}), (len(blank), st, b)
+EOF
+}
+
+@test "bad input: HEAD of a poll or a stream (output, events, ws, /stream): the head alone, at once; nothing held, acknowledged or connected" {
+	livd_start -r 1
+	u=$(connect /head uwe)
+	connect /head vic >/dev/null
+	livctl send -l /head append log one
+	last=$(livctl -j send -l /head append log two | jget "d['seq']")
+	UUID=$u LAST=$last py <<'EOF'
+import socket, time
+from rawhttp import *
+port, uuid = int(os.environ["PORT"]), os.environ["UUID"]
+last = int(os.environ["LAST"])
+
+def read_head(s):
+    """The head alone: status and headers; then nothing more may come."""
+    data = b""
+    while not data.endswith(b"\r\n\r\n"):
+        c = s.recv(1)
+        assert c, "closed after %r" % data
+        data += c
+    lines = data.decode().split("\r\n")
+    h = dict((l.split(":", 1)[0].lower(), l.split(":", 1)[1].strip())
+             for l in lines[1:] if l)
+    return int(lines[0].split()[1]), h
+
+s = dial(port)
+c = "/client/" + uuid
+for target, status, ctype, extra in [
+        (c + "/output?since=%d" % last, 200, "application/json", ""),
+        (c + "/output", 200, "application/json", ""),
+        (c + "/events?since=%d" % last, 200, "text/event-stream", ""),
+        (c + "/events", 200, "text/event-stream", ""),
+        (c + "/ws", 426, "application/json",
+         "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+         "Sec-WebSocket-Version: 13\r\n"
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"),
+        ("/stream?location=/head&principal=wes", 200, "text/event-stream",
+         "")]:
+    t0 = time.time()
+    s.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n%s\r\n" % (target, extra))
+              .encode())
+    st, h = read_head(s)
+    assert (st, h.get("content-type")) == (status, ctype), (target, st, h)
+    assert time.time() - t0 < 0.5, (target, time.time() - t0)
+    s.settimeout(0.3)
+    try:
+        more = s.recv(100)
+    except socket.timeout:
+        more = b"none"
+    s.settimeout(TIMEOUT)
+    assert more == b"none", (target, more)
+# The connection still serves, and the events are all still there.
+d = poll(s, uuid, 0)
+assert [e["html"] for e in d["events"]] == ["one", "two"], d
+EOF
+	# No page was connected by the HEAD of /stream.
+	run livctl clients /head
+	assert_status 0
+	[ "$(grep -c . <<<"$output")" = 2 ] && ! grep -q wes <<<"$output" || {
+		echo "clients: $output"
+		return 1
+	}
+}

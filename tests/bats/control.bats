@@ -228,3 +228,39 @@ sys.stdout.write("{\"cmd\": \"status\"}\n")' >"$BATS_TEST_TMPDIR/req"
 	assert_eq "${lines[2]}" EOF
 	answer 2 | jassert 'd["ok"] is True and d["events"][0]["html"] == "a\nb\r\nc"'
 }
+
+@test "control: a seq or refresh out of range is refused before it is converted (ack 1e300, refresh 1e-320)" {
+	livd_start -r 0.5
+	u=$(connect /range uwe)
+	run ctl_raw <<-EOF
+	{"cmd": "ack", "client": "$u", "seq": 1e300}
+	{"cmd": "ack", "client": "$u", "seq": -1}
+	{"cmd": "ack", "client": "$u", "seq": 1.5}
+	{"cmd": "ack", "client": "$u", "seq": 18446744073709551616.0}
+	{"cmd": "ack", "client": "$u", "seq": 0}
+	{"cmd": "ack", "client": "$u", "seq": 1e3}
+	{"cmd": "refresh", "seconds": 1e-320}
+	{"cmd": "refresh", "seconds": 0.0009}
+	{"cmd": "refresh", "seconds": 1e300}
+	{"cmd": "refresh", "seconds": 0.001}
+	{"cmd": "refresh", "location": "/range", "seconds": 5e-324}
+	EOF
+	seq_err="'seq' must be a whole number from 0 to 18446744073709551615"
+	range_err="refresh must be more than 0 and at most 3600 seconds"
+	for i in 1 2 3 4; do
+		answer "$i" | jassert "d == {'ok': False, 'error': \"$seq_err\"}"
+	done
+	answer 5 | jassert 'd == {"ok": True}'
+	answer 6 | jassert 'd == {"ok": True}'
+	for i in 7 8 9 11; do
+		answer "$i" | jassert "d == {'ok': False, 'error': '$range_err'}"
+	done
+	answer 10 | jassert 'd == {"ok": True, "refresh": 0.001}'
+	run livctl refresh 0.0009
+	assert_status 1
+	assert_eq "$output" "livctl: $range_err"
+	printf 'refresh: 0.0009\n' >"$BATS_TEST_TMPDIR/fast.yaml"
+	run "$LIVD" -t -c "$BATS_TEST_TMPDIR/fast.yaml"
+	assert_status 1
+	assert_eq "$output" "$BATS_TEST_TMPDIR/fast.yaml:1: refresh must be more than 0 and at most 3600"
+}

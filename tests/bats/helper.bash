@@ -121,11 +121,18 @@ count_proxy() {
 	    "$BATS_TEST_TMPDIR/proxy.sock" "$SOCK" "$BATS_TEST_TMPDIR/count" \
 	    </dev/null >/dev/null 2>&1 3>&-) &
 	bg_track $!
+	wait_until -S "$BATS_TEST_TMPDIR/proxy.sock"
+}
+
+# Wait until test(1) says yes to the arguments (-S PATH, -e PATH): 50 ms
+# steps, 5 s at most; 1 when it never did.
+wait_until() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		[ -S "$BATS_TEST_TMPDIR/proxy.sock" ] && break
+		test "$@" && return 0
 		sleep 0.05
 	done
+	return 1
 }
 
 # A suite with a teardown of its own may still call this one.

@@ -182,14 +182,16 @@ print(msgs[-1][1])' <<<"$output")
 	stream_bg d "location=/board"
 	stream_bg j "location=/board&format=json"
 	u=$(connect /board carol)
-	curl -s -N --max-time 2 "$URL/client/$u/events" \
+	# Read until every event is in, not for a fixed 2 s: on a busy
+	# machine the sending alone may take longer.
+	curl -s -N --max-time 60 "$URL/client/$u/events" \
 	    >"$BATS_TEST_TMPDIR/e.out" 2>/dev/null &
 	bg_track $!
 	wait_clients 3
 	send_every_verb /board
 	wait_text d 'lines'
 	wait_text j 'lines'
-	sleep 2.2
+	wait_text e 'lines'
 	run messages e
 	local events=$output
 	[ "$(grep -c . <<<"$events")" = 13 ]

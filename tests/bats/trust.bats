@@ -406,3 +406,97 @@ print(jwt.encode({"sub": "alice", "locations": ["/chat"],
 		assert_eq "$(stat -c %a "$BATS_TEST_TMPDIR/$d")" 700
 	done
 }
+
+@test "control socket: a directory of another user is refused, sticky or not, and so is one under a directory of another user" {
+	T=$BATS_TEST_TMPDIR
+	install -d -m 1777 -o nobody "$T/theirs-sticky"
+	install -d -m 755 -o nobody "$T/theirs"
+	install -d -m 755 -o nobody "$T/bob"
+	install -d -m 700 "$T/bob/mine"
+	for d in theirs-sticky theirs bob/mine; do
+		run timeout 5 "$LIVD" -l 127.0.0.1:0 -s "$T/$d/livd.sock"
+		assert_status 1
+		case $d in
+		bob/mine) what="$T/bob belongs to another user" ;;
+		*) what="$T/$d belongs to another user" ;;
+		esac
+		assert_contains "$output" "$what: not putting the control socket there"
+		[ ! -e "$T/$d/livd.sock" ]
+	done
+}
+
+@test "control socket: in a directory others may write, only if sticky and root's, and then the one below it is ours alone (0700)" {
+	T=$BATS_TEST_TMPDIR
+	install -d -m 1777 "$T/tmp"
+	install -d -m 755 "$T/tmp/livd-0"
+	run timeout 5 "$LIVD" -l 127.0.0.1:0 -s "$T/tmp/livd-0/livd.sock"
+	assert_status 1
+	assert_contains "$output" "$T/tmp/livd-0 must be mode 0700 in $T/tmp, which others can write: not putting the control socket there"
+	chmod 700 "$T/tmp/livd-0"
+	SOCK="$T/tmp/livd-0/livd.sock"
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK"
+	livd_stop
+	# A missing one is made 0700 there.
+	SOCK="$T/tmp/new/livd.sock"
+	livd_spawn -l 127.0.0.1:0 -s "$SOCK"
+	assert_eq "$(stat -c %a "$T/tmp/new")" 700
+	livd_stop
+	# A shared directory that is not sticky is no place for it.
+	install -d -m 777 "$T/open"
+	install -d -m 700 "$T/open/livd-0"
+	run timeout 5 "$LIVD" -l 127.0.0.1:0 -s "$T/open/livd-0/livd.sock"
+	assert_status 1
+	assert_contains "$output" "$T/open can be written by others: not putting the control socket there"
+}
+
+# A stand-in for livd on a socket: PATH [OWNER]; it answers every line
+# with {"ok":true,"impostor":true} and logs each to PATH.log.
+impostor() {
+	# exec: $! must be python's own pid, for teardown to end it
+	(exec "$PYTHON" - "$1" <<'EOF' >/dev/null 2>&1 3>&-
+import os, socket, sys
+path = sys.argv[1]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(4)
+open(path + ".ready", "w").close()
+while True:
+    c, _ = s.accept()
+    for line in c.makefile("rb"):
+        open(path + ".log", "ab").write(line)
+        c.sendall(b'{"ok":true,"impostor":true}\n')
+    c.close()
+EOF
+	) &
+	bg_track $!
+	wait_until -e "$1.ready"
+	[ -z "${2:-}" ] || chown "$2" "$1"
+}
+
+@test "livctl: a socket of another user is refused before anything is sent (exit 3); root's, its own, or a service user's in the directory root gave it are used" {
+	T=$BATS_TEST_TMPDIR
+	impostor "$T/their.sock" nobody
+	run livctl -s "$T/their.sock" send append log secret
+	assert_status 3
+	assert_eq "$output" "livctl: cannot connect to $T/their.sock: it belongs to nobody, not to you or root"
+	[ ! -e "$T/their.sock.log" ]
+	# Its own (here root's) is used.
+	impostor "$T/mine.sock"
+	run livctl -j -s "$T/mine.sock" status
+	assert_status 0
+	assert_eq "$output" '{"ok":true,"impostor":true}'
+	# A service user's, in the directory root made for it (/run/livd).
+	install -d -m 755 "$T/run"
+	install -d -m 750 -o nobody "$T/run/livd"
+	impostor "$T/run/livd/livd.sock" nobody
+	run livctl -j -s "$T/run/livd/livd.sock" status
+	assert_status 0
+	# ... but not in one its user could have made (their parent is
+	# theirs, or others may write it).
+	install -d -m 1777 "$T/shared"
+	install -d -m 700 -o nobody "$T/shared/livd-1"
+	impostor "$T/shared/livd-1/livd.sock" nobody
+	run livctl -s "$T/shared/livd-1/livd.sock" status
+	assert_status 3
+	assert_contains "$output" "it belongs to nobody, not to you or root"
+}

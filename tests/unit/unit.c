@@ -245,6 +245,11 @@ test_config(void)
 	CHECK(config_set(&cfg, "refresh", "3601", err, sizeof err) != 0);
 	CHECK_STR(err, "refresh must be more than 0 and at most 3600");
 	CHECK(config_set(&cfg, "refresh", "0", err, sizeof err) != 0);
+	/* Under a millisecond counts as 0: every poll would be answered at
+	 * once. */
+	CHECK(config_set(&cfg, "refresh", "0.0009", err, sizeof err) != 0);
+	CHECK_STR(err, "refresh must be more than 0 and at most 3600");
+	CHECK(config_set(&cfg, "refresh", "0.001", err, sizeof err) == 0);
 	CHECK(config_set(&cfg, "refresh", "3600", err, sizeof err) == 0);
 	CHECK(config_set(&cfg, "max_args", "17", err, sizeof err) != 0);
 	CHECK_STR(err, "max_args must be 1 to 16");
