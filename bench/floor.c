@@ -18,11 +18,21 @@
  * It is also the floor of a publish (livbench --publish): a POST /pub
  * with no GET held is one recv, a copy of the body and one send of a
  * constant 201, so its CPU is the kernel's request and answer.
+ *
+ * And the floor of a stream (livbench --transport sse|ws): GET /sse/CHANNEL
+ * is answered with an event-stream head and GET /ws/CHANNEL with a 101
+ * WebSocket handshake, and the connection stays open; each publish is
+ * then one send per open stream of the message framed once (an SSE
+ * "id:"/"data:" message, or an unmasked WebSocket text frame). What a
+ * streaming server must do at least: one write per connection per event,
+ * no re-poll to read.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -38,9 +48,13 @@
 
 #define MAXREQ	8192	/* a request, body included; longer: close */
 
+enum stream { S_NONE, S_SSE, S_WS };
+
 struct conn {
 	int		 fd;		/* -1: closed, freed after the batch */
 	int		 held;		/* index in held[], -1 if not held */
+	int		 streaming;	/* index in streams[], -1 if none */
+	enum stream	 stream;	/* what it streams, once opened */
 	char		*stash;		/* a partial request */
 	size_t		 stashlen;
 	char		*out;		/* what send could not take */
@@ -50,6 +64,8 @@ struct conn {
 
 static struct conn	**held;		/* GETs waiting for the next publish */
 static size_t		  nheld, heldcap;
+static struct conn	**streams;	/* open streams: SSE and WebSocket */
+static size_t		  nstreams, streamcap;
 static struct conn	 *dead;
 
 static char		  latest[MAXREQ];	/* the latest message's body */
@@ -59,6 +75,10 @@ static uint64_t		  seq;		/* messages published: the Etag */
 static char		  msg[MAXREQ + 256];	/* its answer, whole */
 static size_t		  msglen;
 static uint64_t		  msgseq;	/* the message msg holds */
+static char		  smsg[MAXREQ + 64];	/* it as an SSE message */
+static size_t		  smsglen;
+static char		  wmsg[MAXREQ + 16];	/* as a WebSocket frame */
+static size_t		  wmsglen;
 
 static char		  rbuf[MAXREQ];
 static double		  fanouts[4096];	/* ms per publish, for the log */
@@ -68,6 +88,8 @@ static volatile sig_atomic_t quit;
 
 static const char created[] = "HTTP/1.1 201 Created\r\n"
     "Content-Length: 3\r\n\r\nok\n";
+static const char ssehead[] = "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\nCache-Control: no-store\r\n\r\n";
 
 static void	die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
@@ -96,6 +118,16 @@ unhold(struct conn *c)
 	c->held = -1;
 }
 
+static void
+unstream(struct conn *c)
+{
+	if (c->streaming == -1)
+		return;
+	streams[c->streaming] = streams[--nstreams];
+	streams[c->streaming]->streaming = c->streaming;
+	c->streaming = -1;
+}
+
 /* Freed only after the batch: a later event in it may name c. */
 static void
 conn_close(struct conn *c)
@@ -103,6 +135,7 @@ conn_close(struct conn *c)
 	if (c->fd == -1)
 		return;
 	unhold(c);
+	unstream(c);
 	close(c->fd);
 	c->fd = -1;
 	c->next = dead;
@@ -242,6 +275,30 @@ format_latest(void)
 	msgseq = seq;
 }
 
+/* The latest message as an SSE message and a WebSocket text frame. */
+static void
+format_stream(void)
+{
+	size_t n = 0;
+
+	smsglen = (size_t)snprintf(smsg, sizeof smsg, "id: %llu\ndata: ",
+	    (unsigned long long)seq);
+	memcpy(smsg + smsglen, latest, latestlen);
+	smsglen += latestlen;
+	memcpy(smsg + smsglen, "\n\n", 2);
+	smsglen += 2;
+	wmsg[n++] = (char)0x81;		/* FIN, text */
+	if (latestlen < 126)
+		wmsg[n++] = (char)latestlen;
+	else {
+		wmsg[n++] = 126;	/* MAXREQ fits 16 bits */
+		wmsg[n++] = (char)(latestlen >> 8);
+		wmsg[n++] = (char)(latestlen & 0xff);
+	}
+	memcpy(wmsg + n, latest, latestlen);
+	wmsglen = n + latestlen;
+}
+
 /*
  * Keep the message; answer every held GET with it, head formatted once,
  * and time that: from the publish read to the last answer written. With
@@ -259,10 +316,11 @@ publish(const char *body, size_t blen)
 	latestlen = blen;
 	latestat = time(NULL);
 	seq++;
-	if (n == 0)
+	if (n == 0 && nstreams == 0)
 		return;
 	start = now_ms();
-	format_latest();
+	if (n > 0)
+		format_latest();
 	for (size_t i = 0; i < nheld; i++) {
 		c = held[i];
 		c->held = -1;	/* so conn_close leaves held[] alone */
@@ -270,6 +328,15 @@ publish(const char *body, size_t blen)
 			conn_close(c);
 	}
 	nheld = 0;
+	if (nstreams > 0)
+		format_stream();
+	/* backwards: a stream closed here swaps the last one into its slot */
+	for (size_t i = nstreams; i-- > 0;) {
+		c = streams[i];
+		if (c->stream == S_WS ? answer(c, wmsg, wmsglen) == -1 :
+		    answer(c, smsg, smsglen) == -1)
+			conn_close(c);
+	}
 	if (nfanouts < sizeof fanouts / sizeof *fanouts)
 		fanouts[nfanouts++] = now_ms() - start;
 }
@@ -303,6 +370,49 @@ subscribe(struct conn *c, const char *buf, size_t hlen)
 	return 0;
 }
 
+/*
+ * A stream opens: its head (for a WebSocket, the handshake's answer,
+ * Sec-WebSocket-Accept computed from the key) and it joins streams[].
+ */
+static int
+stream_open(struct conn *c, const char *buf, size_t hlen, enum stream kind)
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	unsigned char key[64 + sizeof guid], sha[SHA_DIGEST_LENGTH];
+	char head[256], acc[64];
+	const char *v;
+	size_t klen;
+	struct conn **p;
+	int len;
+
+	if (kind == S_WS) {
+		if ((v = header(buf, hlen, "sec-websocket-key")) == NULL ||
+		    (klen = strcspn(v, "\r\n ")) > 64)
+			return -1;
+		memcpy(key, v, klen);
+		memcpy(key + klen, guid, sizeof guid - 1);
+		SHA1(key, klen + sizeof guid - 1, sha);
+		EVP_EncodeBlock((unsigned char *)acc, sha, sizeof sha);
+		len = snprintf(head, sizeof head, "HTTP/1.1 101 Switching "
+		    "Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+		    "\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
+		if (answer(c, head, (size_t)len) == -1)
+			return -1;
+	} else if (answer(c, ssehead, sizeof ssehead - 1) == -1)
+		return -1;
+	if (nstreams == streamcap) {
+		streamcap = streamcap ? 2 * streamcap : 1024;
+		if ((p = realloc(streams, streamcap * sizeof *streams)) ==
+		    NULL)
+			die("out of memory");
+		streams = p;
+	}
+	c->stream = kind;
+	c->streaming = (int)nstreams;
+	streams[nstreams++] = c;
+	return 0;
+}
+
 /* One request at buf: its length, 0 if incomplete, -1 to close. */
 static ssize_t
 request(struct conn *c, const char *buf, size_t len)
@@ -317,6 +427,12 @@ request(struct conn *c, const char *buf, size_t len)
 	hlen = (size_t)(end - buf) + 4;
 	if (hlen > 9 && memcmp(buf, "GET /sub/", 9) == 0)
 		return subscribe(c, buf, hlen) == -1 ? -1 : (ssize_t)hlen;
+	if (hlen > 9 && memcmp(buf, "GET /sse/", 9) == 0)
+		return stream_open(c, buf, hlen, S_SSE) == -1 ? -1 :
+		    (ssize_t)hlen;
+	if (hlen > 8 && memcmp(buf, "GET /ws/", 8) == 0)
+		return stream_open(c, buf, hlen, S_WS) == -1 ? -1 :
+		    (ssize_t)hlen;
 	if (hlen > 10 && memcmp(buf, "POST /pub/", 10) == 0) {
 		v = header(buf, hlen, "content-length");
 		clen = v != NULL ? strtoul(v, NULL, 10) : 0;
@@ -338,6 +454,9 @@ serve(struct conn *c, const char *buf, size_t len)
 	size_t off = 0;
 	ssize_t n;
 
+	/* an open stream's client says nothing floor needs (pongs at most) */
+	if (c->stream != S_NONE)
+		return (ssize_t)len;
 	while (off < len && (n = request(c, buf + off, len - off)) != 0) {
 		if (n == -1)
 			return -1;
@@ -401,6 +520,7 @@ accept_all(int lfd)
 			die("out of memory");
 		c->fd = fd;
 		c->held = -1;
+		c->streaming = -1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		ev.data.ptr = c;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
@@ -453,6 +573,7 @@ main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_term };
 	struct rlimit rl;
 	struct conn *c;
+	unsigned char sha[SHA_DIGEST_LENGTH];
 	sigset_t block, open;
 	const char *addr = NULL;
 	int lfd, n, ch;
@@ -476,6 +597,8 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	/* libcrypto's pages in now, not in a stream's RSS */
+	SHA1((const unsigned char *)"", 0, sha);
 	lfd = listen_on(addr);
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));
