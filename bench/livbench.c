@@ -25,6 +25,11 @@
  * are summed over every -P pid (and descendants), and each pid's share
  * is printed as well (srvK_* keys, K in -P order from 1).
  *
+ * Streams (--transport sse|ws): each client holds an event stream or a
+ * WebSocket instead (livd: GET /client/UUID/events or /ws; nchan and
+ * floor: GET /sse/CHANNEL or /ws/CHANNEL) and every event is a message on
+ * it; the line then begins mode=stream transport=T.
+ *
  * Publish mode (--publish, --seconds): P keep-alive connections post
  * publishes, one in flight each, as fast as the answers come (nchan:
  * POST /pub/CHANNEL; livd: POST /api, --batch send lines a request),
