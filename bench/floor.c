@@ -52,8 +52,7 @@ enum stream { S_NONE, S_SSE, S_WS };
 
 struct conn {
 	int		 fd;		/* -1: closed, freed after the batch */
-	int		 held;		/* index in held[], -1 if not held */
-	int		 streaming;	/* index in streams[], -1 if none */
+	int		 at;		/* index in its list, -1 if in none */
 	enum stream	 stream;	/* what it streams, once opened */
 	char		*stash;		/* a partial request */
 	size_t		 stashlen;
@@ -62,10 +61,13 @@ struct conn {
 	struct conn	*next;		/* on the dead list */
 };
 
-static struct conn	**held;		/* GETs waiting for the next publish */
-static size_t		  nheld, heldcap;
-static struct conn	**streams;	/* open streams: SSE and WebSocket */
-static size_t		  nstreams, streamcap;
+/* Connections waiting for a publish, in no order. */
+struct list {
+	struct conn	**v;
+	size_t		  n, cap;
+};
+static struct list	  held;		/* GETs waiting for the next publish */
+static struct list	  streams;	/* open streams: SSE and WebSocket */
 static struct conn	 *dead;
 
 static char		  latest[MAXREQ];	/* the latest message's body */
@@ -108,24 +110,40 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-static void
-unhold(struct conn *c)
+/* A held GET is in held, an open stream in streams. */
+static struct list *
+conn_list(struct conn *c)
 {
-	if (c->held == -1)
-		return;
-	held[c->held] = held[--nheld];
-	held[c->held]->held = c->held;
-	c->held = -1;
+	return c->stream == S_NONE ? &held : &streams;
 }
 
 static void
-unstream(struct conn *c)
+list_add(struct conn *c)
 {
-	if (c->streaming == -1)
+	struct list *l = conn_list(c);
+	struct conn **p;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		if ((p = realloc(l->v, l->cap * sizeof *l->v)) == NULL)
+			die("out of memory");
+		l->v = p;
+	}
+	c->at = (int)l->n;
+	l->v[l->n++] = c;
+}
+
+/* Out of its list: the last one takes its slot. */
+static void
+list_drop(struct conn *c)
+{
+	struct list *l = conn_list(c);
+
+	if (c->at == -1)
 		return;
-	streams[c->streaming] = streams[--nstreams];
-	streams[c->streaming]->streaming = c->streaming;
-	c->streaming = -1;
+	l->v[c->at] = l->v[--l->n];
+	l->v[c->at]->at = c->at;
+	c->at = -1;
 }
 
 /* Freed only after the batch: a later event in it may name c. */
@@ -134,8 +152,7 @@ conn_close(struct conn *c)
 {
 	if (c->fd == -1)
 		return;
-	unhold(c);
-	unstream(c);
+	list_drop(c);
 	close(c->fd);
 	c->fd = -1;
 	c->next = dead;
@@ -310,29 +327,29 @@ publish(const char *body, size_t blen)
 {
 	double start;
 	struct conn *c;
-	size_t n = nheld;
+	size_t n = held.n;
 
 	memcpy(latest, body, blen);
 	latestlen = blen;
 	latestat = time(NULL);
 	seq++;
-	if (n == 0 && nstreams == 0)
+	if (n == 0 && streams.n == 0)
 		return;
 	start = now_ms();
 	if (n > 0)
 		format_latest();
-	for (size_t i = 0; i < nheld; i++) {
-		c = held[i];
-		c->held = -1;	/* so conn_close leaves held[] alone */
+	for (size_t i = 0; i < held.n; i++) {
+		c = held.v[i];
+		c->at = -1;	/* so conn_close leaves held alone */
 		if (answer(c, msg, msglen) == -1)
 			conn_close(c);
 	}
-	nheld = 0;
-	if (nstreams > 0)
+	held.n = 0;
+	if (streams.n > 0)
 		format_stream();
 	/* backwards: a stream closed here swaps the last one into its slot */
-	for (size_t i = nstreams; i-- > 0;) {
-		c = streams[i];
+	for (size_t i = streams.n; i-- > 0;) {
+		c = streams.v[i];
 		if (c->stream == S_WS ? answer(c, wmsg, wmsglen) == -1 :
 		    answer(c, smsg, smsglen) == -1)
 			conn_close(c);
@@ -349,7 +366,6 @@ static int
 subscribe(struct conn *c, const char *buf, size_t hlen)
 {
 	const char *v = header(buf, hlen, "if-none-match");
-	struct conn **p;
 
 	if (v != NULL && seq > 0) {
 		if (*v == '"')
@@ -359,14 +375,7 @@ subscribe(struct conn *c, const char *buf, size_t hlen)
 			return answer(c, msg, msglen);
 		}
 	}
-	if (nheld == heldcap) {
-		heldcap = heldcap ? 2 * heldcap : 1024;
-		if ((p = realloc(held, heldcap * sizeof *held)) == NULL)
-			die("out of memory");
-		held = p;
-	}
-	c->held = (int)nheld;
-	held[nheld++] = c;
+	list_add(c);
 	return 0;
 }
 
@@ -382,7 +391,6 @@ stream_open(struct conn *c, const char *buf, size_t hlen, enum stream kind)
 	char head[256], acc[64];
 	const char *v;
 	size_t klen;
-	struct conn **p;
 	int len;
 
 	if (kind == S_WS) {
@@ -400,16 +408,8 @@ stream_open(struct conn *c, const char *buf, size_t hlen, enum stream kind)
 			return -1;
 	} else if (answer(c, ssehead, sizeof ssehead - 1) == -1)
 		return -1;
-	if (nstreams == streamcap) {
-		streamcap = streamcap ? 2 * streamcap : 1024;
-		if ((p = realloc(streams, streamcap * sizeof *streams)) ==
-		    NULL)
-			die("out of memory");
-		streams = p;
-	}
-	c->stream = kind;
-	c->streaming = (int)nstreams;
-	streams[nstreams++] = c;
+	c->stream = kind;	/* first: it says which list */
+	list_add(c);
 	return 0;
 }
 
@@ -422,7 +422,7 @@ request(struct conn *c, const char *buf, size_t len)
 
 	if (end == NULL)
 		return 0;
-	if (c->held != -1)
+	if (c->at != -1)
 		return -1;	/* pipelined behind a held GET: not ours */
 	hlen = (size_t)(end - buf) + 4;
 	if (hlen > 9 && memcmp(buf, "GET /sub/", 9) == 0)
@@ -519,8 +519,7 @@ accept_all(int lfd)
 		if ((c = calloc(1, sizeof *c)) == NULL)
 			die("out of memory");
 		c->fd = fd;
-		c->held = -1;
-		c->streaming = -1;
+		c->at = -1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		ev.data.ptr = c;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
