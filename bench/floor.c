@@ -18,11 +18,21 @@
  * It is also the floor of a publish (livbench --publish): a POST /pub
  * with no GET held is one recv, a copy of the body and one send of a
  * constant 201, so its CPU is the kernel's request and answer.
+ *
+ * And the floor of a stream (livbench --transport sse|ws): GET /sse/CHANNEL
+ * is answered with an event-stream head and GET /ws/CHANNEL with a 101
+ * WebSocket handshake, and the connection stays open; each publish is
+ * then one send per open stream of the message framed once (an SSE
+ * "id:"/"data:" message, or an unmasked WebSocket text frame). What a
+ * streaming server must do at least: one write per connection per event,
+ * no re-poll to read.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -38,9 +48,12 @@
 
 #define MAXREQ	8192	/* a request, body included; longer: close */
 
+enum stream { S_NONE, S_SSE, S_WS };
+
 struct conn {
 	int		 fd;		/* -1: closed, freed after the batch */
-	int		 held;		/* index in held[], -1 if not held */
+	int		 at;		/* index in its list, -1 if in none */
+	enum stream	 stream;	/* what it streams, once opened */
 	char		*stash;		/* a partial request */
 	size_t		 stashlen;
 	char		*out;		/* what send could not take */
@@ -48,8 +61,13 @@ struct conn {
 	struct conn	*next;		/* on the dead list */
 };
 
-static struct conn	**held;		/* GETs waiting for the next publish */
-static size_t		  nheld, heldcap;
+/* Connections waiting for a publish, in no order. */
+struct list {
+	struct conn	**v;
+	size_t		  n, cap;
+};
+static struct list	  held;		/* GETs waiting for the next publish */
+static struct list	  streams;	/* open streams: SSE and WebSocket */
 static struct conn	 *dead;
 
 static char		  latest[MAXREQ];	/* the latest message's body */
@@ -59,6 +77,10 @@ static uint64_t		  seq;		/* messages published: the Etag */
 static char		  msg[MAXREQ + 256];	/* its answer, whole */
 static size_t		  msglen;
 static uint64_t		  msgseq;	/* the message msg holds */
+static char		  smsg[MAXREQ + 64];	/* it as an SSE message */
+static size_t		  smsglen;
+static char		  wmsg[MAXREQ + 16];	/* as a WebSocket frame */
+static size_t		  wmsglen;
 
 static char		  rbuf[MAXREQ];
 static double		  fanouts[4096];	/* ms per publish, for the log */
@@ -68,6 +90,8 @@ static volatile sig_atomic_t quit;
 
 static const char created[] = "HTTP/1.1 201 Created\r\n"
     "Content-Length: 3\r\n\r\nok\n";
+static const char ssehead[] = "HTTP/1.1 200 OK\r\n"
+    "Content-Type: text/event-stream\r\nCache-Control: no-store\r\n\r\n";
 
 static void	die(const char *, ...)
 		    __attribute__((format(printf, 1, 2), noreturn));
@@ -86,14 +110,40 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-static void
-unhold(struct conn *c)
+/* A held GET is in held, an open stream in streams. */
+static struct list *
+conn_list(struct conn *c)
 {
-	if (c->held == -1)
+	return c->stream == S_NONE ? &held : &streams;
+}
+
+static void
+list_add(struct conn *c)
+{
+	struct list *l = conn_list(c);
+	struct conn **p;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 1024;
+		if ((p = realloc(l->v, l->cap * sizeof *l->v)) == NULL)
+			die("out of memory");
+		l->v = p;
+	}
+	c->at = (int)l->n;
+	l->v[l->n++] = c;
+}
+
+/* Out of its list: the last one takes its slot. */
+static void
+list_drop(struct conn *c)
+{
+	struct list *l = conn_list(c);
+
+	if (c->at == -1)
 		return;
-	held[c->held] = held[--nheld];
-	held[c->held]->held = c->held;
-	c->held = -1;
+	l->v[c->at] = l->v[--l->n];
+	l->v[c->at]->at = c->at;
+	c->at = -1;
 }
 
 /* Freed only after the batch: a later event in it may name c. */
@@ -102,7 +152,7 @@ conn_close(struct conn *c)
 {
 	if (c->fd == -1)
 		return;
-	unhold(c);
+	list_drop(c);
 	close(c->fd);
 	c->fd = -1;
 	c->next = dead;
@@ -242,6 +292,30 @@ format_latest(void)
 	msgseq = seq;
 }
 
+/* The latest message as an SSE message and a WebSocket text frame. */
+static void
+format_stream(void)
+{
+	size_t n = 0;
+
+	smsglen = (size_t)snprintf(smsg, sizeof smsg, "id: %llu\ndata: ",
+	    (unsigned long long)seq);
+	memcpy(smsg + smsglen, latest, latestlen);
+	smsglen += latestlen;
+	memcpy(smsg + smsglen, "\n\n", 2);
+	smsglen += 2;
+	wmsg[n++] = (char)0x81;		/* FIN, text */
+	if (latestlen < 126)
+		wmsg[n++] = (char)latestlen;
+	else {
+		wmsg[n++] = 126;	/* MAXREQ fits 16 bits */
+		wmsg[n++] = (char)(latestlen >> 8);
+		wmsg[n++] = (char)(latestlen & 0xff);
+	}
+	memcpy(wmsg + n, latest, latestlen);
+	wmsglen = n + latestlen;
+}
+
 /*
  * Keep the message; answer every held GET with it, head formatted once,
  * and time that: from the publish read to the last answer written. With
@@ -253,23 +327,33 @@ publish(const char *body, size_t blen)
 {
 	double start;
 	struct conn *c;
-	size_t n = nheld;
+	size_t n = held.n;
 
 	memcpy(latest, body, blen);
 	latestlen = blen;
 	latestat = time(NULL);
 	seq++;
-	if (n == 0)
+	if (n == 0 && streams.n == 0)
 		return;
 	start = now_ms();
-	format_latest();
-	for (size_t i = 0; i < nheld; i++) {
-		c = held[i];
-		c->held = -1;	/* so conn_close leaves held[] alone */
+	if (n > 0)
+		format_latest();
+	for (size_t i = 0; i < held.n; i++) {
+		c = held.v[i];
+		c->at = -1;	/* so conn_close leaves held alone */
 		if (answer(c, msg, msglen) == -1)
 			conn_close(c);
 	}
-	nheld = 0;
+	held.n = 0;
+	if (streams.n > 0)
+		format_stream();
+	/* backwards: a stream closed here swaps the last one into its slot */
+	for (size_t i = streams.n; i-- > 0;) {
+		c = streams.v[i];
+		if (c->stream == S_WS ? answer(c, wmsg, wmsglen) == -1 :
+		    answer(c, smsg, smsglen) == -1)
+			conn_close(c);
+	}
 	if (nfanouts < sizeof fanouts / sizeof *fanouts)
 		fanouts[nfanouts++] = now_ms() - start;
 }
@@ -282,7 +366,6 @@ static int
 subscribe(struct conn *c, const char *buf, size_t hlen)
 {
 	const char *v = header(buf, hlen, "if-none-match");
-	struct conn **p;
 
 	if (v != NULL && seq > 0) {
 		if (*v == '"')
@@ -292,14 +375,41 @@ subscribe(struct conn *c, const char *buf, size_t hlen)
 			return answer(c, msg, msglen);
 		}
 	}
-	if (nheld == heldcap) {
-		heldcap = heldcap ? 2 * heldcap : 1024;
-		if ((p = realloc(held, heldcap * sizeof *held)) == NULL)
-			die("out of memory");
-		held = p;
-	}
-	c->held = (int)nheld;
-	held[nheld++] = c;
+	list_add(c);
+	return 0;
+}
+
+/*
+ * A stream opens: its head (for a WebSocket, the handshake's answer,
+ * Sec-WebSocket-Accept computed from the key) and it joins streams[].
+ */
+static int
+stream_open(struct conn *c, const char *buf, size_t hlen, enum stream kind)
+{
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	unsigned char key[64 + sizeof guid], sha[SHA_DIGEST_LENGTH];
+	char head[256], acc[64];
+	const char *v;
+	size_t klen;
+	int len;
+
+	if (kind == S_WS) {
+		if ((v = header(buf, hlen, "sec-websocket-key")) == NULL ||
+		    (klen = strcspn(v, "\r\n ")) > 64)
+			return -1;
+		memcpy(key, v, klen);
+		memcpy(key + klen, guid, sizeof guid - 1);
+		SHA1(key, klen + sizeof guid - 1, sha);
+		EVP_EncodeBlock((unsigned char *)acc, sha, sizeof sha);
+		len = snprintf(head, sizeof head, "HTTP/1.1 101 Switching "
+		    "Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade"
+		    "\r\nSec-WebSocket-Accept: %s\r\n\r\n", acc);
+		if (answer(c, head, (size_t)len) == -1)
+			return -1;
+	} else if (answer(c, ssehead, sizeof ssehead - 1) == -1)
+		return -1;
+	c->stream = kind;	/* first: it says which list */
+	list_add(c);
 	return 0;
 }
 
@@ -312,11 +422,17 @@ request(struct conn *c, const char *buf, size_t len)
 
 	if (end == NULL)
 		return 0;
-	if (c->held != -1)
+	if (c->at != -1)
 		return -1;	/* pipelined behind a held GET: not ours */
 	hlen = (size_t)(end - buf) + 4;
 	if (hlen > 9 && memcmp(buf, "GET /sub/", 9) == 0)
 		return subscribe(c, buf, hlen) == -1 ? -1 : (ssize_t)hlen;
+	if (hlen > 9 && memcmp(buf, "GET /sse/", 9) == 0)
+		return stream_open(c, buf, hlen, S_SSE) == -1 ? -1 :
+		    (ssize_t)hlen;
+	if (hlen > 8 && memcmp(buf, "GET /ws/", 8) == 0)
+		return stream_open(c, buf, hlen, S_WS) == -1 ? -1 :
+		    (ssize_t)hlen;
 	if (hlen > 10 && memcmp(buf, "POST /pub/", 10) == 0) {
 		v = header(buf, hlen, "content-length");
 		clen = v != NULL ? strtoul(v, NULL, 10) : 0;
@@ -338,6 +454,9 @@ serve(struct conn *c, const char *buf, size_t len)
 	size_t off = 0;
 	ssize_t n;
 
+	/* an open stream's client says nothing floor needs (pongs at most) */
+	if (c->stream != S_NONE)
+		return (ssize_t)len;
 	while (off < len && (n = request(c, buf + off, len - off)) != 0) {
 		if (n == -1)
 			return -1;
@@ -400,7 +519,7 @@ accept_all(int lfd)
 		if ((c = calloc(1, sizeof *c)) == NULL)
 			die("out of memory");
 		c->fd = fd;
-		c->held = -1;
+		c->at = -1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		ev.data.ptr = c;
 		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
@@ -453,6 +572,7 @@ main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_term };
 	struct rlimit rl;
 	struct conn *c;
+	unsigned char sha[SHA_DIGEST_LENGTH];
 	sigset_t block, open;
 	const char *addr = NULL;
 	int lfd, n, ch;
@@ -476,6 +596,8 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
+	/* libcrypto's pages in now, not in a stream's RSS */
+	SHA1((const unsigned char *)"", 0, sha);
 	lfd = listen_on(addr);
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		die("epoll_create1: %s", strerror(errno));

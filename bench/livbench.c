@@ -25,6 +25,11 @@
  * are summed over every -P pid (and descendants), and each pid's share
  * is printed as well (srvK_* keys, K in -P order from 1).
  *
+ * Streams (--transport sse|ws): each client holds an event stream or a
+ * WebSocket instead (livd: GET /client/UUID/events or /ws; nchan and
+ * floor: GET /sse/CHANNEL or /ws/CHANNEL) and every event is a message on
+ * it; the line then begins mode=stream transport=T.
+ *
  * Publish mode (--publish, --seconds): P keep-alive connections post
  * publishes, one in flight each, as fast as the answers come (nchan:
  * POST /pub/CHANNEL; livd: POST /api, --batch send lines a request),
@@ -72,7 +77,15 @@ enum state {
 	ST_CONNECTING,		/* connect() in progress */
 	ST_CONNECT_SENT,	/* livd: POST /connect written */
 	ST_POLL,		/* a long-poll is written and unanswered */
+	ST_OPENING,		/* a stream's request is written, no head yet */
+	ST_STREAM,		/* a stream (SSE or WebSocket) is open */
 	ST_DEAD,		/* failed; counts as lost from here */
+};
+
+/* How a client waits for events: --transport. */
+enum transport { T_POLL, T_SSE, T_WS };
+static const char *const transport_names[] = {
+	[T_POLL] = "poll", [T_SSE] = "sse", [T_WS] = "ws",
 };
 
 struct cl {
@@ -95,6 +108,7 @@ struct cl {
 
 static struct {
 	enum kind	 kind;
+	enum transport	 transport;
 	const char	*kind_name;
 	const char	*label;
 	struct sockaddr_in srv;		/* the first -a: nchan publishes there */
@@ -453,8 +467,12 @@ json_top_u64(const char *s, size_t len, const char *key, uint64_t *out)
 	return true;
 }
 
-/* Note every marker in a payload: count the round, sample latency. */
-static void
+/*
+ * Note every marker in a payload: count the round, sample latency.
+ * Returns the bytes scanned for good: on a stream, a marker cut by the
+ * end of a read is left for the next one.
+ */
+static size_t
 scan_markers(struct cl *c, const char *body, size_t len, uint64_t now)
 {
 	const char *p = body, *end = body + len;
@@ -463,14 +481,18 @@ scan_markers(struct cl *c, const char *body, size_t len, uint64_t now)
 		uint64_t r = 0, ts = 0;
 		const char *q = p + 3;
 
-		p += 3;
 		while (q < end && isdigit((unsigned char)*q))
 			r = r * 10 + (uint64_t)(*q++ - '0');
-		if (q >= end || *q++ != 'T')
+		if (q >= end)
+			return (size_t)(p - body);	/* cut short */
+		p += 3;
+		if (*q++ != 'T')
 			continue;
 		while (q < end && isdigit((unsigned char)*q))
 			ts = ts * 10 + (uint64_t)(*q++ - '0');
-		if (q >= end || *q != 'E')
+		if (q >= end)
+			return (size_t)(p - 3 - body);
+		if (*q != 'E')
 			continue;
 		seen_events++;
 		if ((int32_t)r <= c->last_round) {
@@ -489,6 +511,12 @@ scan_markers(struct cl *c, const char *body, size_t len, uint64_t now)
 			lat[nlat++] = (uint32_t)((now - ts) / 1000);
 		}
 	}
+	/* "L" or "LB" at the very end may begin the next marker */
+	if (len >= 2 && memcmp(end - 2, "LB", 2) == 0)
+		return len - 2;
+	if (len >= 1 && end[-1] == 'L')
+		return len - 1;
+	return len;
 }
 
 /* --- clients ------------------------------------------------------------- */
@@ -512,9 +540,10 @@ cl_kill(struct cl *c, const char *why)
 	if (errors < 5)
 		warnx("client %d: %s", id, why);
 	errors++;
-	if (c->state == ST_CONNECTING || c->state == ST_CONNECT_SENT)
+	if (c->state == ST_CONNECTING || c->state == ST_CONNECT_SENT ||
+	    c->state == ST_OPENING)
 		inflight--;
-	if (c->state == ST_POLL)
+	if (c->state == ST_POLL || c->state == ST_STREAM)
 		held--;
 	c->state = ST_DEAD;
 	dead++;
@@ -603,6 +632,150 @@ cl_send_poll(struct cl *c)
 	cl_write(c, req, (size_t)len);
 }
 
+/*
+ * Open the client's stream: livd's /client/UUID/events or /ws, nchan's
+ * (and floor's) /sse/CHANNEL or /ws/CHANNEL. The client is being set up
+ * until the head arrives. The key is a constant: this is a bench.
+ */
+static void
+cl_send_stream(struct cl *c)
+{
+	const char *host = srvs[cl_srv(c)].host;
+	char path[128], req[640];
+	int len;
+
+	if (opt.kind == K_LIVD)
+		snprintf(path, sizeof path, "/client/%s/%s?since=%" PRIu64,
+		    c->uuid, opt.transport == T_WS ? "ws" : "events", c->since);
+	else
+		snprintf(path, sizeof path, "/%s/%s", opt.transport == T_WS ?
+		    "ws" : "sse", opt.channel);
+	if (opt.transport == T_WS)
+		len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n"
+		    "Host: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		    "Sec-WebSocket-Version: 13\r\n\r\n", path, host);
+	else
+		len = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\n"
+		    "Host: %s\r\nAccept: text/event-stream\r\n\r\n", path,
+		    host);
+	c->state = ST_OPENING;
+	cl_write(c, req, (size_t)len);
+}
+
+/* Connected (and, to livd, connected as a page): start waiting. */
+static void
+cl_wait(struct cl *c)
+{
+	if (opt.transport != T_POLL) {
+		cl_send_stream(c);
+		return;
+	}
+	inflight--;
+	cl_send_poll(c);
+}
+
+/* Answer a ping: a masked pong with its payload (at most 125 bytes). */
+static void
+cl_pong(struct cl *c, const unsigned char *data, size_t len)
+{
+	static const unsigned char key[4] = { 0x12, 0x34, 0x56, 0x78 };
+	unsigned char f[6 + 125];
+
+	f[0] = 0x8a;
+	f[1] = (unsigned char)(0x80 | len);
+	memcpy(f + 2, key, 4);
+	for (size_t i = 0; i < len; i++)
+		f[6 + i] = data[i] ^ key[i % 4];
+	cl_write(c, (const char *)f, 6 + len);
+}
+
+/*
+ * The whole WebSocket frames at buf: each data frame's markers counted,
+ * pings answered. Returns the bytes used; a cut frame waits.
+ */
+static size_t
+ws_frames(struct cl *c, const char *buf, size_t len, uint64_t now)
+{
+	size_t off = 0;
+
+	while (len - off >= 2 && c->state == ST_STREAM) {
+		const unsigned char *h = (const unsigned char *)buf + off;
+		uint64_t plen = h[1] & 0x7f;
+		size_t hlen = 2;
+
+		if (h[1] & 0x80) {
+			cl_kill(c, "a masked frame from the server");
+			return len;
+		}
+		if (plen == 126) {
+			if (len - off < 4)
+				break;
+			plen = (uint64_t)h[2] << 8 | h[3];
+			hlen = 4;
+		} else if (plen == 127) {
+			if (len - off < 10)
+				break;
+			plen = 0;
+			for (int i = 2; i < 10; i++)
+				plen = plen << 8 | h[i];
+			hlen = 10;
+		}
+		if (len - off - hlen < plen)
+			break;
+		switch (h[0] & 0x0f) {
+		case 0x0: case 0x1: case 0x2:
+			answers++;
+			scan_markers(c, (const char *)h + hlen, plen, now);
+			break;
+		case 0x8:
+			cl_kill(c, "closed by the server (WebSocket close)");
+			return len;
+		case 0x9:
+			if (plen <= 125)
+				cl_pong(c, h + hlen, plen);
+			break;
+		}
+		off += hlen + plen;
+	}
+	return off;
+}
+
+/*
+ * Bytes on a stream: first the head (101 for a WebSocket, 200 for SSE),
+ * then events. Returns the bytes used; the rest waits for more.
+ */
+static size_t
+cl_stream(struct cl *c, const char *data, size_t len, uint64_t now)
+{
+	const char *end;
+	size_t off = 0;
+	int want = opt.transport == T_WS ? 101 : 200, status;
+	char why[64];
+
+	if (c->state == ST_OPENING) {
+		if ((end = memmem(data, len, "\r\n\r\n", 4)) == NULL) {
+			if (len > 65536)
+				cl_kill(c, "a stream's head over 64 KiB");
+			return 0;
+		}
+		status = len >= 12 && memcmp(data, "HTTP/1.", 7) == 0 ?
+		    atoi(data + 9) : 0;
+		if (status != want) {
+			snprintf(why, sizeof why, "stream answered %d", status);
+			cl_kill(c, why);
+			return len;
+		}
+		off = (size_t)(end - data) + 4;
+		c->state = ST_STREAM;
+		inflight--;
+		held++;
+	}
+	if (opt.transport == T_WS)
+		return off + ws_frames(c, data + off, len - off, now);
+	return off + scan_markers(c, data + off, len - off, now);
+}
+
 /* Open (or reopen) a client's connection from its source address. */
 static void
 cl_connect(struct cl *c)
@@ -646,10 +819,8 @@ cl_connected(struct cl *c)
 	ep_mod(c->fd, (uint64_t)(c - cls), EPOLLIN, EPOLL_CTL_MOD);
 	if (opt.kind == K_LIVD && c->uuid[0] == '\0')
 		cl_send_connect(c);
-	else {
-		inflight--;
-		cl_send_poll(c);
-	}
+	else
+		cl_wait(c);
 }
 
 static void
@@ -738,8 +909,7 @@ cl_response(struct cl *c, int status, const char *body, size_t blen,
 		memcpy(c->uuid, v + 1, 32);
 		c->uuid[32] = '\0';
 		c->since = seq;
-		inflight--;
-		cl_send_poll(c);
+		cl_wait(c);
 		return;
 	}
 	case ST_POLL:
@@ -808,7 +978,10 @@ cl_readable(struct cl *c)
 		data = rbuf;
 		len = (size_t)n;
 	}
-	while (off < len && c->state != ST_DEAD) {
+	if (c->state == ST_OPENING || c->state == ST_STREAM)
+		off = cl_stream(c, data, len, now);
+	while (off < len && c->state != ST_DEAD && c->state != ST_OPENING &&
+	    c->state != ST_STREAM) {
 		int status = 0;
 		const char *body = NULL;
 		size_t blen = 0;
@@ -1722,6 +1895,10 @@ usage(void)
 "  --conns P      publish mode: keep-alive connections (default 1)\n"
 "  --batch B      publish mode, livd: send lines per request (default 1)\n"
 "  --token-file F publish mode, livd: the API token (Bearer)\n"
+"  --transport T  poll (default), sse or ws: hold long-polls, event\n"
+"                 streams (livd: /client/UUID/events; nchan: /sse/CHANNEL)\n"
+"                 or WebSockets (livd: /client/UUID/ws; nchan: /ws/CHANNEL);\n"
+"                 streams print mode=stream transport=T\n"
 "  --label TEXT   added to the output line\n"
 "  -v             per-round times on stderr\n");
 	exit(2);
@@ -1744,6 +1921,7 @@ main(int argc, char **argv)
 		{ "conns", required_argument, NULL, 'O' },
 		{ "batch", required_argument, NULL, 'H' },
 		{ "token-file", required_argument, NULL, 'J' },
+		{ "transport", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *kind = NULL, *token_file = NULL;
@@ -1804,6 +1982,15 @@ main(int argc, char **argv)
 		case 'O': popt.conns = atoi(optarg); break;
 		case 'H': popt.batch = atoi(optarg); break;
 		case 'J': token_file = optarg; break;
+		case 'X':
+			for (opt.transport = T_POLL; opt.transport <= T_WS;
+			    opt.transport++)
+				if (strcmp(optarg,
+				    transport_names[opt.transport]) == 0)
+					break;
+			if (opt.transport > T_WS)
+				usage();
+			break;
 		default: usage();
 		}
 	}
@@ -1836,6 +2023,9 @@ main(int argc, char **argv)
 		die("--ingest needs -k livd and --livctl PATH");
 	if (opt.no_repoll && opt.ingest_file == NULL)
 		die("--no-repoll goes with --ingest");
+	if (opt.transport != T_POLL && (publishing ||
+	    opt.ingest_file != NULL))
+		die("--transport goes with the fan-out mode only");
 	for (int i = 0; i < naddrs; i++) {
 		char *host = srvs[i].host;
 		struct sockaddr_in *sa = &srvs[i].addr;
@@ -2023,7 +2213,13 @@ main(int argc, char **argv)
 			snprintf(fan50, sizeof fan50, "%.2f", livd_fan_p50);
 			snprintf(fanmax, sizeof fanmax, "%.2f", livd_fan_max);
 		}
-		printf("mode=fanout server=%s%s%s n=%d nofile=%ld "
+		/* a stream's line says which: the long-poll's is as it was */
+		if (opt.transport == T_POLL)
+			printf("mode=fanout");
+		else
+			printf("mode=stream transport=%s",
+			    transport_names[opt.transport]);
+		printf(" server=%s%s%s n=%d nofile=%ld "
 		    "setup_s=%.3f setup_rate=%.0f "
 		    "rss_before_kb=%ld rss_held_kb=%ld rss_after_kb=%ld "
 		    "rss_per_client_b=%.0f pss_per_client_b=%.0f "

@@ -4,6 +4,7 @@
 #   bench/run.sh [--tiny] [--repeat K] [--sizes "N ..."] [--rounds R]
 #                [--ingest-events E] [--livd-bin DIR] [--no-install] [--keep]
 #                [--no-cluster] [--cluster-sizes "N ..."] [--publishes C]
+#                [--transports "poll sse ws"] [--fanout-only]
 #
 # Installs Debian's nginx and libnginx-mod-nchan (and redis-server, and
 # python3-jwt for livd's API token) when missing, builds bench/livbench,
@@ -26,6 +27,14 @@
 # (medians over the K repeats), then the kernel floor's, and writes them,
 # with every raw key=value line, to bench/results/DATE.txt and
 # bench/results/latest.txt.
+#
+# Transports (--transports, default all three): poll, the long-poll runs
+# above; sse and ws, for each N the same three servers holding N event
+# streams (livd GET /client/UUID/events, nchan's eventsource subscriber,
+# floor's) and N WebSockets (livd GET /client/UUID/ws, nchan's websocket
+# subscriber, floor's), each event one message per stream; their table
+# comes after the kernel floor's. The cluster runs only with poll.
+# --fanout-only skips the ingest and HTTP publish runs.
 #
 # Cluster sizes: --cluster-sizes, else the --sizes given, else 1,000 and
 # 10,000; --tiny: 50. --no-cluster skips the cluster runs.
@@ -64,9 +73,11 @@ cluster=1
 cluster_sizes=""
 sizes_given=0
 publishes=100000
+transports="poll sse ws"
+fanout_only=0
 
 usage() {
-	sed -n '4,6p' "$0" | sed 's/^# *//' >&2
+	sed -n '4,7p' "$0" | sed 's/^# *//' >&2
 	exit 2
 }
 
@@ -80,6 +91,8 @@ while [ $# -gt 0 ]; do
 	--rounds) [ $# -ge 2 ] || usage; rounds=$2; shift ;;
 	--ingest-events) [ $# -ge 2 ] || usage; ingest_events=$2; shift ;;
 	--publishes) [ $# -ge 2 ] || usage; publishes=$2; shift ;;
+	--transports) [ $# -ge 2 ] || usage; transports=$2; shift ;;
+	--fanout-only) fanout_only=1 ;;
 	--no-install) install=0 ;;
 	--livd-bin) [ $# -ge 2 ] || usage; livd_bin=$2; shift ;;
 	--keep) keep=1 ;;
@@ -104,7 +117,16 @@ if [ -z "$cluster_sizes" ]; then
 		cluster_sizes="1000 10000"
 	fi
 fi
+for t in $transports; do
+	case "$t" in poll|sse|ws) ;; *) echo "run.sh: bad transport '$t'" >&2; usage ;; esac
+done
+[ -n "$transports" ] || { echo "run.sh: no transport" >&2; usage; }
+# the cluster is long-poll's
+case " $transports " in *" poll "*) ;; *) cluster=0 ;; esac
 [ "$cluster" = 1 ] || cluster_sizes=""
+# ingest and publish runs: K of each, or none
+extra_repeat=$repeat
+[ "$fanout_only" = 0 ] || extra_repeat=0
 case "$repeat" in ''|*[!0-9]*|0) echo "run.sh: bad --repeat '$repeat'" >&2; usage ;; esac
 case "$publishes" in ''|*[!0-9]*|0) echo "run.sh: bad --publishes '$publishes'" >&2; usage ;; esac
 case "$ingest_events" in ''|*[!0-9]*|0) echo "run.sh: bad --ingest-events '$ingest_events'" >&2; usage ;; esac
@@ -378,26 +400,35 @@ record() {	# WHAT RC OUTPUT
 	printf '%s\n' "$3" | tee -a "$raw" >&2
 }
 
-run_one() {	# KIND N ROUNDS RUN
-	local kind=$1 n=$2 r=$3 k=$4 out rc
+run_one() {	# KIND N ROUNDS RUN [TRANSPORT]
+	local kind=$1 n=$2 r=$3 k=$4 t=${5:-poll} out rc topt=""
+	local id="$n-$k" ch="b${n}r$k"
+	# streams: livbench --transport; a server and channel of their own
+	if [ "$t" != poll ]; then
+		topt="--transport $t"
+		id="$id-$t"
+		ch="$ch$t"
+	fi
 	if [ "$kind" = nchan ]; then
-		start_nchan "$n-$k"
+		start_nchan "$id"
+		# shellcheck disable=SC2086
 		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
-		    -P "$server_pid" -n "$n" -r "$r" -c "b${n}r$k")
+		    -P "$server_pid" -n "$n" -r "$r" -c "$ch" $topt)
 		rc=$?
 	elif [ "$kind" = floor ]; then
 		# nchan's client, told apart in the raw lines by its label
-		start_floor "$n-$k"
+		start_floor "$id"
+		# shellcheck disable=SC2086
 		out=$($gen_pin "$livbench" -k nchan -a "127.0.0.1:$port" \
-		    -P "$server_pid" -n "$n" -r "$r" -c "b${n}r$k" \
-		    --label floor)
+		    -P "$server_pid" -n "$n" -r "$r" -c "$ch" \
+		    --label floor $topt)
 		rc=$?
 		# floor logs its fan-out times as it exits
 		stop_server
 		[ -z "$out" ] || out="$out $(grep -o \
 		    'floor_fanout_ms_p50=[^ ]* floor_fanout_ms_max=[^ ]*' \
-		    "$tmp/floor-$n-$k.log")"
-		record "$kind N=$n" "$rc" "$out"
+		    "$tmp/floor-$id.log")"
+		record "$kind${topt:+ $t} N=$n" "$rc" "$out"
 		return
 	elif [ "$kind" = cluster ]; then
 		# -P: the nodes, then Redis (srv1, srv2, srv3 in the output);
@@ -412,12 +443,13 @@ run_one() {	# KIND N ROUNDS RUN
 		stop_cluster
 		return
 	else
-		start_livd "$n-$k" -c "$tmp/bench.yaml"
+		start_livd "$id" -c "$tmp/bench.yaml"
+		# shellcheck disable=SC2086
 		out=$($gen_pin "$livbench" -k livd -a "127.0.0.1:$port" \
-		    -P "$server_pid" -n "$n" -r "$r" -s "$sock")
+		    -P "$server_pid" -n "$n" -r "$r" -s "$sock" $topt)
 		rc=$?
 	fi
-	record "$kind N=$n" "$rc" "$out"
+	record "$kind${topt:+ $t} N=$n" "$rc" "$out"
 	stop_server
 }
 
@@ -438,12 +470,16 @@ for n in $all_sizes; do
 	for k in $(seq "$repeat"); do
 		# shellcheck disable=SC2086
 		if in_list "$n" $sizes; then
-			say "N=$n ($k/$repeat): nchan, $r rounds"
-			run_one nchan "$n" "$r" "$k"
-			say "N=$n ($k/$repeat): floor (the kernel's cost), $r rounds"
-			run_one floor "$n" "$r" "$k"
-			say "N=$n ($k/$repeat): livd, $r rounds"
-			run_one livd "$n" "$r" "$k"
+			for t in $transports; do
+				w=""
+				[ "$t" = poll ] || w=", $t streams"
+				say "N=$n ($k/$repeat$w): nchan, $r rounds"
+				run_one nchan "$n" "$r" "$k" "$t"
+				say "N=$n ($k/$repeat$w): floor (the kernel's cost), $r rounds"
+				run_one floor "$n" "$r" "$k" "$t"
+				say "N=$n ($k/$repeat$w): livd, $r rounds"
+				run_one livd "$n" "$r" "$k" "$t"
+			done
 		fi
 		# shellcheck disable=SC2086
 		if in_list "$n" $cluster_sizes; then
@@ -458,7 +494,7 @@ awk -v n="$ingest_events" 'BEGIN { for (i = 1; i <= n; i++)
 # Twice: the clients re-polling after each answer as pages do, then each
 # answered once only (--no-repoll: the events just queue), which times the
 # ingest path alone.
-for k in $(seq "$repeat"); do
+for k in $(seq "$extra_repeat"); do
 	for mode in repoll no-repoll; do
 		say "ingest ($k/$repeat, $mode): $ingest_events events through one livctl send -, $ingest_n clients held"
 		start_livd "ingest-$mode-$k" -c "$tmp/bench.yaml"
@@ -517,7 +553,7 @@ run_publish() {
 	fi
 	stop_server
 }
-for k in $(seq "$repeat"); do
+for k in $(seq "$extra_repeat"); do
 	for kind in floor livd nchan; do
 		say "HTTP publish ($k/$repeat): $kind, $publishes single-event publishes, 1 keep-alive connection, no subscribers"
 		run_publish "$kind" -n 0 --publish "$publishes"
@@ -628,9 +664,9 @@ table() {
 		printf "kernel floor: bench/floor, the least work a server can do per delivery (one\n"
 		printf "recv per request, one send per answer formatted once per publish, edge-triggered\n"
 		printf "epoll), driven as nchan, on CPU 0; its CPU is almost all the kernel'"'"'s TCP loopback\n"
-		printf "path. Server CPU per delivery (us), and each server over the floor; nchan/2 is\n"
-		printf "the target for livd (l/n <= 0.50); where it is below floor, no epoll server on\n"
-		printf "one CPU can reach it.\n\n"
+		printf "path. Server CPU per delivery (us), and each server over the floor; nchan/2 was\n"
+		printf "the old target for livd (l/n <= 0.50), below floor, where no epoll server on\n"
+		printf "one CPU can reach it; the target now: livd/floor <= 1.15 at N=10000 and 18000.\n\n"
 		printf "%-6s %8s %8s %8s %8s %10s %11s %11s %10s %8s\n", "N",
 		    "floor", "livd", "nchan", "nchan/2", "livd/floor",
 		    "nchan/floor", "floor user", "user share", "lost+dup"
@@ -720,6 +756,53 @@ table() {
 		else if (pna["batch"])
 			printf "\nlivd POST /api, batches of 100 send lines: n/a (livd answered /api with 404)   target >= 200000\n"
 	}
+	# Streams: per transport and N, floor, livd and nchan, each over
+	# nchan and over floor (medians; lost+dup summed over the runs).
+	function stream_table(   t, i, n, j, s, q, r, c, f, x, p, pc, tn) {
+		if (!sk)
+			return
+		printf "\nstreams: N held event streams (sse: livd GET /client/UUID/events, nchan\n"
+		printf "eventsource, floor GET /sse/) or WebSockets (ws: livd GET /client/UUID/ws,\n"
+		printf "nchan websocket, floor GET /ws/), one event a round to all N, one message each;\n"
+		printf "no re-poll. RSS per idle stream: (server RSS with N open minus before) / N.\n"
+		printf "Server CPU per delivery (us, on-CPU time); x/nchan and x/floor: each row over\n"
+		printf "nchan'"'"'s and floor'"'"'s; latency send to receipt (ms).\n\n"
+		printf "%-4s %6s %-6s %9s %7s %8s %7s %7s %7s %7s %7s %8s %4s\n",
+		    "", "N", "server", "RSS B/str", "x/nchan", "CPU us", "x/nchan",
+		    "x/floor", "p50 ms", "p99 ms", "x/nchan", "lost+dup", "runs"
+		split("sse ws", tn, " ")
+		split("floor livd nchan", names, " ")
+		for (t = 1; t <= 2; t++)
+			for (i = 1; i <= sk; i++) {
+				n = sorder[i]
+				q = "s-" tn[t] "-"
+				if (!cnt[q "floor", n] && !cnt[q "livd", n] &&
+				    !cnt[q "nchan", n])
+					continue
+				r = med(q "nchan", n, "rss_per_client_b")
+				c = med(q "nchan", n, "srv_sched_us_per_delivery")
+				f = med(q "floor", n, "srv_sched_us_per_delivery")
+				pc = med(q "nchan", n, "lat_p99_ms")
+				for (j = 1; j <= 3; j++) {
+					s = q names[j]
+					if (!cnt[s, n])
+						continue
+					x = med(s, n, "srv_sched_us_per_delivery")
+					p = med(s, n, "lat_p99_ms")
+					printf "%-4s %6s %-6s %9s %7s %8s %7s %7s %7s %7s %7s %8d %4d\n",
+					    tn[t], n, names[j],
+					    fmt("%.0f", med(s, n, "rss_per_client_b")),
+					    ratio(med(s, n, "rss_per_client_b"), r),
+					    fmt("%.2f", x), ratio(x, c), ratio(x, f),
+					    fmt("%.2f", med(s, n, "lat_p50_ms")),
+					    fmt("%.2f", p), ratio(p, pc),
+					    total(s, n, "lost") + total(s, n, "dup"),
+					    cnt[s, n]
+				}
+			}
+		printf "targets (livd): RSS x/nchan <= 0.20; CPU x/nchan < 1 and x/floor <= 1.15;\n"
+		printf "p99 x/nchan <= 1 at N=10000; lost+dup 0\n"
+	}
 	function sumrow(name, key, target) {
 		line(name, total("livd", n, key), total("nchan", n, key), "%d",
 		    target)
@@ -734,6 +817,15 @@ table() {
 		    " nodes_sched_us_per_delivery=" a \
 		    " redis_sched_us_per_delivery=" b
 		if (!(n in cseen)) { cseen[n] = 1; corder[++ck] = n }
+		next
+	}
+	# streams: s-TRANSPORT-SERVER, floor by its label
+	$1 == "mode=stream" {
+		s = kv($0, "label") == "floor" ? "floor" : kv($0, "server")
+		n = kv($0, "n")
+		s = "s-" kv($0, "transport") "-" s
+		L[s, n, ++cnt[s, n]] = $0
+		if (!(n in sseen)) { sseen[n] = 1; sorder[++sk] = n }
 		next
 	}
 	# floor runs are livbench -k nchan (server=nchan) with label=floor
@@ -766,8 +858,10 @@ table() {
 		L["ingest", m, ++cnt["ingest", m]] = $0
 	}
 	END {
-		printf "%-34s %6s %11s %11s %7s  %s\n", "figure", "N",
-		    "livd", "nchan", "l/n", "target"
+		# sizes in order (sort -n -u ran them so)
+		if (k > 0)
+			printf "%-34s %6s %11s %11s %7s  %s\n", "figure", "N",
+			    "livd", "nchan", "l/n", "target"
 		for (i = 1; i <= k; i++) {
 			n = order[i]
 			row("set-up rate (clients/s)", "setup_rate", "%.0f", "")
@@ -803,6 +897,7 @@ table() {
 			printf "projection: 1,000,000 held polls = %.2f GB of livd RSS at %d bytes each (N=%s), plus kernel socket buffers\n\n",
 			    x * 1e6 / 1e9, x, last
 		floor_table()
+		stream_table()
 		if (ck > 0) {
 			printf "cluster: 2 livd nodes (n1, n2) + redis-server, all three on CPU 0 (livbench on CPU 1);\n"
 			printf "N clients split round-robin across the nodes, each connecting and polling at\n"
@@ -874,7 +969,11 @@ table() {
 	echo "and the client socket's receive path); a server's x/floor is how far it is from"
 	echo "what is physically possible, so a target like l/n <= 0.50 can be judged by it."
 	echo "RSS per held poll: (VmRSS summed over the server's processes with N polls held,"
-	echo "minus the same before connecting) / N. livd own fan-out: livd's metric"
+	echo "minus the same before connecting) / N; per idle stream likewise with N streams"
+	echo "(or WebSockets) open; for livd, before connecting the pages. Streams: floor is"
+	echo "the least a streaming server does, one send per open stream per event (the"
+	echo "message framed once), so x/floor there is measured against what is possible."
+	echo "livd own fan-out: livd's metric"
 	if [ -n "$cluster_sizes" ]; then
 		echo "fanout_seconds_last (control command stats), read after each round; in the"
 		echo "cluster, from both nodes, the larger kept per round."

@@ -240,10 +240,15 @@ conn_write(struct conn *c, const char *head, size_t headlen,
 		iov[0].iov_len = headlen;
 		iov[1].iov_base = (void *)body;
 		iov[1].iov_len = bodylen;
-		/* sendmsg, not writev: a socket needs no trip through
-		 * the file layer, a tenth less kernel time per answer. */
+		/*
+		 * sendmsg, not writev: a socket needs no trip through the
+		 * file layer, a tenth less kernel time per answer. One
+		 * piece (a stream's message has no head): send, which
+		 * imports no iovec.
+		 */
 		do
-			n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+			n = headlen == 0 ? send(c->fd, body, bodylen,
+			    MSG_NOSIGNAL) : sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		while (n < 0 && errno == EINTR);
 		if (n < 0 && errno != EAGAIN) {
 			conn_fail(c);
