@@ -85,8 +85,8 @@ check:
 	build-asan/unit
 	@$(MAKE) --no-print-directory clang-unit
 	@$(MAKE) --no-print-directory lint
-	bats tests/bats
-	LIVD_BUILD=build-asan bats tests/bats
+	bats --jobs 2 tests/bats
+	LIVD_BUILD=build-asan bats --jobs 2 tests/bats
 	tests/browser/run.sh
 	@$(MAKE) --no-print-directory fuzz-build
 	tools/fuzz.sh 15 $(FUZZ_TARGETS)

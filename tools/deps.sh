@@ -5,7 +5,7 @@
 #   tools/deps.sh check    what the tests need too
 set -e
 build="gcc make pkg-config libevent-dev libyaml-dev libjansson-dev libreadline-dev libssl-dev libhiredis-dev libcurl4-openssl-dev libwslay-dev"
-check="$build clang bats curl socat mandoc valgrind python3 python3-jwt python3-websockets python3-flask redis-server nginx"
+check="$build clang bats parallel curl socat mandoc valgrind python3 python3-jwt python3-websockets python3-flask redis-server nginx"
 case "${1:-build}" in
 build) want=$build ;;
 check) want=$check ;;
