@@ -622,8 +622,9 @@ socket_dir_unsafe(const struct stat *st, bool top)
 /*
  * May the control socket go in dir? Each directory from dir up to / is
  * looked at (symbolic links resolved first); below one that others may
- * write (such as /tmp), the directory must be ours alone, mode 0700, as
- * tmux has /tmp/tmux-UID.
+ * write (such as /tmp), the directory must be writable by us alone, even
+ * sticky (a clone in /tmp/src, mode 0755, will do; tmux's /tmp/tmux-UID
+ * is 0700).
  */
 static int
 socket_dir_safe(const char *dir)
@@ -648,10 +649,10 @@ socket_dir_safe(const char *dir)
 			return -1;
 		}
 		if (!top && (st.st_mode & 022) != 0 &&
-		    (below.st_mode & 077) != 0) {
-			log_warnx("%s must be mode 0700 in %s, which others "
-			    "can write: not putting the control socket there",
-			    child, path);
+		    (below.st_mode & 022) != 0) {
+			log_warnx("%s must be writable by its owner alone in "
+			    "%s, which others can write: not putting the "
+			    "control socket there", child, path);
 			return -1;
 		}
 		if (strcmp(path, "/") == 0)
