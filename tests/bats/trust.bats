@@ -259,7 +259,7 @@ print(jwt.encode({"sub": "alice", "locations": ["/chat"],
 }
 
 @test "input_rate: past the burst input is 429, allowed again after a pause, per client" {
-	livd_start -r 1 -c "$(config 'input_rate: 1' 'input_burst: 3')"
+	livd_start -r 1 -c "$(config 'input_rate: 0.5' 'input_burst: 3')"
 	u=$(connect /chat uwe)
 	v=$(connect /chat vera)
 	for i in 1 2 3; do
@@ -269,11 +269,13 @@ print(jwt.encode({"sub": "alice", "locations": ["/chat"],
 	run input "$u" verb=append id=log html=m4
 	split_answer
 	assert_eq "$code" 429
-	assert_eq "$body" '{"error":"too many events: at most 1 a second"}'
+	assert_eq "$body" '{"error":"too many events: at most 0.5 a second"}'
 	# Another client is not limited by this one.
 	run input "$v" verb=append id=log html=v1
 	assert_eq "${lines[0]}" 200
-	sleep 1.2
+	# One token back after 2 s; the next one 2 s later: room for a busy
+	# machine between m5 and m6.
+	sleep 2.2
 	run input "$u" verb=append id=log html=m5
 	assert_eq "${lines[0]}" 200
 	run input "$u" verb=append id=log html=m6
