@@ -194,3 +194,17 @@ load helper
 	run livctl poll "$u"
 	assert_lines 'append log' one 'append log' two
 }
+
+@test "send -n -: each line prints who would receive it, and nothing is sent" {
+	livd_start -r 0.2
+	u=$(connect /log ops)
+	run --separate-stderr livctl send -n -l /log - <<-'EOF'
+	append log one
+	append log two
+	EOF
+	assert_status 0
+	assert_eq "$stderr" ""
+	assert_lines "$u ops /log" "$u ops /log"
+	run livctl poll "$u"
+	assert_eq "$output" idle
+}
