@@ -227,6 +227,24 @@ call_free(struct hook_call *call)
 	free(call);
 }
 
+/*
+ * A call of kind posting body, answered to done; NULL (recorded) when
+ * the request cannot even start.
+ */
+static struct hook_call *
+call_start(enum hook_kind kind, const struct buf *body, hookclient_cb *done,
+    void *arg)
+{
+	struct hook_call *call = call_new(kind, arg);
+
+	if ((call->req = post(kind, body, done, call)) == NULL) {
+		record_unstarted(kind);
+		call_free(call);
+		return NULL;
+	}
+	return call;
+}
+
 /* The caller's page went: the call goes on, calling nobody back. */
 void
 hook_forget(struct hook_call *call)
@@ -401,27 +419,19 @@ hook_connect(const char *const *locations, size_t n,
 	struct buf b;
 
 	buf_init(&b);
-	buf_adds(&b, "{\"locations\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_addc(&b, ',');
-		buf_json_string(&b, locations[i], strlen(locations[i]));
-	}
-	buf_adds(&b, "],");
+	buf_adds(&b, "{\"locations\":");
+	buf_json_strings(&b, locations, n);
+	buf_addc(&b, ',');
 	add_headers(&b, head);
 	http_addr_format(addr, text, sizeof text);
 	buf_adds(&b, ",\"remote_addr\":");
 	buf_json_string(&b, text, strlen(text));
 	buf_addc(&b, '}');
-	call = call_new(HOOK_CONNECT, arg);
-	call->connect_cb = cb;
-	call->req = post(HOOK_CONNECT, &b, connect_answered, call);
+	call = call_start(HOOK_CONNECT, &b, connect_answered, arg);
 	buf_free(&b);
-	if (call->req == NULL) {
-		record_unstarted(HOOK_CONNECT);
-		call_free(call);
+	if (call == NULL)
 		return NULL;
-	}
+	call->connect_cb = cb;
 	call->asked = xcalloc(n ? n : 1, sizeof *call->asked);
 	for (size_t i = 0; i < n; i++)
 		call->asked[i] = xstrdup(locations[i]);
@@ -552,15 +562,10 @@ hook_input(const struct client *cl, const struct msg_input *in,
 	for (size_t i = 0; i < in->count && !in->positional; i++)
 		add_field(&b, in->names[i], in->values[i]);
 	buf_addc(&b, '}');
-	call = call_new(HOOK_INPUT, arg);
-	call->input_cb = cb;
-	call->req = post(HOOK_INPUT, &b, input_answered, call);
+	call = call_start(HOOK_INPUT, &b, input_answered, arg);
 	buf_free(&b);
-	if (call->req == NULL) {
-		record_unstarted(HOOK_INPUT);
-		call_free(call);
-		return NULL;
-	}
+	if (call != NULL)
+		call->input_cb = cb;
 	return call;
 }
 

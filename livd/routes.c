@@ -584,13 +584,9 @@ route_who(struct conn *c, struct request *r)
 	buf_init(&b);
 	buf_adds(&b, "{\"location\":");
 	buf_json_string(&b, loc->name, strlen(loc->name));
-	buf_adds(&b, ",\"principals\":[");
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_addc(&b, ',');
-		buf_json_string(&b, names[i], strlen(names[i]));
-	}
-	buf_adds(&b, "]}");
+	buf_adds(&b, ",\"principals\":");
+	buf_json_strings(&b, names, n);
+	buf_addc(&b, '}');
 	http_reply(c, 200, "application/json", NULL, b.data, b.len);
 	buf_free(&b);
 	free(names);

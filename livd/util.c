@@ -195,6 +195,19 @@ buf_json_string(struct buf *b, const char *s, size_t n)
 	buf_addc(b, '"');
 }
 
+/* Append a JSON array of n strings (valid UTF-8). */
+void
+buf_json_strings(struct buf *b, const char *const *s, size_t n)
+{
+	buf_addc(b, '[');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_addc(b, ',');
+		buf_json_string(b, s[i], strlen(s[i]));
+	}
+	buf_addc(b, ']');
+}
+
 /* Append UTF-8 for code point cp. */
 static void
 buf_utf8(struct buf *b, unsigned long cp)

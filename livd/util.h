@@ -45,6 +45,7 @@ void	 buf_addc(struct buf *, char);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	 buf_json_string(struct buf *, const char *, size_t);
+void	 buf_json_strings(struct buf *, const char *const *, size_t);
 void	 buf_json_unescape(struct buf *, const char *, size_t);
 void	 buf_error(struct buf *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
