@@ -26,13 +26,14 @@ LIVD_SRCS = livd/livd.c livd/commands.c livd/config.c livd/control.c \
 	livd/longpoll.c livd/msg.c livd/publish.c livd/queue.c livd/routes.c \
 	livd/sse.c livd/stream.c livd/connect.c livd/frame.c livd/ws.c \
 	livd/auth.c livd/state.c livd/metrics.c livd/cluster.c \
-	livd/util.c livd/verbs.c livd/yamlfile.c livd/budget.c livd/rate.c
+	livd/util.c livd/verbs.c livd/yamlfile.c livd/budget.c livd/rate.c \
+	livd/flatjson.c
 LIVCTL_SRCS = livctl/livctl.c livctl/line.c livctl/print.c livctl/shell.c \
 	livctl/stdin.c livd/ctlspec.c livd/util.c
 UNIT_SRCS = tests/unit/unit.c livd/msg.c livd/frame.c livd/queue.c livd/verbs.c \
 	livd/yamlfile.c livd/util.c livd/httpparse.c livd/config.c \
 	livd/hmap.c livd/hub.c livd/log.c livd/auth.c livd/metrics.c \
-	livd/ctlspec.c livctl/line.c livd/budget.c
+	livd/ctlspec.c livctl/line.c livd/budget.c livd/flatjson.c
 
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(PKG_CFLAGS) -DLIVD_SHARE_DIR='"$(SHAREDIR)"'
 SAN	= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

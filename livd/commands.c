@@ -11,6 +11,7 @@
 #include "budget.h"
 #include "auth.h"
 #include "cluster.h"
+#include "flatjson.h"
 #include "control.h"
 #include "ctlspec.h"
 #include "hook.h"
@@ -45,6 +46,9 @@ static void (*const execs[])(struct ctl_conn *, json_t *,
 
 static bool	resolve_client(struct ctl_conn *, json_t *, struct ctl_call *);
 static bool	resolve_target(struct ctl_conn *, json_t *, struct ctl_call *);
+static bool	resolve_names(struct ctl_conn *, const char *, const char *,
+		    const char *, struct ctl_call *);
+static bool	send_flat(struct ctl_conn *, const char *, size_t);
 
 /* How each kind of target is resolved before exec. */
 static bool (*const resolvers[])(struct ctl_conn *, json_t *,
@@ -134,6 +138,13 @@ check_keys(struct ctl_conn *c, const struct ctlspec *spec, json_t *req)
 	return true;
 }
 
+static void
+log_request(const char *line, size_t len)
+{
+	if (log_level >= LOG_LEVEL_DEBUG)
+		log_debug("control: %.*s", (int)(len > 200 ? 200 : len), line);
+}
+
 /*
  * Run one request line: find its command, check its keys, resolve what
  * it names, and exec. Every answer goes to c; nothing here knows it is a
@@ -151,7 +162,7 @@ commands_run(struct ctl_conn *c, const char *line, size_t len)
 
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
 		len--;
-	if (len == 0)
+	if (len == 0 || send_flat(c, line, len))
 		return;
 	if ((req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr)) ==
 	    NULL) {
@@ -167,9 +178,7 @@ commands_run(struct ctl_conn *c, const char *line, size_t len)
 		quote_for_error(q, sizeof q, name);
 		ctl_error(c, "unknown command '%s'", q);
 	} else if (ctl_admit(c, call.spec) && check_keys(c, call.spec, req)) {
-		if (log_level >= LOG_LEVEL_DEBUG)
-			log_debug("control: %.*s", (int)(len > 200 ? 200 :
-			    len), line);
+		log_request(line, len);
 		if (ctl_string(req, "client") != NULL)
 			call.client = hub_find(ctl_string(req, "client"));
 		if (resolvers[call.spec->target] == NULL ||
@@ -300,9 +309,15 @@ resolve_client(struct ctl_conn *c, json_t *req, struct ctl_call *call)
 static bool
 resolve_target(struct ctl_conn *c, json_t *req, struct ctl_call *call)
 {
-	const char *location = ctl_string(req, "location");
-	const char *uuid = ctl_string(req, "client");
-	const char *principal = ctl_string(req, "principal");
+	return resolve_names(c, ctl_string(req, "location"),
+	    ctl_string(req, "client"), ctl_string(req, "principal"), call);
+}
+
+/* The target its names give, as resolve_target and send_flat take it. */
+static bool
+resolve_names(struct ctl_conn *c, const char *location, const char *uuid,
+    const char *principal, struct ctl_call *call)
+{
 	const char *why;
 	struct target *t = &call->target;
 	char q[80];
@@ -478,6 +493,14 @@ send_named(struct send_input *si, json_t *req, char *err, size_t errlen)
 	return 0;
 }
 
+/* "line": a text line, split in place into si's event. */
+static int
+send_line(struct send_input *si, char *text, char *err, size_t errlen)
+{
+	return msg_split_line(text, &si->in, livd.verbs, err, errlen) != 0 ?
+	    -1 : 0;
+}
+
 /*
  * The event a send request gives: a text line ("line"), or a verb with
  * positional values ("args") or named keys. -1 with err said if bad.
@@ -501,8 +524,7 @@ send_parse(struct send_input *si, json_t *req, char *err, size_t errlen)
 			return -1;
 		}
 		si->copy = xstrdup(json_string_value(line));
-		return msg_split_line(si->copy, &si->in, livd.verbs, err,
-		    errlen) != 0 ? -1 : 0;
+		return send_line(si, si->copy, err, errlen);
 	}
 	msg_input_init(&si->in, verb);
 	if (send_positional(si, args, err, errlen) != 0)
@@ -573,6 +595,81 @@ cmd_send(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 	else
 		send_publish(c, &si.in, &call->target);
 	free(si.copy);
+}
+
+/*
+ * The send a publisher sends most, as flatjson reads it: a verb with a
+ * list of arguments or named ones, or a line, and a target. It builds no
+ * JSON values. Any other line is left to the general path (false, with
+ * nothing done); from admission on, the two share every step and answer.
+ */
+static bool
+send_flat(struct ctl_conn *c, const char *line, size_t len)
+{
+	/* The reserved keys it takes: each a string, but "args" a list. */
+	static const char *const takes[] = {
+		"cmd", "verb", "line", "location", "client", "principal"
+	};
+	static const struct ctlspec *spec;
+	const struct flatjson_pair *p, *args, *text, *verb;
+	const char *uuid, *names[countof(takes)] = { NULL };
+	struct flatjson f;
+	struct send_input si;
+	struct ctl_call call;
+	size_t named = 0, i;
+	char err[512];
+	int rc = 0;
+
+	if (!flatjson_parse(&f, line, len))
+		return false;
+	for (p = f.pairs; p < f.pairs + f.npairs; p++) {
+		for (i = 0; i < countof(takes); i++)
+			if (strcmp(p->key, takes[i]) == 0)
+				break;
+		if (i < countof(takes) && p->string != NULL)
+			names[i] = p->string;
+		else if (strcmp(p->key, "args") == 0 ? p->string != NULL :
+		    i < countof(takes) || verbs_reserved(p->key) ||
+		    p->string == NULL)
+			return false;
+		else if (strcmp(p->key, "args") != 0)
+			named++;
+	}
+	args = flatjson_get(&f, "args");
+	text = flatjson_get(&f, "line");
+	verb = flatjson_get(&f, "verb");
+	if (names[0] == NULL || strcmp(names[0], "send") != 0 ||
+	    (text != NULL ? verb != NULL || args != NULL || named > 0 :
+	    verb == NULL || (args != NULL && named > 0)))
+		return false;
+
+	if (spec == NULL)
+		spec = ctlspec_find("send");
+	memset(&call, 0, sizeof call);
+	call.spec = spec;
+	if (!ctl_admit(c, spec))
+		return true;
+	log_request(line, len);
+	if ((uuid = names[4]) != NULL)
+		call.client = hub_find(uuid);
+	if (!resolve_names(c, names[3], uuid, names[5], &call))
+		return true;
+	memset(&si, 0, sizeof si);
+	if (text != NULL)
+		rc = send_line(&si, text->string, err, sizeof err);
+	else {
+		msg_input_init(&si.in, verb->string);
+		for (i = 0; args != NULL && i < args->nitems; i++)
+			msg_input_add(&si.in, NULL, args->items[i]);
+		for (p = f.pairs; p < f.pairs + f.npairs; p++)
+			if (!verbs_reserved(p->key))
+				msg_input_add(&si.in, p->key, p->string);
+	}
+	if (rc != 0)
+		ctl_error(c, "%s", err);
+	else
+		send_publish(c, &si.in, &call.target);
+	return true;
 }
 
 /* Pairs of location and principal, for who without a location. */

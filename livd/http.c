@@ -206,8 +206,10 @@ conn_replied(struct conn *c)
 	c->continued = false;
 	conn_arm(c, EV_READ, livd.cfg.keepalive_timeout);
 	/* Pipelined requests, buffered or still in the socket, or the
-	 * peer's close, which came while the reply was pending. */
-	if (c->inlen > 0 || c->more || c->eof)
+	 * peer's close, which came while the reply was pending. A reply
+	 * made inside conn_process needs no turn: its loop and conn_cb go
+	 * on with the rest, and a read now would only meet EAGAIN. */
+	if (!c->processing && (c->inlen > 0 || c->more || c->eof))
 		event_active(&c->ev, EV_READ, 0);
 }
 
@@ -796,9 +798,11 @@ conn_process(struct conn *c)
 {
 	size_t used = 0, n;
 
+	c->processing = true;
 	while (c->state == CONN_READING && used < c->inlen &&
 	    (n = conn_request(c, c->in + used, c->inlen - used)) > 0)
 		used += n;
+	c->processing = false;
 	conn_consume(c, used);
 	/* What came after an upgrade request is the new protocol's. */
 	if (c->state == CONN_STREAMING && c->inlen > 0 && c->owner != NULL &&

@@ -83,6 +83,7 @@ struct conn {
 	bool			 more:1;	/* input waits unread in the socket */
 	bool			 rdhup:1;	/* the peer has closed its side */
 	bool			 eof:1;		/* ... and all it sent is read */
+	bool			 processing:1;	/* inside conn_process */
 	short			 armed;		/* the events ev waits for */
 	float			 hold;		/* a stream's heartbeat */
 	struct event		 ev;

@@ -124,6 +124,44 @@ not json
 	assert_status 0
 }
 
+@test "api: a send read by the fast reader answers and publishes as jansson's reading of it" {
+	# livd reads a flat send line of ASCII strings without jansson; the
+	# same line with "client":null (not given) goes through jansson.
+	# Both must answer the same and publish the same events.
+	start_api_livd
+	u=$(connect /chat bob)
+	lines='{"cmd":"send","location":"/chat","verb":"append","id":"log","html":"\u003cp\u003e1\u003c/p\u003e \"q\" \\ \/"}
+{"cmd":"send","location":"/chat","verb":"append","id":"log","html":"caf\u00e9 é"}
+{ "cmd" : "send", "location" : "/chat", "verb" : "append", "args" : [ "log", "<i>x</i>" ] }
+{"cmd":"send","location":"/chat","verb":"append","args":["log",2]}
+{"cmd":"send","location":"/chat","line":"append log <b>l</b>"}
+{"cmd":"send","principal":"bob","verb":"remove","args":["x"]}
+{"cmd":"send","location":"/chat","verb":"append","args":["log"],"html":"x"}
+{"cmd":"send","location":"no slash","verb":"append","id":"a","html":"b"}
+{"cmd":"send","location":"/a","principal":"p","verb":"append","id":"a","html":"b"}
+{"cmd":"send","location":"/chat","verb":"nosuchverb","id":"a"}
+{"cmd":"send","location":"/chat","verb":"append","id":"a","html":"b","bogus":"c"}
+{"cmd":"send","location":"/chat","verb":"append","args":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q","r"]}
+{"cmd":"send","location":"/chat","line":"append"}
+{"cmd":"send","line":"append log x","verb":"append"}
+{"cmd":"send","location":"/other","verb":"append","seq":"1","id":"a","html":"b"}
+{"cmd":"send","location":"/chat","verb":"append","id":"a","id":"b"}
+{"cmd":"send","location":"/chat","verb":"append","id":"log","html":"\u0000"}'
+	api "$lines"
+	fast=$body
+	api "$(printf '%s\n' "$lines" | sed -E 's/ ?\}$/,"client":null}/')"
+	assert_eq "$code" 200
+	[ "$(printf '%s\n' "$fast" | wc -l)" = 17 ]
+	assert_eq "$(printf '%s\n' "$fast" | noseq)" "$(printf '%s\n' "$body" | noseq)"
+	# the answers say what each line is: sent, or why not
+	assert_eq "$(printf '%s\n' "$fast" | sed -E 's/^\{"ok":(true|false).*/\1/' | tr '\n' ' ')" \
+	    "true true true true true true false false false false false false false false true false false "
+	assert_contains "$fast" "send takes 'args' or named arguments, not both ('html')"
+	assert_contains "$fast" 'invalid JSON: duplicate object key'
+	# the page has each batch's events, the same twice over
+	output "$u" | jassert '[(e["verb"], e.get("html")) for e in d["events"]][:6] == [("append", "<p>1</p> \"q\" \\ /"), ("append", "café é"), ("append", "<i>x</i>"), ("append", "2"), ("append", "<b>l</b>"), ("remove", None)] and [(e["verb"], e.get("html")) for e in d["events"]][6:] == [(e["verb"], e.get("html")) for e in d["events"]][:6]'
+}
+
 @test "api: application/json is one request, which may span lines" {
 	start_api_livd
 	api '{

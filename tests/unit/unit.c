@@ -3,7 +3,7 @@
  * encoding and argument checks, SSE frames, the stdin line splitter and
  * livctl's line requests, HTTP head and form parsing, queues, the hub's
  * queue and acknowledgement logic, the control command specs, hook
- * signatures and the retry backoff. Built with ASan and UBSan by make
+ * signatures, the retry backoff and the flat JSON reader. Built with ASan and UBSan by make
  * check.
  */
 #include <stdio.h>
@@ -20,6 +20,7 @@
 #include "../../livd/budget.h"
 #include "../../livd/auth.h"
 #include "../../livd/config.h"
+#include "../../livd/flatjson.h"
 #include "../../livd/frame.h"
 #include "../../livd/http.h"
 #include "../../livd/httpparse.h"
@@ -1389,6 +1390,158 @@ test_backoff(void)
 	CHECK(backoff_next(0, 20, 10) == 10);
 }
 
+/*
+ * Does flatjson read line as jansson does? true if flatjson declines it
+ * (jansson then reads it), or if both read the same keys, in the same
+ * order, with the same strings and lists.
+ */
+static bool
+flat_agrees(const char *line, size_t len, bool *taken)
+{
+	static struct flatjson f;
+	json_error_t jerr;
+	const char *key;
+	json_t *req, *v;
+	size_t i = 0;
+	bool same;
+
+	if (!(*taken = flatjson_parse(&f, line, len)))
+		return true;
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	same = json_is_object(req) && json_object_size(req) == f.npairs;
+	json_object_foreach(req, key, v) {
+		const struct flatjson_pair *p = &f.pairs[i++];
+
+		if (!same || strcmp(key, p->key) != 0) {
+			same = false;
+			break;
+		}
+		if (p->string != NULL)
+			same = json_is_string(v) &&
+			    strcmp(json_string_value(v), p->string) == 0;
+		else {
+			same = json_is_array(v) &&
+			    json_array_size(v) == p->nitems;
+			for (size_t j = 0; same && j < p->nitems; j++) {
+				json_t *item = json_array_get(v, j);
+
+				same = json_is_string(item) &&
+				    strcmp(json_string_value(item),
+				    p->items[j]) == 0;
+			}
+		}
+	}
+	json_decref(req);
+	return same;
+}
+
+static void
+test_flatjson(void)
+{
+	static const struct {
+		const char	*line;
+		bool		 taken;
+	} lines[] = {
+		{ "{\"cmd\":\"send\",\"verb\":\"append\",\"args\":[\"t\","
+		    "\"<p>42</p>\"]}", true },
+		{ " { \"cmd\" : \"send\" ,\n\"location\":\"/x\", \"id\":\"t\","
+		    "\t\"html\":\"<b>\"}\r\n", true },
+		{ "{\"cmd\":\"send\",\"args\":[]}", true },
+		{ "{\"cmd\":\"send\",\"args\":[ ]}", true },
+		{ "{\"a\":\"\"}", true },
+		{ "{}", false },
+		{ "[]", false },
+		{ "{\"a\":\"b\",}", false },
+		{ "{\"a\":\"b\"} x", false },
+		{ "{\"a\":\"b\"", false },
+		{ "{\"a\":\"b\",\"a\":\"c\"}", false },
+		{ "{\"a\":\"\\u003cp\\u003E\\/\\\"\\\\\\n\"}", true },
+		{ "{\"a\":\"\\u00e9\"}", false },
+		{ "{\"a\":\"\\u0000\"}", false },
+		{ "{\"a\":\"\\u101Z\"}", false },
+		{ "{\"a\":\"\\u00\"}", false },
+		{ "{\"a\":\"\\x41\"}", false },
+		{ "{\"a\":\"\\\"}", false },
+		{ "{\"a\":\"caf\xc3\xa9\"}", false },
+		{ "{\"a\":\"\xff\"}", false },
+		{ "{\"a\":\"\t\"}", false },
+		{ "{\"a\":1}", false },
+		{ "{\"a\":true}", false },
+		{ "{\"a\":null}", false },
+		{ "{\"a\":[\"b\",1]}", false },
+		{ "{\"a\":[\"b\",]}", false },
+		{ "{\"a\":[\"b\"}", false },
+		{ "{\"a\":{\"b\":\"c\"}}", false },
+		{ "{a:\"b\"}", false },
+	};
+	static const char *seeds[] = {
+		"{\"cmd\":\"send\",\"location\":\"/bench\",\"verb\":\"append\","
+		    "\"id\":\"t\",\"html\":\"<p>LBP7</p>\"}",
+		"{\"cmd\":\"send\",\"verb\":\"set\",\"args\":[\"a\",\"b c\"],"
+		    "\"principal\":\"ann\"}",
+		"{ \"line\" : \"append t <p>1</p>\" , \"cmd\" : \"send\" }",
+		"{\"cmd\":\"send\",\"html\":\"\\u003cb\\u003e\\\"x\\\"\\n\"}",
+	};
+	static const char noise[] = "{}[]\",: \\\t\nax0\x80\x01u7fF";
+	char line[256];
+	bool taken;
+	int took = 0;
+
+	for (size_t i = 0; i < countof(lines); i++) {
+		CHECK(flat_agrees(lines[i].line, strlen(lines[i].line),
+		    &taken));
+		CHECK(taken == lines[i].taken);
+		if (taken != lines[i].taken)
+			fprintf(stderr, "  flatjson: %s\n", lines[i].line);
+	}
+	/* Mutated lines: whatever flatjson takes, jansson reads the same. */
+	srandom(7);
+	for (int n = 0; n < 200000; n++) {
+		const char *seed = seeds[n % countof(seeds)];
+		size_t len = strlen(seed);
+		bool ok;
+
+		memcpy(line, seed, len);
+		for (int k = 1 + (int)(random() % 3); k > 0; k--) {
+			size_t at = (size_t)random() % len;
+			char ch = noise[random() % (sizeof noise - 1)];
+
+			switch (random() % 3) {
+			case 0:
+				line[at] = ch;
+				break;
+			case 1:		/* delete */
+				memmove(line + at, line + at + 1, len - at - 1);
+				len--;
+				break;
+			default:	/* insert */
+				memmove(line + at + 1, line + at, len - at);
+				line[at] = ch;
+				len++;
+			}
+		}
+		ok = flat_agrees(line, len, &taken);
+		took += taken;
+		CHECK(ok);
+		if (!ok) {
+			fprintf(stderr, "  flatjson and jansson differ: %.*s\n",
+			    (int)len, line);
+			break;
+		}
+	}
+	CHECK(took > 10000);	/* the mutations kept many readable */
+	/* A line over FLATJSON_SIZE is left to jansson. */
+	{
+		char *big = xmalloc(FLATJSON_SIZE + 64);
+		int n = snprintf(big, FLATJSON_SIZE + 64, "{\"a\":\"%0*d\"}",
+		    FLATJSON_SIZE, 0);
+
+		CHECK(!flatjson_parse(&(struct flatjson){ 0 }, big,
+		    (size_t)n));
+		free(big);
+	}
+}
+
 int
 main(void)
 {
@@ -1409,6 +1562,7 @@ main(void)
 	test_backoff();
 	test_hub();
 	test_ctlspec();
+	test_flatjson();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }
