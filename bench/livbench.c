@@ -1884,8 +1884,9 @@ usage(void)
 "                 seconds (default fanout_seconds_last)\n"
 "  --ingest FILE --livctl PATH  livd: hold N clients and time\n"
 "                 `livctl -s SOCKET send -l LOCATION - < FILE` instead\n"
-"  --no-repoll    with --ingest: a client that is answered does not poll\n"
-"                 again (events then only queue), to time ingest alone\n"
+"  --no-repoll    with --ingest or --publish: a client that is answered\n"
+"                 does not poll again (events then only queue), to time\n"
+"                 ingest alone\n"
 "  --publish COUNT  publish mode: COUNT requests (after 100 untimed,\n"
 "                 10 with --batch), each sent when the last is answered\n"
 "                 on its connection; nchan: POST /pub/CHANNEL, livd:\n"
@@ -2021,8 +2022,8 @@ main(int argc, char **argv)
 	if (opt.ingest_file != NULL && (opt.kind != K_LIVD ||
 	    opt.livctl == NULL))
 		die("--ingest needs -k livd and --livctl PATH");
-	if (opt.no_repoll && opt.ingest_file == NULL)
-		die("--no-repoll goes with --ingest");
+	if (opt.no_repoll && opt.ingest_file == NULL && !publishing)
+		die("--no-repoll goes with --ingest or --publish");
 	if (opt.transport != T_POLL && (publishing ||
 	    opt.ingest_file != NULL))
 		die("--transport goes with the fan-out mode only");

@@ -20,8 +20,9 @@
 # publishes over one keep-alive connection, one in flight, no subscribers,
 # to a fresh floor, livd (POST /api, with a secret_file and an API token)
 # and nchan (POST /pub/CHANNEL); and livd's POST /api in batches of 100
-# send lines, with 1,000 clients held and with none (ingest alone, as
-# livctl send - with each poll answered once). The ingest and batch rows
+# send lines, with 1,000 clients held re-polling, with 1,000 held polls
+# each answered once (the events then queue, as for livctl send - with
+# each poll answered once), and with none. The ingest and batch rows
 # say how many pages livd resynced (told to reload: they fell queue_limit
 # behind and never got those events). Prints the table
 # (medians over the K repeats), then the kernel floor's, and writes them,
@@ -562,6 +563,9 @@ for k in $(seq "$extra_repeat"); do
 	say "HTTP publish ($k/$repeat): livd POST /api, $batches batches of 100 send lines, $ingest_n clients held"
 	run_publish batch -n "$ingest_n" --publish "$batches" --batch 100 \
 	    --label batch
+	say "HTTP publish ($k/$repeat): livd POST /api, $batches batches of 100 send lines, $ingest_n polls held, each answered once"
+	run_publish batchonce -n "$ingest_n" --publish "$batches" --batch 100 \
+	    --no-repoll --label batchonce
 	say "HTTP publish ($k/$repeat): livd POST /api, $batches batches of 100 send lines, no clients held"
 	run_publish batch0 -n 0 --publish "$batches" --batch 100 \
 	    --label batch0
@@ -741,6 +745,14 @@ table() {
 			    kv(L[q, 0, 1], "events"),
 			    med(q, 0, "srv_sched_us_per_event"),
 			    total(q, 0, "lost") + total(q, 0, "errors")
+		q = "pub-batchonce"
+		if (cnt[q, 0])
+			printf "livd POST /api, the same batches into a location with %s polls held, each answered once in the warm-up (the events then queue): %.0f events/s   target >= 200000\n  (median of %d; %s events; livd CPU %.3f us/event; lost+err %d; compare livctl send -, each poll answered once)\n",
+			    kv(L[q, 0, 1], "n"),
+			    med(q, 0, "events_per_s"), cnt[q, 0],
+			    kv(L[q, 0, 1], "events"),
+			    med(q, 0, "srv_sched_us_per_event"),
+			    total(q, 0, "lost") + total(q, 0, "errors")
 		q = "pub-batch"
 		if (cnt[q, 0])
 			printf "livd POST /api, the same batches, %s pages held re-polling: %.0f events/s = %.0f deliveries/s\n  (median of %d; %s events; %s resyncs (0: every event reached every page); %.2f s;\n  livd CPU %.3f us/event; %.0f poll answers; lost+err %d)\n",
@@ -840,11 +852,13 @@ table() {
 		if (!(n in seen)) { seen[n] = 1; order[++k] = n }
 	}
 	# publish runs: floor (livbench -k nchan, label=floor), livd, nchan,
-	# and livd batches (label=batch, pages held; batch0, none);
+	# and livd batches (label=batch, pages held; batchonce, polls held
+	# and answered once; batch0, none);
 	# unavailable=404: livd has no /api
 	$1 == "mode=publish" {
 		s = kv($0, "label")
-		if (s != "floor" && s != "batch" && s != "batch0")
+		if (s != "floor" && s != "batch" && s != "batch0" &&
+		    s != "batchonce")
 			s = kv($0, "server")
 		if (kv($0, "unavailable") != "")
 			pna[s]++
