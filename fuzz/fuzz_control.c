@@ -3,6 +3,7 @@
  * Each input is written to one end of a socketpair whose other end livd
  * serves (control_adopt); the loop runs until the answers stop coming.
  * The hub, verbs and config are livd's own, so commands really run.
+ * Each line flatjson reads must also be jansson's reading of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "../livd/hub.h"
 #include "../livd/livd.h"
 #include "../livd/verbs.h"
+#include "../tests/unit/flatcheck.h"
 
 static void
 setup(void)
@@ -47,6 +49,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		setup();
 		ready = true;
+	}
+	/* Each line that flatjson takes, jansson reads the same. */
+	for (size_t at = 0, end; at < size; at = end + 1) {
+		const uint8_t *nl = memchr(data + at, '\n', size - at);
+		bool taken;
+
+		end = nl != NULL ? (size_t)(nl - data) : size;
+		if (!flat_agrees((const char *)data + at, end - at, &taken))
+			abort();
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0)
 		abort();
