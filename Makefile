@@ -90,7 +90,7 @@ check:
 	LIVD_BUILD=build-asan bats --jobs 2 tests/bats
 	tests/browser/run.sh
 	@$(MAKE) --no-print-directory fuzz-build
-	tools/fuzz.sh 15 $(FUZZ_TARGETS)
+	tools/fuzz.sh 10 $(FUZZ_TARGETS)
 	bench/run.sh --tiny
 
 # The unit tests built with clang, under its ASan and UBSan.
