@@ -606,13 +606,16 @@ cmd_send(struct ctl_conn *c, json_t *req, const struct ctl_call *call)
 static bool
 send_flat(struct ctl_conn *c, const char *line, size_t len)
 {
-	/* The reserved keys it takes: each a string, but "args" a list. */
-	static const char *const takes[] = {
-		"cmd", "verb", "line", "location", "client", "principal"
+	/* The reserved keys it takes, each a string ("args" is the list). */
+	enum { CMD, VERB, LINE, LOCATION, CLIENT, PRINCIPAL, NKEYS };
+	static const char *const takes[NKEYS] = {
+		[CMD] = "cmd", [VERB] = "verb", [LINE] = "line",
+		[LOCATION] = "location", [CLIENT] = "client",
+		[PRINCIPAL] = "principal"
 	};
 	static const struct ctlspec *spec;
-	const struct flatjson_pair *p, *args, *text, *verb;
-	const char *uuid, *names[countof(takes)] = { NULL };
+	const struct flatjson_pair *p, *args = NULL;
+	char *names[NKEYS] = { NULL };
 	struct flatjson f;
 	struct send_input si;
 	struct ctl_call call;
@@ -623,24 +626,21 @@ send_flat(struct ctl_conn *c, const char *line, size_t len)
 	if (!flatjson_parse(&f, line, len))
 		return false;
 	for (p = f.pairs; p < f.pairs + f.npairs; p++) {
-		for (i = 0; i < countof(takes); i++)
-			if (strcmp(p->key, takes[i]) == 0)
-				break;
-		if (i < countof(takes) && p->string != NULL)
+		for (i = 0; i < NKEYS && strcmp(p->key, takes[i]) != 0; i++)
+			;
+		if (i < NKEYS && p->string != NULL)
 			names[i] = p->string;
-		else if (strcmp(p->key, "args") == 0 ? p->string != NULL :
-		    i < countof(takes) || verbs_reserved(p->key) ||
+		else if (strcmp(p->key, "args") == 0 && p->string == NULL)
+			args = p;
+		else if (i < NKEYS || verbs_reserved(p->key) ||
 		    p->string == NULL)
-			return false;
-		else if (strcmp(p->key, "args") != 0)
+			return false;	/* a list, or a key it leaves */
+		else
 			named++;
 	}
-	args = flatjson_get(&f, "args");
-	text = flatjson_get(&f, "line");
-	verb = flatjson_get(&f, "verb");
-	if (names[0] == NULL || strcmp(names[0], "send") != 0 ||
-	    (text != NULL ? verb != NULL || args != NULL || named > 0 :
-	    verb == NULL || (args != NULL && named > 0)))
+	if (names[CMD] == NULL || strcmp(names[CMD], "send") != 0 ||
+	    (names[LINE] != NULL ? names[VERB] != NULL || args != NULL ||
+	    named > 0 : names[VERB] == NULL || (args != NULL && named > 0)))
 		return false;
 
 	if (spec == NULL)
@@ -650,15 +650,16 @@ send_flat(struct ctl_conn *c, const char *line, size_t len)
 	if (!ctl_admit(c, spec))
 		return true;
 	log_request(line, len);
-	if ((uuid = names[4]) != NULL)
-		call.client = hub_find(uuid);
-	if (!resolve_names(c, names[3], uuid, names[5], &call))
+	if (names[CLIENT] != NULL)
+		call.client = hub_find(names[CLIENT]);
+	if (!resolve_names(c, names[LOCATION], names[CLIENT],
+	    names[PRINCIPAL], &call))
 		return true;
 	memset(&si, 0, sizeof si);
-	if (text != NULL)
-		rc = send_line(&si, text->string, err, sizeof err);
+	if (names[LINE] != NULL)
+		rc = send_line(&si, names[LINE], err, sizeof err);
 	else {
-		msg_input_init(&si.in, verb->string);
+		msg_input_init(&si.in, names[VERB]);
 		for (i = 0; args != NULL && i < args->nitems; i++)
 			msg_input_add(&si.in, NULL, args->items[i]);
 		for (p = f.pairs; p < f.pairs + f.npairs; p++)

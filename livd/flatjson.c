@@ -11,6 +11,7 @@
  */
 #include <string.h>
 
+#include "util.h"
 #include "flatjson.h"
 
 static char *
@@ -22,41 +23,24 @@ skip_space(char *p, const char *end)
 	return p;
 }
 
-static int
-hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* The byte an escape stands for (after its backslash), or -1. */
 static int
 unescape(const char *p, const char *end, size_t *used)
 {
 	static const char plain[] = "\"\\/bfnrt", means[] = "\"\\/\b\f\n\r\t";
 	const char *at;
-	int v = 0, d;
+	long v;
 
 	*used = 1;
 	if (p < end && *p != '\0' && *p != 'u' &&
 	    (at = strchr(plain, *p)) != NULL)
 		return means[at - plain];
-	if (end - p < 5 || *p != 'u')
+	if (p >= end || *p != 'u' || (v = hex4(p + 1, end)) < 0)
 		return -1;
-	for (int i = 1; i <= 4; i++) {
-		if ((d = hex_digit(p[i])) < 0)
-			return -1;
-		v = v * 16 + d;
-	}
 	*used = 5;
 	/* ASCII only: the rest needs UTF-8 and surrogates, and \u0000
 	 * is refused by jansson. */
-	return v > 0 && v < 0x80 ? v : -1;
+	return v > 0 && v < 0x80 ? (int)v : -1;
 }
 
 /*
@@ -178,13 +162,4 @@ flatjson_parse(struct flatjson *f, const char *line, size_t len)
 		p = skip_space(p + 1, end);
 	}
 	return skip_space(p + 1, end) == end;
-}
-
-const struct flatjson_pair *
-flatjson_get(const struct flatjson *f, const char *key)
-{
-	for (size_t i = 0; i < f->npairs; i++)
-		if (strcmp(f->pairs[i].key, key) == 0)
-			return &f->pairs[i];
-	return NULL;
 }

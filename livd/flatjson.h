@@ -28,7 +28,5 @@ struct flatjson {
 };
 
 bool	flatjson_parse(struct flatjson *, const char *, size_t);
-const struct flatjson_pair *flatjson_get(const struct flatjson *,
-	    const char *);
 
 #endif

@@ -238,7 +238,7 @@ buf_utf8(struct buf *b, unsigned long cp)
 }
 
 /* Four hex digits at s, or -1. */
-static long
+long
 hex4(const char *s, const char *end)
 {
 	long v = 0;

@@ -66,6 +66,7 @@ double	 now_mono(void);
 double	 now_wall(void);
 
 bool	 utf8_valid(const char *, size_t);
+long	 hex4(const char *, const char *);
 char	*html_escape(const char *);
 bool	 word_valid(const char *, size_t);
 int	 parse_seconds(const char *, double *);
